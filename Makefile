@@ -1,0 +1,42 @@
+# Every target installs what it needs into .venv first; a fresh clone needs only `make run` / `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TORCH  := torch==2.13.0
+# One numba cache for the whole test run (and for later runs): kernels compile once.
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+
+.PHONY: install run test test-slow crosscheck bench lint clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/nnx train experiments/digits_mlp.yaml
+
+test: install
+	$(PY) -m pytest -q
+
+test-slow: install
+	$(PY) -m pytest -q -m slow
+
+# Regenerates the PyTorch golden fixtures under tests/golden/ (committed; CI has no torch).
+crosscheck: install
+	$(PY) -m pip install -q $(TORCH)
+	@set -e; for script in tests/golden/generate_*.py; do echo "$$script"; $(PY) $$script; done
+	$(PY) -m pytest -q tests -k golden
+
+bench: install
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m benchmarks.run
+
+lint: install
+	$(VENV)/bin/ruff check nnx tests benchmarks
+
+clean:
+	rm -rf $(VENV) .numba_cache .pytest_cache

@@ -1,0 +1,143 @@
+"""Activations and their derivatives over (n, m) arrays, selected by integer code.
+
+Every kernel works in the dtype of its input: constants are made with `x.dtype.type`
+so float32 stays float32 (numba would otherwise promote to float64).
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from nnx.activations import (ELU, ELU_ALPHA, GELU, LEAKY_RELU, LEAKY_RELU_SLOPE, LINEAR, RELU,
+                             SIGMOID, SOFTMAX, TANH)
+
+
+@njit(cache=True)
+def sigmoid(v):
+    """Stable logistic of one scalar, in its own dtype."""
+    one = type(v)(1.0)
+    if v >= 0:
+        return one / (one + np.exp(-v))
+    e = np.exp(v)
+    return e / (one + e)
+
+
+@njit(cache=True)
+def bias_activate(z, b, code, y):
+    """z: (n, m) pre-activation, updated in place to z + b (b: (m,) or empty); y = act(z).
+
+    y may be z itself (linear activation, or when z is not needed for backward).
+    """
+    n, m = z.shape
+    if b.shape[0] > 0:
+        for i in range(n):
+            for j in range(m):
+                z[i, j] += b[j]
+    activate(z, code, y)
+
+
+@njit(cache=True)
+def activate(z, code, y):
+    """y = act(z) for (n, m) arrays; softmax runs over the last axis; y may be z."""
+    n, m = z.shape
+    zero = z.dtype.type(0.0)
+    one = z.dtype.type(1.0)
+    if code == LINEAR:
+        if y is not z:
+            y[:, :] = z
+    elif code == RELU:
+        for i in range(n):
+            for j in range(m):
+                y[i, j] = z[i, j] if z[i, j] > zero else zero
+    elif code == LEAKY_RELU:
+        slope = z.dtype.type(LEAKY_RELU_SLOPE)
+        for i in range(n):
+            for j in range(m):
+                v = z[i, j]
+                y[i, j] = v if v > zero else slope * v
+    elif code == ELU:
+        alpha = z.dtype.type(ELU_ALPHA)
+        for i in range(n):
+            for j in range(m):
+                v = z[i, j]
+                y[i, j] = v if v > zero else alpha * (np.exp(v) - one)
+    elif code == SIGMOID:
+        for i in range(n):
+            for j in range(m):
+                y[i, j] = sigmoid(z[i, j])
+    elif code == TANH:
+        for i in range(n):
+            for j in range(m):
+                y[i, j] = np.tanh(z[i, j])
+    elif code == GELU:
+        half = z.dtype.type(0.5)
+        inv_sqrt2 = z.dtype.type(1.0 / math.sqrt(2.0))
+        for i in range(n):
+            for j in range(m):
+                v = z[i, j]
+                y[i, j] = half * v * (one + math.erf(v * inv_sqrt2))
+    elif code == SOFTMAX:
+        for i in range(n):
+            top = z[i, 0]
+            for j in range(1, m):
+                top = max(top, z[i, j])
+            total = zero
+            for j in range(m):
+                e = np.exp(z[i, j] - top)
+                y[i, j] = e
+                total += e
+            for j in range(m):
+                y[i, j] /= total
+
+
+@njit(cache=True)
+def activation_grad(dy, y, z, code, dz):
+    """dz = dL/dz from dy = dL/dy, the output y and (for gelu) the pre-activation z; all (n, m).
+
+    dz may be dy itself for element-wise activations.
+    """
+    n, m = dy.shape
+    zero = dy.dtype.type(0.0)
+    one = dy.dtype.type(1.0)
+    if code == LINEAR:
+        if dz is not dy:
+            dz[:, :] = dy
+    elif code == RELU:
+        for i in range(n):
+            for j in range(m):
+                dz[i, j] = dy[i, j] if y[i, j] > zero else zero
+    elif code == LEAKY_RELU:
+        slope = dy.dtype.type(LEAKY_RELU_SLOPE)
+        for i in range(n):
+            for j in range(m):
+                dz[i, j] = dy[i, j] if y[i, j] > zero else slope * dy[i, j]
+    elif code == ELU:
+        alpha = dy.dtype.type(ELU_ALPHA)
+        for i in range(n):
+            for j in range(m):
+                dz[i, j] = dy[i, j] if y[i, j] > zero else dy[i, j] * (y[i, j] + alpha)
+    elif code == SIGMOID:
+        for i in range(n):
+            for j in range(m):
+                dz[i, j] = dy[i, j] * y[i, j] * (one - y[i, j])
+    elif code == TANH:
+        for i in range(n):
+            for j in range(m):
+                dz[i, j] = dy[i, j] * (one - y[i, j] * y[i, j])
+    elif code == GELU:
+        half = dy.dtype.type(0.5)
+        inv_sqrt2 = dy.dtype.type(1.0 / math.sqrt(2.0))
+        inv_sqrt2pi = dy.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
+        for i in range(n):
+            for j in range(m):
+                v = z[i, j]
+                cdf = half * (one + math.erf(v * inv_sqrt2))
+                dz[i, j] = dy[i, j] * (cdf + v * inv_sqrt2pi * np.exp(-half * v * v))
+    elif code == SOFTMAX:
+        for i in range(n):
+            dot = zero
+            for j in range(m):
+                dot += dy[i, j] * y[i, j]
+            for j in range(m):
+                dz[i, j] = y[i, j] * (dy[i, j] - dot)

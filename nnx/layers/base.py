@@ -1,0 +1,116 @@
+"""The layer protocol: build -> forward -> backward, with params/grads/state dicts.
+
+The dicts are the source of truth: a layer reads its arrays from them on every call, so a
+model may replace an array (a cast, a restore of best weights) without telling the layer.
+"""
+
+import inspect
+
+import numpy as np
+
+from nnx import initializers
+from nnx.errors import NnxError
+
+
+class Layer:
+    """Base of every layer. Subclasses implement `output_shape_for`, `create_params`,
+    `forward` and `backward`, and take only keyword-able constructor arguments so that
+    `get_config()` can rebuild them."""
+
+    def __init__(self, name=None):
+        self.name = name or snake_case(type(self).__name__)
+        self.params = {}
+        self.grads = {}
+        self.state = {}
+        self.dtype = np.dtype("float32")
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+
+    # -- building ---------------------------------------------------------------------
+    def build(self, input_shape, rng=None):
+        """Check the input shape (without the batch axis) and create the parameters."""
+        input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape = tuple(self.output_shape_for(input_shape))
+        self.input_shape = input_shape
+        self.create_params(input_shape, rng if rng is not None else np.random.default_rng())
+        self.built = True
+
+    def output_shape_for(self, input_shape):
+        """The output shape for an input shape; raise NnxError when the input does not fit."""
+        return input_shape
+
+    def create_params(self, input_shape, rng):
+        """Fill `params` (and `state`) for this input shape; parameter-free layers do nothing."""
+
+    def add_param(self, key, shape, init, fan_in, fan_out, rng):
+        values = initializers.get(init)(tuple(shape), fan_in, fan_out, rng)
+        self.params[key] = np.ascontiguousarray(values, dtype=self.dtype)
+        self.grads[key] = np.zeros_like(self.params[key])
+
+    def cast(self, dtype):
+        """Compute in `dtype` from now on: params, grads and state are converted."""
+        self.dtype = np.dtype(dtype)
+        for table in (self.params, self.grads, self.state):
+            for key, value in table.items():
+                table[key] = np.ascontiguousarray(value, dtype=self.dtype)
+
+    # -- computing --------------------------------------------------------------------
+    def forward(self, x, training=False):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        raise NotImplementedError
+
+    def regularization_loss(self):
+        """The penalty this layer adds to the loss (0 without a regularizer)."""
+        return 0.0
+
+    def check_input(self, x):
+        """Raise NnxError when a batch does not have the shape the layer was built for."""
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise NnxError(f"layer {self.name!r} expects inputs of shape (batch, "
+                           f"{', '.join(map(str, self.input_shape))}), got {tuple(x.shape)}")
+
+    # -- describing -------------------------------------------------------------------
+    def get_config(self):
+        """The constructor arguments that rebuild this layer (the YAML keys of its type)."""
+        params = inspect.signature(type(self).__init__).parameters
+        config = {k: getattr(self, k) for k in params if k not in ("self", "name")}
+        if self.name != snake_case(type(self).__name__):
+            config["name"] = self.name
+        return config
+
+    def count_params(self):
+        return int(sum(p.size for p in self.params.values()))
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def snake_case(class_name):
+    """`MaxPool2D` -> `max_pool2d`, `SimpleRNN` -> `simple_rnn`: the YAML type of a layer."""
+    out = []
+    for i, ch in enumerate(class_name):
+        prev = class_name[i - 1] if i else ""
+        nxt = class_name[i + 1] if i + 1 < len(class_name) else ""
+        if ch.isupper() and i and (prev.islower() or (prev.isupper() and nxt.islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def positive_int(layer, field, value):
+    """Validate a size argument such as `units` or `filters` at the edge."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise NnxError(f"{layer}: {field} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def fraction(layer, field, value, upper_open=True):
+    """Validate a rate in [0, 1)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not (0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0):
+        raise NnxError(f"{layer}: {field} must be a number in [0, 1), got {value!r}")
+    return float(value)

@@ -1,0 +1,71 @@
+"""Dense: y = act(x @ W + b), W (in_features, units) as Keras lays it out."""
+
+import numpy as np
+
+from nnx import activations, initializers, regularizers
+from nnx.errors import NnxError
+from nnx.kernels import lazy
+from nnx.layers.base import Layer, positive_int
+
+matmul = lazy("matmul")
+
+
+class Dense(Layer):
+    def __init__(self, units, activation=None, init="glorot_uniform", bias_init="zeros",
+                 use_bias=True, kernel_regularizer=None, name=None):
+        super().__init__(name)
+        self.units = positive_int("dense", "units", units)
+        self.activation = activation
+        self.code = activations.code(activation)
+        self.init, self.bias_init = init, bias_init
+        initializers.get(init), initializers.get(bias_init)  # fail at construction, not build
+        self.use_bias = bool(use_bias)
+        self.kernel_regularizer = kernel_regularizer
+        self.regularizer = regularizers.get(kernel_regularizer)
+        self.needs_input_grad = True
+        self.preactivation = None
+
+    def output_shape_for(self, input_shape):
+        if len(input_shape) != 1:
+            raise NnxError(f"layer {self.name!r} expects flat inputs (features,), got "
+                           f"{input_shape}: put a flatten layer before it")
+        return (self.units,)
+
+    def create_params(self, input_shape, rng):
+        fan_in = input_shape[0]
+        self.add_param("W", (fan_in, self.units), self.init, fan_in, self.units, rng)
+        if self.use_bias:
+            self.add_param("b", (self.units,), self.bias_init, fan_in, self.units, rng)
+        self._no_bias = np.empty(0, dtype=self.dtype)
+
+    def forward(self, x, training=False):
+        W = self.params["W"]
+        b = self.params["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
+        z = np.empty((x.shape[0], self.units), dtype=W.dtype)
+        y = z if self.code == activations.LINEAR else np.empty_like(z)
+        matmul.dense_forward(x, W, b, self.code, z, y)
+        self.preactivation = z
+        if training:
+            self._x, self._y = x, y
+        return y
+
+    def backward(self, dy):
+        return self._backward(dy, self.code)
+
+    def backward_preactivation(self, dz):
+        """Backward from dL/dz, skipping the activation (a loss fused with it gives dz)."""
+        return self._backward(dz, activations.LINEAR)
+
+    def _backward(self, dy, code):
+        W, x = self.params["W"], self._x
+        dz = np.empty_like(dy)
+        db = self.grads["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
+        dx = np.empty_like(x) if self.needs_input_grad else np.empty((0, 0), dtype=W.dtype)
+        matmul.dense_backward(x, W, self._y, self.preactivation, dy, code, dz, self.grads["W"],
+                              db, dx)
+        if self.regularizer is not None:
+            self.regularizer.add_gradient(W, self.grads["W"])
+        return dx if self.needs_input_grad else None
+
+    def regularization_loss(self):
+        return 0.0 if self.regularizer is None else self.regularizer.penalty(self.params["W"])

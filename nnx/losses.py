@@ -1,0 +1,124 @@
+"""Loss classes: `forward(pred, target) -> float` (mean over the batch), `backward() -> dpred`.
+
+A softmax (sigmoid) output followed by categorical (binary) cross-entropy is fused by the
+model: it asks the loss for `with_logits()` and feeds the output layer's pre-activation, so
+the gradient at the logits is exact and finite for any logits.
+"""
+
+import inspect
+
+import numpy as np
+
+from nnx.errors import NnxError
+from nnx.kernels import lazy
+from nnx.registry import Registry
+
+kernels = lazy("losses")
+
+
+class Loss:
+    name = ""
+    fused_activation = None  # the output activation this loss can be fused with
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+        self._grad = None
+
+    def forward(self, pred, target):
+        pred2 = pred.reshape(pred.shape[0], -1)
+        if self._grad is None or self._grad.shape != pred2.shape or self._grad.dtype != pred.dtype:
+            self._grad = np.empty_like(pred2)
+        self._shape = pred.shape
+        return float(self.compute(pred2, self.flat_target(target, pred2), self._grad))
+
+    def backward(self):
+        return self._grad.reshape(self._shape)
+
+    def flat_target(self, target, pred2):
+        return target.reshape(pred2.shape)
+
+    def compute(self, pred, target, grad):
+        raise NotImplementedError
+
+    def with_logits(self):
+        """The same loss taking logits (for fusion with `fused_activation`)."""
+        config = self.get_config()
+        config["from_logits"] = True
+        return type(self)(**{k: v for k, v in config.items() if k != "type"})
+
+    def get_config(self):
+        params = inspect.signature(type(self).__init__).parameters
+        return {"type": self.name, **{k: getattr(self, k) for k in params if k != "self"}}
+
+
+class MeanSquaredError(Loss):
+    name = "mse"
+
+    def __init__(self):
+        super().__init__()
+
+    def compute(self, pred, target, grad):
+        return kernels.mse(pred, target, grad)
+
+
+class MeanAbsoluteError(Loss):
+    name = "mae"
+
+    def __init__(self):
+        super().__init__()
+
+    def compute(self, pred, target, grad):
+        return kernels.mae(pred, target, grad)
+
+
+class Huber(Loss):
+    name = "huber"
+
+    def __init__(self, delta=1.0):
+        super().__init__()
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+            raise NnxError(f"huber: delta must be a number > 0, got {delta!r}")
+        self.delta = float(delta)
+
+    def compute(self, pred, target, grad):
+        return kernels.huber(pred, target, self.delta, grad)
+
+
+class BinaryCrossentropy(Loss):
+    """Targets 0/1; several columns are independent labels (multi-label)."""
+
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+
+    def compute(self, pred, target, grad):
+        if self.from_logits:
+            return kernels.bce_logits(pred, target, grad)
+        return kernels.bce(pred, target, grad)
+
+
+class CategoricalCrossentropy(Loss):
+    """Targets as int labels (N,) or one-hot / soft (N, C)."""
+
+    name = "categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def flat_target(self, target, pred2):
+        return target if target.ndim == 1 else target.reshape(pred2.shape)
+
+    def compute(self, pred, target, grad):
+        if self.from_logits:
+            return kernels.cce_logits(pred, target, grad)
+        return kernels.cce(pred, target, grad)
+
+
+LOSSES = Registry("loss", {cls.name: cls for cls in (
+    MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy)})
+for _alias, _name in {"mean_squared_error": "mse", "mean_absolute_error": "mae",
+                      "bce": "binary_crossentropy", "crossentropy": "categorical_crossentropy",
+                      "sparse_categorical_crossentropy": "categorical_crossentropy"}.items():
+    LOSSES.register(_alias, LOSSES.get(_name))
+
+
+def get(spec):
+    """A Loss from a name, a `{type: NAME, ...}` mapping, or a Loss."""
+    return spec if isinstance(spec, Loss) else LOSSES.create(spec)

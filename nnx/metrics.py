@@ -1,0 +1,60 @@
+"""Metrics over whole prediction arrays (numpy): `metric(pred, target, decision) -> float`.
+
+`decision` says how predictions become labels: "argmax" (several classes), or the threshold
+of a binary / multi-label output (0.5 on probabilities, 0.0 on logits); None for regression.
+"""
+
+import numpy as np
+
+from nnx.registry import Registry
+
+
+def _labels(pred, target, decision):
+    """(predicted, true) labels of the same shape for classification metrics."""
+    if decision == "argmax":
+        true = target if target.ndim == 1 else target.argmax(axis=1)
+        return pred.argmax(axis=1), true
+    threshold = 0.5 if decision is None else decision
+    return (pred > threshold).astype(np.int64), np.rint(target).astype(np.int64).reshape(pred.shape)
+
+
+def accuracy(pred, target, decision):
+    """Fraction correct: argmax for several classes, element-wise threshold for binary/multi-label."""
+    predicted, true = _labels(pred, target, decision)
+    return float(np.mean(predicted == true))
+
+
+def subset_accuracy(pred, target, decision):
+    """Multi-label exact match: a sample counts only when every label is right."""
+    predicted, true = _labels(pred, target, decision)
+    if predicted.ndim == 1:
+        return float(np.mean(predicted == true))
+    return float(np.mean(np.all(predicted == true, axis=1)))
+
+
+def mae(pred, target, decision):
+    return float(np.mean(np.abs(pred - target.reshape(pred.shape))))
+
+
+def mse(pred, target, decision):
+    return float(np.mean((pred - target.reshape(pred.shape)) ** 2))
+
+
+def r2(pred, target, decision):
+    """Coefficient of determination, averaged over outputs (scikit-learn's default)."""
+    pred = pred.reshape(pred.shape[0], -1).astype(np.float64)
+    target = target.reshape(pred.shape).astype(np.float64)
+    ss_res = ((target - pred) ** 2).sum(axis=0)
+    ss_tot = ((target - target.mean(axis=0)) ** 2).sum(axis=0)
+    scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), 0.0)
+    return float(scores.mean())
+
+
+METRICS = Registry("metric", {f.__name__: f for f in (accuracy, subset_accuracy, mae, mse, r2)})
+
+# Metrics where larger is better; early stopping and search read this to pick a direction.
+HIGHER_IS_BETTER = frozenset({"accuracy", "subset_accuracy", "r2"})
+
+
+def get(name):
+    return METRICS.get(name)

@@ -1,0 +1,98 @@
+"""The model file: an .npz loadable without pickle.
+
+Arrays live under `layers/<index>.<name>/<param or state>`; `__nnx__` is a uint8 array of
+UTF-8 JSON `{"format": "nnx.model/1", "model": <model config>, "preprocessing": {...}}`.
+The write goes to a temporary file renamed into place, so a crash never leaves half a file.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from nnx.errors import NnxError
+
+FORMAT = "nnx.model/1"
+META_KEY = "__nnx__"
+
+
+def save_model(model, path, preprocessing=None):
+    if not model.built:
+        raise NnxError("the model is not built yet: fit it or give input_shape")
+    arrays = {}
+    for i, layer in enumerate(model.layers):
+        for key, value in {**layer.params, **layer.state}.items():
+            arrays[f"layers/{i}.{layer.name}/{key}"] = value
+    meta = {"format": FORMAT, "model": model.get_config(), "preprocessing": preprocessing}
+    arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_model_file(path):
+    """(meta, arrays) of a model file; NnxError when it is missing, damaged or not ours."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise NnxError(f"model file {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise NnxError(f"{path!r} is not a readable model file ({err})") from None
+    if META_KEY not in arrays:
+        raise NnxError(f"{path!r} is not an nnx model file (no {META_KEY} entry)")
+    try:
+        meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise NnxError(f"{path!r} has a damaged {META_KEY} entry ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise NnxError(f"{path!r} has format {meta.get('format') if isinstance(meta, dict) else None!r}"
+                       f", nnx reads {FORMAT!r}")
+    return meta, arrays
+
+
+def load_model(path):
+    """The model saved at `path`, compiled as it was when saved; its preprocessing dict is
+    available as `model.preprocessing`."""
+    from nnx.model import Sequential
+
+    meta, arrays = read_model_file(path)
+    config = meta.get("model") or {}
+    try:
+        model = Sequential(config["layers"], input_shape=config["input_shape"],
+                           seed=config.get("seed", 0), dtype=config.get("dtype", "float32"))
+        if "compile" in config:
+            model.compile(**config["compile"])
+    except (KeyError, TypeError) as err:
+        raise NnxError(f"{path!r} has a damaged model config ({err!r})") from None
+    expected = set()
+    for i, layer in enumerate(model.layers):
+        for table in (layer.params, layer.state):
+            for key in table:
+                name = f"layers/{i}.{layer.name}/{key}"
+                expected.add(name)
+                if name not in arrays:
+                    raise NnxError(f"{path!r} lacks the array {name!r}")
+                if arrays[name].shape != table[key].shape:
+                    raise NnxError(f"{path!r}: {name} has shape {arrays[name].shape}, the layer "
+                                   f"needs {table[key].shape}")
+                table[key][...] = arrays[name]
+    extra = sorted(set(arrays) - expected)
+    if extra:
+        raise NnxError(f"{path!r} holds arrays no layer uses: {', '.join(extra[:5])}")
+    model.preprocessing = meta.get("preprocessing")
+    return model
