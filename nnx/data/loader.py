@@ -1,0 +1,74 @@
+"""`load_data`: the experiment's `data:` mapping and seed -> train/val/test arrays."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnx.data.builtin import load_builtin
+from nnx.data.files import read_file
+from nnx.data.preprocessing import Preprocessor
+from nnx.data.splits import split_indices
+from nnx.data.targets import encode_targets
+from nnx.data.validate import check_data_config
+from nnx.errors import NnxError
+
+
+@dataclass
+class DataSplits:
+    """The arrays of one experiment; x float32 (N, *input_shape), y as `task` needs it.
+
+    y: multiclass int64 (N,) in 0..n_classes-1; binary float32 (N, 1) of 0/1; multilabel
+    float32 (N, K) of 0/1; regression float32 (N, K), not standardized. `x_val`/`y_val`
+    and `x_test`/`y_test` are None when their fraction is 0. `output_units` is the width
+    the last layer must have.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    task: str
+    n_classes: int | None
+    input_shape: tuple
+    output_units: int
+    preprocessing: Preprocessor
+    name: str
+
+
+def load_data(data_config, seed):
+    """Load, split (stratified for classes) and preprocess the data the config names.
+
+    The seed fixes both the synthetic samples and the split; standardization and one-hot
+    vocabularies are fitted on the training rows only.
+    """
+    config = check_data_config(data_config)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise NnxError(f"seed must be a non-negative integer, got {seed!r}")
+    make_rng, split_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    if "dataset" in config:
+        raw = load_builtin(config["dataset"], config["options"], make_rng)
+    else:
+        raw = read_file(config["path"], config["target"], config["categorical"])
+    task = config["task"] or raw.task
+    y, classes = encode_targets(raw.y, task, raw.targets or ["y"],
+                                raw.classes if task == raw.task else None)
+    strata = y[:, 0].astype(np.int64) if task == "binary" else y if task == "multiclass" else None
+    train, val, test = split_indices(len(y), config["validation_split"], config["test_split"],
+                                     split_rng, strata)
+    pre, x = Preprocessor.fit_transform(raw, train, task, classes, config["standardize"])
+
+    def rows(index):
+        return (None, None) if index is None else (x[index], y[index])
+
+    if task == "multiclass":
+        n_classes = output_units = len(classes)
+    elif task == "binary":
+        n_classes, output_units = 2, 1
+    else:
+        output_units = y.shape[1]
+        n_classes = output_units if task == "multilabel" else None
+    return DataSplits(*rows(train), *rows(val), *rows(test), task=task, n_classes=n_classes,
+                      input_shape=pre.input_shape, output_units=output_units,
+                      preprocessing=pre, name=raw.name)

@@ -1,0 +1,101 @@
+"""Synthetic datasets drawn with numpy from a Generator: the same seed gives the same arrays.
+
+Each function takes the generator and its options and returns (x, y) with x (N, ...) float64
+and y int class codes (N,) or float targets (N, K).
+"""
+
+import numpy as np
+
+# The multilabel rule must not change with the seed (the seed draws the samples only), so
+# that every trial of a search learns the same function.
+MULTILABEL_RULE_SEED = 20240611
+
+
+def sine(rng, n_samples, noise):
+    """y = sin(x) + noise, x uniform in [-pi, pi]."""
+    x = rng.uniform(-np.pi, np.pi, size=(n_samples, 1))
+    return x, np.sin(x) + noise * rng.standard_normal((n_samples, 1))
+
+
+def moons(rng, n_samples, noise):
+    """Two interleaved half circles; class 0 the upper, class 1 the lower."""
+    y = _balanced_labels(rng, n_samples, 2)
+    t = rng.uniform(0.0, np.pi, n_samples)
+    upper = np.stack([np.cos(t), np.sin(t)], axis=1)
+    lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+    x = np.where(y[:, None] == 0, upper, lower)
+    return x + noise * rng.standard_normal(x.shape), y
+
+
+def circles(rng, n_samples, noise, factor):
+    """A circle of radius `factor` (class 1) inside one of radius 1 (class 0)."""
+    y = _balanced_labels(rng, n_samples, 2)
+    t = rng.uniform(0.0, 2.0 * np.pi, n_samples)
+    radius = np.where(y == 1, factor, 1.0)[:, None]
+    x = radius * np.stack([np.cos(t), np.sin(t)], axis=1)
+    return x + noise * rng.standard_normal(x.shape), y
+
+
+def xor(rng, n_samples, noise):
+    """Points in [-1, 1]^2; class 1 where the two coordinates differ in sign."""
+    clean = rng.uniform(-1.0, 1.0, size=(n_samples, 2))
+    y = ((clean[:, 0] > 0) != (clean[:, 1] > 0)).astype(np.int64)
+    return clean + noise * rng.standard_normal(clean.shape), y
+
+
+def spirals(rng, n_samples, noise):
+    """Three spiral arms, one class each; `noise` jitters the angle (radians)."""
+    y = _balanced_labels(rng, n_samples, 3)
+    r = rng.uniform(0.05, 1.0, n_samples)
+    angle = 2.0 * np.pi * y / 3 + 4.0 * r + noise * rng.standard_normal(n_samples)
+    return np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1), y
+
+
+def multilabel(rng, n_samples, n_features, n_labels):
+    """x ~ N(0, I); label k is 1 where p1 * p2 + 0.5 * p3 > 0 for three fixed unit projections.
+
+    The product needs a hidden layer (a linear model stays near chance on it). Each label
+    is 1 for about half the rows, so the majority baseline (all zeros) scores about 0.5
+    element-wise accuracy and about 0.5 ** n_labels subset accuracy.
+    """
+    w = np.random.default_rng(MULTILABEL_RULE_SEED).standard_normal((n_labels, 3, n_features))
+    w /= np.linalg.norm(w, axis=2, keepdims=True)
+    x = rng.standard_normal((n_samples, n_features))
+    p = np.einsum("nf,kjf->nkj", x, w)
+    y = (p[:, :, 0] * p[:, :, 1] + 0.5 * p[:, :, 2] > 0).astype(np.float64)
+    return x, y
+
+
+def sequence_sum(rng, n_samples, length):
+    """x (N, T, 1) uniform in [-1, 1]; y (N, 1) its sum over time."""
+    x = rng.uniform(-1.0, 1.0, size=(n_samples, length, 1))
+    return x, x.sum(axis=1)
+
+
+def signal(rng, n_samples, length, noise):
+    """x (N, 1, L): class 0 sine, 1 square, 2 sawtooth, 1.5-4 cycles at a random phase."""
+    y = _balanced_labels(rng, n_samples, 3)
+    cycles = rng.uniform(1.5, 4.0, (n_samples, 1))
+    phase = rng.uniform(0.0, 1.0, (n_samples, 1))
+    position = cycles * np.arange(length) / length + phase
+    fraction = position % 1.0
+    waves = np.stack([np.sin(2.0 * np.pi * position),
+                      np.where(fraction < 0.5, 1.0, -1.0),
+                      2.0 * fraction - 1.0])
+    x = waves[y, np.arange(n_samples)] + noise * rng.standard_normal((n_samples, length))
+    return x[:, None, :], y
+
+
+def noisy_sine_next(rng, n_samples, length, noise):
+    """x (N, T, 1): T noisy samples of a sine of random frequency and phase; y (N, 1) the
+    noise-free next value, so a perfect forecaster reaches zero loss."""
+    omega = rng.uniform(0.15, 0.45, (n_samples, 1))
+    phase = rng.uniform(0.0, 2.0 * np.pi, (n_samples, 1))
+    clean = np.sin(omega * np.arange(length + 1) + phase)
+    x = clean[:, :length] + noise * rng.standard_normal((n_samples, length))
+    return x[:, :, None], clean[:, length:]
+
+
+def _balanced_labels(rng, n_samples, n_classes):
+    """Class codes with counts differing by at most one, in random order."""
+    return rng.permutation(np.arange(n_samples) % n_classes).astype(np.int64)

@@ -1,0 +1,101 @@
+"""Target inference and encoding: original values -> the arrays a loss expects.
+
+multiclass -> int64 labels (N,) in 0..C-1; binary -> float32 (N, 1) of 0/1;
+multilabel -> float32 (N, K) of 0/1; regression -> float32 (N, K), not standardized
+(a prediction then reads in the target's own units, with nothing to undo).
+Class labels are the distinct original values in sorted order.
+"""
+
+import numpy as np
+
+from nnx.errors import NnxError
+
+TASKS = ("regression", "binary", "multiclass", "multilabel")
+CSV_MAX_INT_CLASSES = 20
+
+
+def as_columns(y):
+    """y as (N, K); a 1-D target is one column."""
+    return y.reshape(len(y), -1) if y.ndim != 1 else y[:, None]
+
+
+def is_numeric(y):
+    return y.dtype.kind in "biuf"
+
+
+def infer_task(y, max_int_classes=None):
+    """The task a target implies: text or integers are classes, floats regress.
+
+    `max_int_classes`: integers with more distinct values than this regress (the CSV rule,
+    where an integer column may be a count); None trusts an integer dtype (NPZ).
+    """
+    y = as_columns(y)
+    if y.shape[1] > 1:
+        if is_numeric(y) and np.isin(y, (0, 1)).all():
+            return "multilabel"
+        return "regression"
+    values = y[:, 0]
+    if is_numeric(values) and values.dtype.kind == "f":
+        integral = np.all(values == np.round(values))
+        if max_int_classes is None or not integral:
+            return "regression"
+    n_distinct = len(np.unique(values))
+    if max_int_classes is not None and is_numeric(values) and n_distinct > max_int_classes:
+        return "regression"
+    return "binary" if n_distinct == 2 else "multiclass"
+
+
+def encode_targets(y, task, names, classes=None):
+    """(encoded y, class labels or None) for `task`; NnxError when y cannot serve it.
+
+    `names` name the target columns in messages; `classes` fixes the label set (a
+    built-in dataset knows all its classes even when a small sample misses one).
+    """
+    y = as_columns(y)
+    what = ", ".join(repr(n) for n in names)
+    if task in ("regression", "multilabel"):
+        if not is_numeric(y):
+            raise NnxError(f"a {task} target must be numeric; target {what} holds "
+                           f"{_first_non_number(y)!r}")
+        if task == "multilabel" and not np.isin(y, (0, 1)).all():
+            raise NnxError(f"a multilabel target must hold only 0 and 1; target {what} "
+                           "holds other values")
+        return y.astype(np.float32), None
+    if y.shape[1] > 1:
+        raise NnxError(f"a {task} task takes one target column, got {len(names)} ({what}); "
+                       "several columns are multilabel or regression")
+    values = y[:, 0]
+    labels = classes if classes is not None else [_plain(v) for v in np.unique(values)]
+    if task == "binary" and len(labels) != 2:
+        raise NnxError(f"a binary target needs exactly 2 distinct values; target {what} has "
+                       f"{len(labels)} ({_preview(labels)})")
+    if len(labels) < 2:
+        raise NnxError(f"target {what} has a single value {_preview(labels)}; nothing to learn")
+    known = np.asarray(labels, dtype=values.dtype)
+    codes = np.searchsorted(known, values)
+    assert codes.max() < len(known) and np.all(known[codes] == values), "a value outside classes"
+    if task == "binary":
+        return codes.astype(np.float32)[:, None], labels
+    return codes.astype(np.int64), labels
+
+
+def _plain(value):
+    """A numpy scalar as a JSON-ready Python value; integral floats become ints (1.0 -> 1)."""
+    value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _first_non_number(y):
+    for value in y.ravel():
+        try:
+            float(value)
+        except ValueError:
+            return str(value)
+    return str(y.ravel()[0])
+
+
+def _preview(labels, limit=5):
+    shown = ", ".join(repr(v) for v in labels[:limit])
+    return shown + (", ..." if len(labels) > limit else "")

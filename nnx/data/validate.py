@@ -1,0 +1,95 @@
+"""Checks of the experiment's `data:` mapping, without loading any data (for `nnx validate`)."""
+
+import math
+import os
+from collections.abc import Mapping
+
+from nnx.data.builtin import DATASETS, check_option
+from nnx.data.files import check_path
+from nnx.data.targets import TASKS
+from nnx.errors import NnxError, closest, unknown_name
+
+# Keys every source takes, with their defaults.
+COMMON_KEYS = {"validation_split": 0.2, "test_split": 0.2, "standardize": True, "task": None}
+CSV_KEYS = {"target": "target", "categorical": []}
+
+
+def check_data_config(data_config):
+    """The `data:` mapping with defaults filled in, or an NnxError naming the bad field.
+
+    Returns {"dataset" or "path", "target": [names], "categorical": [names],
+    "validation_split", "test_split", "standardize", "task", "options": {option: value}}.
+    """
+    if not isinstance(data_config, Mapping):
+        raise NnxError(f"data must be a mapping, got {type(data_config).__name__}")
+    if ("dataset" in data_config) == ("path" in data_config):
+        raise NnxError("data needs exactly one of 'dataset' (a built-in name) or 'path' "
+                       "(a .csv or .npz file)")
+    resolved = {key: data_config.get(key, default) for key, default in COMMON_KEYS.items()}
+    resolved.update(target=[], categorical=[], options={})
+    if "dataset" in data_config:
+        name = data_config["dataset"]
+        if not isinstance(name, str) or name not in DATASETS:
+            raise NnxError(f"data.dataset: {unknown_name('dataset', name, DATASETS.names())}")
+        resolved["dataset"] = name
+        options = DATASETS.get(name).options
+        allowed = [*COMMON_KEYS, "dataset", *options]
+        resolved["options"] = {k: check_option(name, k, data_config.get(k, o.default))
+                               for k, o in options.items()}
+    else:
+        path = data_config["path"]
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            raise NnxError(f"data.path must be a file name, got {path!r}")
+        csv = check_path(path).suffix.lower() == ".csv"
+        resolved["path"] = path
+        allowed = [*COMMON_KEYS, "path", *(CSV_KEYS if csv else [])]
+        if csv:
+            resolved["target"] = _names("target", data_config.get("target", "target"), single=True)
+            resolved["categorical"] = _names("categorical", data_config.get("categorical", []))
+    for key in data_config:
+        if key not in allowed:
+            raise _unknown_key(key, data_config, allowed)
+    _check_fractions(resolved["validation_split"], resolved["test_split"])
+    if not isinstance(resolved["standardize"], bool):
+        raise NnxError(f"data.standardize must be true or false, got {resolved['standardize']!r}")
+    task = resolved["task"]
+    if task is not None and task not in TASKS:
+        raise NnxError(f"data.task: {unknown_name('task', task, TASKS)}")
+    return resolved
+
+
+def _names(key, value, single=False):
+    """A list of unique column names from a name or a list of names."""
+    if single and isinstance(value, str):
+        value = [value]
+    if value is None and not single:
+        value = []
+    if (not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)
+            or (single and not value)):
+        kind = "a column name or a non-empty list of names" if single else "a list of column names"
+        raise NnxError(f"data.{key} must be {kind}, got {value!r}")
+    if len(set(value)) != len(value):
+        raise NnxError(f"data.{key} names a column twice: {value!r}")
+    return value
+
+
+def _unknown_key(key, data_config, allowed):
+    if key in CSV_KEYS:
+        return NnxError(f"data.{key} applies to CSV files only")
+    if key != "dataset" and any(key in info.options for _, info in DATASETS.items()):
+        where = f"dataset {data_config['dataset']!r}" if "dataset" in data_config else "a file"
+        return NnxError(f"data.{key} is not an option of {where}; allowed keys: "
+                        f"{', '.join(allowed)}")
+    hint = closest(key, allowed)
+    return NnxError(f"data.{key}: unknown key; allowed: {', '.join(allowed)}"
+                    + (f" (did you mean {hint!r}?)" if hint else ""))
+
+
+def _check_fractions(validation_split, test_split):
+    for key, value in (("validation_split", validation_split), ("test_split", test_split)):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or math.isnan(value) or not 0 <= value < 1):
+            raise NnxError(f"data.{key} must be a fraction in [0, 1), got {value!r}")
+    if validation_split + test_split >= 1:
+        raise NnxError(f"data.validation_split + data.test_split must be below 1 (the rest "
+                       f"trains), got {validation_split} + {test_split}")
