@@ -7,13 +7,13 @@ so float32 stays float32 (numba would otherwise promote to float64).
 import math
 
 import numpy as np
-from numba import njit
+from nnx.kernels.jit import kernel
 
 from nnx.activations import (ELU, ELU_ALPHA, GELU, LEAKY_RELU, LEAKY_RELU_SLOPE, LINEAR, RELU,
                              SIGMOID, SOFTMAX, TANH)
 
 
-@njit(cache=True)
+@kernel
 def sigmoid(v):
     """Stable logistic of one scalar, in its own dtype."""
     one = type(v)(1.0)
@@ -23,7 +23,7 @@ def sigmoid(v):
     return e / (one + e)
 
 
-@njit(cache=True)
+@kernel
 def bias_activate(z, b, code, y):
     """z: (n, m) pre-activation, updated in place to z + b (b: (m,) or empty); y = act(z).
 
@@ -37,7 +37,7 @@ def bias_activate(z, b, code, y):
     activate(z, code, y)
 
 
-@njit(cache=True)
+@kernel
 def activate(z, code, y):
     """y = act(z) for (n, m) arrays; softmax runs over the last axis; y may be z."""
     n, m = z.shape
@@ -91,7 +91,7 @@ def activate(z, code, y):
                 y[i, j] /= total
 
 
-@njit(cache=True)
+@kernel
 def activation_grad(dy, y, z, code, dz):
     """dz = dL/dz from dy = dL/dy, the output y and (for gelu) the pre-activation z; all (n, m).
 

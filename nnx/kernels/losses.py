@@ -6,13 +6,13 @@ finite for any logits (log-sum-exp and softplus forms).
 """
 
 import numpy as np
-from numba import njit
+from nnx.kernels.jit import kernel
 
 PROB_EPS = 1e-7  # probabilities are clipped to [eps, 1 - eps] before the log, as Keras does
 BCE_GRAD_EPS = 1e-12  # PyTorch's clamp of p(1 - p) in the BCE gradient
 
 
-@njit(cache=True)
+@kernel
 def mse(pred, target, grad):
     """mean((pred - target)^2) over all elements."""
     n, m = pred.shape
@@ -26,7 +26,7 @@ def mse(pred, target, grad):
     return total / (n * m)
 
 
-@njit(cache=True)
+@kernel
 def mae(pred, target, grad):
     """mean |pred - target|; the gradient of |0| is 0, as in PyTorch."""
     n, m = pred.shape
@@ -40,7 +40,7 @@ def mae(pred, target, grad):
     return total / (n * m)
 
 
-@njit(cache=True)
+@kernel
 def huber(pred, target, delta, grad):
     """mean of 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
     n, m = pred.shape
@@ -59,7 +59,7 @@ def huber(pred, target, delta, grad):
     return total / (n * m)
 
 
-@njit(cache=True)
+@kernel
 def bce(prob, target, grad):
     """Binary cross-entropy of probabilities, mean over all elements (multi-label too)."""
     n, m = prob.shape
@@ -75,7 +75,7 @@ def bce(prob, target, grad):
     return total * scale
 
 
-@njit(cache=True)
+@kernel
 def bce_logits(z, target, grad):
     """Binary cross-entropy of logits: max(z, 0) - z t + log(1 + exp(-|z|)); grad sigmoid(z) - t."""
     n, m = z.shape
@@ -95,7 +95,7 @@ def bce_logits(z, target, grad):
     return total * scale
 
 
-@njit(cache=True)
+@kernel
 def cce(prob, target, grad):
     """Categorical cross-entropy of probabilities; target (n,) int labels or (n, c) one-hot."""
     n, c = prob.shape
@@ -118,7 +118,7 @@ def cce(prob, target, grad):
     return total * scale
 
 
-@njit(cache=True)
+@kernel
 def cce_logits(z, target, grad):
     """Softmax cross-entropy of logits: log-sum-exp(z) - z[label]; grad softmax(z) - onehot."""
     n, c = z.shape

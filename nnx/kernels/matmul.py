@@ -2,25 +2,25 @@
 activation passes, and the backward for dW, db and dx."""
 
 import numpy as np
-from numba import njit
+from nnx.kernels.jit import kernel
 
 from nnx.kernels.activations import activation_grad, bias_activate
 
 
-@njit(cache=True)
+@kernel
 def gemm(a, b, out):
     """out (n, m) = a (n, k) @ b (k, m)."""
     np.dot(a, b, out)
 
 
-@njit(cache=True)
+@kernel
 def dense_forward(x, W, b, code, z, y):
     """x (n, k), W (k, m), b (m,) or empty -> z = x @ W + b, y = act(z); y may be z."""
     np.dot(x, W, z)
     bias_activate(z, b, code, y)
 
 
-@njit(cache=True)
+@kernel
 def dense_backward(x, W, y, z, dy, code, dz, dW, db, dx):
     """Gradients of y = act(x @ W + b): dW (k, m), db (m,) or empty, dx (n, k) or empty.
 

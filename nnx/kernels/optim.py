@@ -5,10 +5,10 @@ parameter dtype so float32 updates stay float32.
 """
 
 import numpy as np
-from numba import njit
+from nnx.kernels.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def sgd(p, g, velocity, lr, momentum, nesterov, weight_decay):
     """p -= lr * step, step = g + wd p, through a heavy-ball (or Nesterov) velocity."""
     t = p.dtype.type
@@ -21,7 +21,7 @@ def sgd(p, g, velocity, lr, momentum, nesterov, weight_decay):
         p[i] -= lr_ * d
 
 
-@njit(cache=True)
+@kernel
 def momentum_ema(p, g, velocity, lr, beta):
     """The textbook EMA form: v = beta v + (1 - beta) g; p -= lr v."""
     t = p.dtype.type
@@ -32,7 +32,7 @@ def momentum_ema(p, g, velocity, lr, beta):
         p[i] -= lr_ * velocity[i]
 
 
-@njit(cache=True)
+@kernel
 def adagrad(p, g, accumulator, lr, eps):
     """acc += g^2; p -= lr g / (sqrt(acc) + eps)."""
     t = p.dtype.type
@@ -42,7 +42,7 @@ def adagrad(p, g, accumulator, lr, eps):
         p[i] -= lr_ * g[i] / (np.sqrt(accumulator[i]) + eps_)
 
 
-@njit(cache=True)
+@kernel
 def rmsprop(p, g, square_avg, lr, rho, eps):
     """sq = rho sq + (1 - rho) g^2; p -= lr g / (sqrt(sq) + eps)."""
     t = p.dtype.type
@@ -53,21 +53,20 @@ def rmsprop(p, g, square_avg, lr, rho, eps):
         p[i] -= lr_ * g[i] / (np.sqrt(square_avg[i]) + eps_)
 
 
-@njit(cache=True)
+@kernel
 def adam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     """Adam (L2 weight decay added to g) or AdamW (decoupled: p *= 1 - lr wd), bias-corrected."""
     t = p.dtype.type
     one = t(1.0)
-    b1, b2, eps_, wd = t(beta1), t(beta2), t(eps), t(weight_decay)
+    b1, b2, eps_ = t(beta1), t(beta2), t(eps)
     step_size = t(lr / (1.0 - beta1 ** step))
-    sqrt_bc2 = t(np.sqrt(1.0 - beta2 ** step))
-    decay = t(1.0 - lr * weight_decay)
+    inv_sqrt_bc2 = t(1.0 / np.sqrt(1.0 - beta2 ** step))
+    l2 = t(0.0) if decoupled else t(weight_decay)
+    decay = t(1.0 - lr * weight_decay) if decoupled else one
     for i in range(p.shape[0]):
-        d = g[i]
-        if decoupled:
-            p[i] *= decay
-        elif wd != 0:
-            d = d + wd * p[i]
-        m[i] = b1 * m[i] + (one - b1) * d
-        v[i] = b2 * v[i] + (one - b2) * d * d
-        p[i] -= step_size * m[i] / (np.sqrt(v[i]) / sqrt_bc2 + eps_)
+        d = g[i] + l2 * p[i]
+        mi = b1 * m[i] + (one - b1) * d
+        vi = b2 * v[i] + (one - b2) * d * d
+        m[i] = mi
+        v[i] = vi
+        p[i] = decay * p[i] - step_size * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps_)
