@@ -1,0 +1,44 @@
+"""GEMM throughput: nnx's kernel (BLAS through numba) against numpy's BLAS and torch.mm."""
+
+import numpy as np
+
+from benchmarks.protocol import compare
+from nnx.kernels import matmul
+
+SIZES = (256, 512, 1024, 2048)
+
+
+def gemm_rows(torch, pairs):
+    rows = []
+    for n in SIZES:
+        rng = np.random.default_rng(n)
+        a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+        out = np.empty((n, n), np.float32)
+        reps = max(1, int(2e9 // (2 * n**3)))  # about a second of work per timing at 100 GFLOP/s
+
+        def ours():
+            for _ in range(reps):
+                matmul.gemm(a, b, out)
+            return reps
+
+        def numpy_blas():
+            for _ in range(reps):
+                np.matmul(a, b, out=out)
+            return reps
+
+        flops = 2.0 * n**3
+        vs_numpy = compare(ours, numpy_blas, pairs=pairs)
+        row = {"n": n, "nnx_gflops": flops / vs_numpy["nnx_s"] / 1e9,
+               "numpy_gflops": flops / vs_numpy["peer_s"] / 1e9,
+               "ratio_vs_numpy": 1.0 / vs_numpy["ratio"]}
+        if torch is not None:
+            at, bt = torch.from_numpy(a), torch.from_numpy(b)
+
+            def torch_mm():
+                for _ in range(reps):
+                    torch.mm(at, bt)
+                return reps
+
+            row["torch_gflops"] = flops / compare(ours, torch_mm, pairs=pairs)["peer_s"] / 1e9
+        rows.append(row)
+    return rows
