@@ -6,8 +6,7 @@ nothing when unused.
 
 import math
 
-
-from nnx import schedules
+from nnx import checks, schedules
 from nnx.errors import NnxError
 from nnx.metrics import HIGHER_IS_BETTER
 
@@ -54,6 +53,8 @@ class _Monitor(Callback):
 
     def improved(self, logs):
         if self.monitor not in logs:
+            if self.model.status == "diverged":  # the epoch broke off before validation
+                return False
             known = ", ".join(sorted(logs))
             raise NnxError(f"cannot monitor {self.monitor!r}: the epoch logs have {known}")
         value = logs[self.monitor]
@@ -76,9 +77,7 @@ class EarlyStopping(_Monitor):
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=True):
         super().__init__(monitor, mode, min_delta)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise NnxError(f"early_stopping: patience must be an integer >= 0, got {patience!r}")
-        self.patience = patience
+        self.patience = checks.integer("early_stopping", "patience", patience)
         self.restore_best_weights = bool(restore_best_weights)
 
     def on_train_begin(self, logs=None):
@@ -91,7 +90,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.model.stop_training = True
             self.model.stop_reason = (f"early stopping: {self.monitor} did not improve for "
                                       f"{self.patience} epochs (best {self.best:.6g} at epoch "

@@ -19,7 +19,7 @@ def _labels(pred, target, decision):
 
 
 def accuracy(pred, target, decision):
-    """Fraction correct: argmax for several classes, element-wise threshold for binary/multi-label."""
+    """Fraction correct: argmax over classes; element-wise threshold for binary/multi-label."""
     predicted, true = _labels(pred, target, decision)
     return float(np.mean(predicted == true))
 
@@ -46,7 +46,9 @@ def r2(pred, target, decision):
     target = target.reshape(pred.shape).astype(np.float64)
     ss_res = ((target - pred) ** 2).sum(axis=0)
     ss_tot = ((target - target.mean(axis=0)) ** 2).sum(axis=0)
-    scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), 0.0)
+    # A constant target scores 1 when predicted exactly, else 0 (as scikit-learn does).
+    scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
+                      np.where(ss_res == 0, 1.0, 0.0))
     return float(scores.mean())
 
 
