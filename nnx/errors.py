@@ -1,4 +1,4 @@
-"""The one exception nnx raises for bad input; only the CLI turns it into a message and exit code 2."""
+"""The one exception nnx raises for bad input; only the CLI turns it into a message and exit 2."""
 
 import difflib
 

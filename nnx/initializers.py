@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from nnx import checks
 from nnx.errors import NnxError
 from nnx.registry import Registry
 
@@ -121,7 +122,7 @@ class LecunNormal(_FanScaled):
 
 
 class Orthogonal(Initializer):
-    """A (semi-)orthogonal matrix over the first axis vs the rest, like torch.nn.init.orthogonal_."""
+    """A (semi-)orthogonal matrix: first axis against the rest, like torch's orthogonal_."""
 
     name = "orthogonal"
 
@@ -140,11 +141,7 @@ class Orthogonal(Initializer):
 
 
 def _number(initializer, field, value, positive=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise NnxError(f"{initializer}: {field} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise NnxError(f"{initializer}: {field} must be > 0, got {value!r}")
-    return float(value)
+    return checks.number(initializer, field, value, above=0.0 if positive else None)
 
 
 INITIALIZERS = Registry(

@@ -9,7 +9,7 @@ import inspect
 
 import numpy as np
 
-from nnx.errors import NnxError
+from nnx import checks
 from nnx.kernels import lazy
 from nnx.registry import Registry
 
@@ -76,9 +76,7 @@ class Huber(Loss):
 
     def __init__(self, delta=1.0):
         super().__init__()
-        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
-            raise NnxError(f"huber: delta must be a number > 0, got {delta!r}")
-        self.delta = float(delta)
+        self.delta = checks.number("huber", "delta", delta, above=0.0)
 
     def compute(self, pred, target, grad):
         return kernels.huber(pred, target, self.delta, grad)

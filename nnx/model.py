@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from nnx import callbacks as callbacks_module
+from nnx import checks, losses, optimizers
 from nnx import layers as layers_module
-from nnx import losses, optimizers
 from nnx import metrics as metrics_module
 from nnx.errors import NnxError
 
@@ -37,8 +37,7 @@ class Sequential:
     def __init__(self, layers=None, input_shape=None, seed=0, dtype="float32", name=None):
         if dtype not in DTYPES:
             raise NnxError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise NnxError(f"seed must be an integer >= 0, got {seed!r}")
+        checks.integer("model", "seed", seed)
         self.layers = [layers_module.from_config(l) if isinstance(l, dict) else l
                        for l in (layers or [])]
         for i, layer in enumerate(self.layers):
@@ -122,8 +121,7 @@ class Sequential:
         """Train; returns a History. `batch_size=None` or "full": one update per epoch."""
         if self.optimizer is None:
             raise NnxError("compile the model before fit")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise NnxError(f"epochs must be an integer >= 0, got {epochs!r}")
+        checks.integer("fit", "epochs", epochs)
         x, y = self._prepare(x, y)
         if validation_data is None and validation_split:
             if not 0.0 < validation_split < 1.0:
@@ -155,9 +153,6 @@ class Sequential:
                     logs.update({f"val_{k}": v for k, v in
                                  self.evaluate(*validation_data, batch_size=batch_size).items()})
                 logs["lr"] = self.optimizer.lr
-                if self.status == "diverged":
-                    history.record(epoch, logs)
-                    break
                 history.record(epoch, logs)
                 for cb in cbs:
                     cb.on_epoch_end(epoch, logs)
@@ -336,6 +331,7 @@ class Sequential:
 def _batch_size(batch_size, n):
     if batch_size is None or batch_size == "full":
         return max(n, 1)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise NnxError(f"batch_size must be a positive integer, None or 'full', got {batch_size!r}")
-    return int(batch_size)
+    if isinstance(batch_size, str) or batch_size is None:
+        raise NnxError(f"fit: batch_size must be a positive integer, None or 'full', got "
+                       f"{batch_size!r}")
+    return checks.integer("fit", "batch_size", batch_size, minimum=1)

@@ -59,9 +59,9 @@ def read_model_file(path):
         meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise NnxError(f"{path!r} has a damaged {META_KEY} entry ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise NnxError(f"{path!r} has format {meta.get('format') if isinstance(meta, dict) else None!r}"
-                       f", nnx reads {FORMAT!r}")
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found != FORMAT:
+        raise NnxError(f"{path!r} has format {found!r}, nnx reads {FORMAT!r}")
     return meta, arrays
 
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from nnx import checks
 from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.registry import Registry
@@ -22,13 +23,15 @@ class Optimizer:
     slots = ()  # names of the per-parameter state arrays
 
     def __init__(self, lr, clipnorm=None, clipvalue=None):
-        self.lr = _number(self.name, "lr", lr, minimum=0.0, strict=True)
+        self.lr = _number(self.name, "lr", lr, minimum=0.0)
         self.clipnorm = None if clipnorm is None else _number(self.name, "clipnorm", clipnorm,
                                                               minimum=0.0, strict=True)
         self.clipvalue = None if clipvalue is None else _number(self.name, "clipvalue", clipvalue,
                                                                 minimum=0.0, strict=True)
         self.iterations = 0
         self.state = []  # one {slot: flat array} per parameter position
+        self.stats = np.zeros((0, 3))  # per position: see nnx/kernels/optim.py
+        self.stats_steps = 0
 
     def step(self, params, grads):
         if self.clipnorm is not None:
@@ -38,11 +41,24 @@ class Optimizer:
                 np.clip(g, -self.clipvalue, self.clipvalue, out=g)
         if len(self.state) != len(params):
             self.state = [{s: np.zeros(p.size, dtype=p.dtype) for s in self.slots} for p in params]
+            self.stats = np.zeros((len(params), 3))
+            self._stats_rows = list(self.stats)
         self.iterations += 1
-        for p, g, state in zip(params, grads, self.state):
-            self._update(p.reshape(-1), g.reshape(-1), state)
+        self.stats_steps += 1
+        for p, g, state, stats in zip(params, grads, self.state, self._stats_rows):
+            self._update(p.reshape(-1), g.reshape(-1), state, stats)
 
-    def _update(self, p, g, state):
+    def take_stats(self):
+        """Per parameter since the last call: (mean gradient norm, mean update-to-weight
+        ratio, weight norm) as an (n_params, 3) array; then starts counting afresh."""
+        steps = max(self.stats_steps, 1)
+        taken = self.stats.copy()
+        taken[:, :2] /= steps
+        self.stats[:, :2] = 0.0
+        self.stats_steps = 0
+        return taken
+
+    def _update(self, p, g, state, stats):
         raise NotImplementedError
 
     def get_config(self):
@@ -62,9 +78,9 @@ class SGD(Optimizer):
             raise NnxError("sgd: nesterov needs momentum > 0")
         self.weight_decay = _number(self.name, "weight_decay", weight_decay, minimum=0.0)
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, stats):
         kernels.sgd(p, g, state["velocity"], self.lr, self.momentum, self.nesterov,
-                    self.weight_decay)
+                    self.weight_decay, stats)
 
 
 class Momentum(Optimizer):
@@ -74,8 +90,8 @@ class Momentum(Optimizer):
         super().__init__(lr, clipnorm, clipvalue)
         self.beta = _unit(self.name, "beta", beta)
 
-    def _update(self, p, g, state):
-        kernels.momentum_ema(p, g, state["velocity"], self.lr, self.beta)
+    def _update(self, p, g, state, stats):
+        kernels.momentum_ema(p, g, state["velocity"], self.lr, self.beta, stats)
 
 
 class Adagrad(Optimizer):
@@ -85,8 +101,8 @@ class Adagrad(Optimizer):
         super().__init__(lr, clipnorm, clipvalue)
         self.eps = _number(self.name, "eps", eps, minimum=0.0, strict=True)
 
-    def _update(self, p, g, state):
-        kernels.adagrad(p, g, state["accumulator"], self.lr, self.eps)
+    def _update(self, p, g, state, stats):
+        kernels.adagrad(p, g, state["accumulator"], self.lr, self.eps, stats)
 
 
 class RMSprop(Optimizer):
@@ -97,8 +113,8 @@ class RMSprop(Optimizer):
         self.rho = _unit(self.name, "rho", rho)
         self.eps = _number(self.name, "eps", eps, minimum=0.0, strict=True)
 
-    def _update(self, p, g, state):
-        kernels.rmsprop(p, g, state["square_avg"], self.lr, self.rho, self.eps)
+    def _update(self, p, g, state, stats):
+        kernels.rmsprop(p, g, state["square_avg"], self.lr, self.rho, self.eps, stats)
 
 
 class Adam(Optimizer):
@@ -113,9 +129,9 @@ class Adam(Optimizer):
         self.eps = _number(self.name, "eps", eps, minimum=0.0, strict=True)
         self.weight_decay = _number(self.name, "weight_decay", weight_decay, minimum=0.0)
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, stats):
         kernels.adam(p, g, state["m"], state["v"], self.lr, self.beta1, self.beta2, self.eps,
-                     self.weight_decay, self.decoupled, self.iterations)
+                     self.weight_decay, self.decoupled, self.iterations, stats)
 
 
 class AdamW(Adam):
@@ -140,19 +156,13 @@ def clip_by_global_norm(grads, max_norm):
 
 
 def _number(optimizer, field, value, minimum=None, strict=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise NnxError(f"{optimizer}: {field} must be a finite number, got {value!r}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise NnxError(f"{optimizer}: {field} must be {'>' if strict else '>='} {minimum}, "
-                       f"got {value!r}")
-    return float(value)
+    if strict:
+        return checks.number(optimizer, field, value, above=minimum)
+    return checks.number(optimizer, field, value, minimum=minimum)
 
 
 def _unit(optimizer, field, value):
-    value = _number(optimizer, field, value, minimum=0.0)
-    if value >= 1.0:
-        raise NnxError(f"{optimizer}: {field} must be in [0, 1), got {value!r}")
-    return value
+    return checks.number(optimizer, field, value, minimum=0.0, below=1.0)
 
 
 OPTIMIZERS = Registry("optimizer", {cls.name: cls for cls in (

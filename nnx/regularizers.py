@@ -1,10 +1,8 @@
 """Weight penalties for `kernel_regularizer`: "l1", "l2" (0.01, as Keras) or {type, l1, l2}."""
 
-import math
-
 import numpy as np
 
-from nnx.errors import NnxError
+from nnx import checks
 from nnx.registry import Registry
 
 DEFAULT_FACTOR = 0.01
@@ -14,11 +12,8 @@ class L1L2:
     """penalty = l1 * sum|W| + l2 * sum(W^2), added to the loss; its gradient to dW."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        for field, value in (("l1", l1), ("l2", l2)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    math.isfinite(value) and value >= 0):
-                raise NnxError(f"kernel_regularizer: {field} must be a number >= 0, got {value!r}")
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1 = checks.number("kernel_regularizer", "l1", l1, minimum=0.0)
+        self.l2 = checks.number("kernel_regularizer", "l2", l2, minimum=0.0)
 
     def penalty(self, w):
         total = 0.0

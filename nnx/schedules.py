@@ -7,7 +7,7 @@ from base/W up to base over the first W epochs, after which the decay starts cou
 import inspect
 import math
 
-from nnx.errors import NnxError
+from nnx import checks
 from nnx.registry import Registry
 
 
@@ -15,9 +15,7 @@ class Schedule:
     name = ""
 
     def __init__(self, warmup_epochs=0):
-        if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
-            raise NnxError(f"schedule: warmup_epochs must be an integer >= 0, got {warmup_epochs!r}")
-        self.warmup_epochs = warmup_epochs
+        self.warmup_epochs = checks.integer("schedule", "warmup_epochs", warmup_epochs)
 
     def lr_at(self, epoch, base_lr):
         if epoch < self.warmup_epochs:
@@ -46,9 +44,8 @@ class StepDecay(Schedule):
 
     def __init__(self, step_size=10, gamma=0.1, warmup_epochs=0):
         super().__init__(warmup_epochs)
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise NnxError(f"schedule step: step_size must be a positive integer, got {step_size!r}")
-        self.step_size, self.gamma = step_size, _positive("gamma", gamma)
+        self.step_size = checks.integer("schedule step", "step_size", step_size, minimum=1)
+        self.gamma = checks.number("schedule step", "gamma", gamma, above=0.0)
 
     def decay(self, epoch, base_lr):
         return base_lr * self.gamma ** (epoch // self.step_size)
@@ -61,7 +58,7 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, gamma=0.95, warmup_epochs=0):
         super().__init__(warmup_epochs)
-        self.gamma = _positive("gamma", gamma)
+        self.gamma = checks.number("schedule exponential", "gamma", gamma, above=0.0)
 
     def decay(self, epoch, base_lr):
         return base_lr * self.gamma ** epoch
@@ -74,22 +71,12 @@ class CosineDecay(Schedule):
 
     def __init__(self, epochs, min_lr=0.0, warmup_epochs=0):
         super().__init__(warmup_epochs)
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise NnxError(f"schedule cosine: epochs must be a positive integer, got {epochs!r}")
-        self.epochs = epochs
-        if isinstance(min_lr, bool) or not isinstance(min_lr, (int, float)) or min_lr < 0:
-            raise NnxError(f"schedule cosine: min_lr must be a number >= 0, got {min_lr!r}")
-        self.min_lr = float(min_lr)
+        self.epochs = checks.integer("schedule cosine", "epochs", epochs, minimum=1)
+        self.min_lr = checks.number("schedule cosine", "min_lr", min_lr, minimum=0.0)
 
     def decay(self, epoch, base_lr):
         progress = min(epoch, self.epochs) / self.epochs
         return self.min_lr + (base_lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
-
-
-def _positive(field, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise NnxError(f"schedule: {field} must be a number > 0, got {value!r}")
-    return float(value)
 
 
 SCHEDULES = Registry("schedule", {cls.name: cls for cls in (

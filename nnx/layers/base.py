@@ -8,7 +8,7 @@ import inspect
 
 import numpy as np
 
-from nnx import initializers
+from nnx import checks, initializers
 from nnx.errors import NnxError
 
 
@@ -103,14 +103,9 @@ def snake_case(class_name):
 
 def positive_int(layer, field, value):
     """Validate a size argument such as `units` or `filters` at the edge."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NnxError(f"{layer}: {field} must be a positive integer, got {value!r}")
-    return int(value)
+    return checks.integer(layer, field, value, minimum=1)
 
 
-def fraction(layer, field, value, upper_open=True):
+def fraction(layer, field, value):
     """Validate a rate in [0, 1)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not (0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0):
-        raise NnxError(f"{layer}: {field} must be a number in [0, 1), got {value!r}")
-    return float(value)
+    return checks.number(layer, field, value, minimum=0.0, below=1.0)
