@@ -7,10 +7,20 @@ so float32 stays float32 (numba would otherwise promote to float64).
 import math
 
 import numpy as np
-from nnx.kernels.jit import kernel
 
-from nnx.activations import (ELU, ELU_ALPHA, GELU, LEAKY_RELU, LEAKY_RELU_SLOPE, LINEAR, RELU,
-                             SIGMOID, SOFTMAX, TANH)
+from nnx.activations import (
+    ELU,
+    ELU_ALPHA,
+    GELU,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    LINEAR,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    TANH,
+)
+from nnx.kernels.jit import kernel
 
 
 @kernel
@@ -141,3 +151,17 @@ def activation_grad(dy, y, z, code, dz):
                 dot += dy[i, j] * y[i, j]
             for j in range(m):
                 dz[i, j] = y[i, j] * (dy[i, j] - dot)
+
+
+@kernel
+def mark_alive(y, alive):
+    """alive[c] |= any(y[:, c, :] > 0) for y (n, c, s): which units fired in this batch."""
+    n, c, m = y.shape
+    zero = y.dtype.type(0.0)
+    for i in range(n):
+        for j in range(c):
+            if not alive[j]:
+                for k in range(m):
+                    if y[i, j, k] > zero:
+                        alive[j] = True
+                        break

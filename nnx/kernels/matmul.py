@@ -2,9 +2,9 @@
 activation passes, and the backward for dW, db and dx."""
 
 import numpy as np
-from nnx.kernels.jit import kernel
 
-from nnx.kernels.activations import activation_grad, bias_activate
+from nnx.kernels.activations import activation_grad, bias_activate, mark_alive
+from nnx.kernels.jit import kernel
 
 
 @kernel
@@ -14,10 +14,15 @@ def gemm(a, b, out):
 
 
 @kernel
-def dense_forward(x, W, b, code, z, y):
-    """x (n, k), W (k, m), b (m,) or empty -> z = x @ W + b, y = act(z); y may be z."""
+def dense_forward(x, W, b, code, z, y, alive=None):
+    """x (n, k), W (k, m), b (m,) or empty -> z = x @ W + b, y = act(z); y may be z.
+
+    Given `alive` (m,) bool, marks the units with a positive output (dead-unit diagnostics).
+    """
     np.dot(x, W, z)
     bias_activate(z, b, code, y)
+    if alive is not None:
+        mark_alive(y.reshape((y.shape[0], y.shape[1], 1)), alive)
 
 
 @kernel

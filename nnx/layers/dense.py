@@ -24,6 +24,7 @@ class Dense(Layer):
         self.regularizer = regularizers.get(kernel_regularizer)
         self.needs_input_grad = True
         self.preactivation = None
+        self.alive_units = None  # (units,) bool set by diagnostics: units that fired
 
     def output_shape_for(self, input_shape):
         if len(input_shape) != 1:
@@ -43,10 +44,12 @@ class Dense(Layer):
         b = self.params["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         z = np.empty((x.shape[0], self.units), dtype=W.dtype)
         y = z if self.code == activations.LINEAR else np.empty_like(z)
-        matmul.dense_forward(x, W, b, self.code, z, y)
         self.preactivation = z
         if training:
+            matmul.dense_forward(x, W, b, self.code, z, y, self.alive_units)
             self._x, self._y = x, y
+        else:
+            matmul.dense_forward(x, W, b, self.code, z, y)
         return y
 
     def backward(self, dy):
