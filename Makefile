@@ -11,7 +11,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,dev]"
+	$(PY) -m pip install -q -e ".[test,dev,postgres]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,8 +19,11 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/nnx train experiments/digits_mlp.yaml
 
+# The distributed-search tests need PostgreSQL: .ci/postgres.sh starts a local server (and
+# installs Debian's package when missing) unless NNX_TEST_POSTGRES_URL is already set.
 test: install
-	$(PY) -m pytest -q
+	@url="$${NNX_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
+	NNX_TEST_POSTGRES_URL="$$url" $(PY) -m pytest -q
 
 test-slow: install
 	$(PY) -m pytest -q -m slow
