@@ -6,6 +6,7 @@ finite for any logits (log-sum-exp and softplus forms).
 """
 
 import numpy as np
+
 from nnx.kernels.jit import kernel
 
 PROB_EPS = 1e-7  # probabilities are clipped to [eps, 1 - eps] before the log, as Keras does

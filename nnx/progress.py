@@ -1,0 +1,152 @@
+"""Progress of a training run: a live rich display on a terminal, plain lines otherwise.
+
+`run_experiment` calls a Reporter's hooks; the CLI picks the reporter: `RichReporter`
+when the output is a terminal, `PlainReporter` (one timestamped line per epoch, for cron
+and pipes) when it is not, and the silent base `Reporter` for `--quiet`.
+"""
+
+import sys
+import time
+from datetime import UTC, datetime
+
+
+class Reporter:
+    """Silent reporter; the base of the others. `info` in `run_begin` holds run_id, name,
+    dataset, task, epochs, steps (batches per epoch), n_train, n_val, n_test, params."""
+
+    def run_begin(self, info):
+        pass
+
+    def epoch_begin(self, epoch):
+        pass
+
+    def batch_end(self, batch, logs):
+        pass
+
+    def epoch_end(self, epoch, logs):
+        pass
+
+    def run_end(self, record):
+        """Called once after training, also when it failed (`record` may then be None)."""
+
+
+def format_logs(logs, skip=("lr",)):
+    """'loss 0.1234  accuracy 0.9612  val_loss ...' from an epoch's logs."""
+    return "  ".join(f"{key} {value:.4g}" for key, value in logs.items() if key not in skip)
+
+
+def describe_run(info):
+    splits = " / ".join(f"{info[f'n_{s}']} {s}" for s in ("train", "val", "test")
+                        if info.get(f"n_{s}"))
+    return (f"run {info['run_id']}: {info['dataset']} ({info['task']}), {splits}; "
+            f"{info['params']:,} parameters; up to {info['epochs']} epochs of "
+            f"{info['steps']} batches")
+
+
+def describe_end(record):
+    epochs = len(next(iter(record["history"].values()), []))
+    text = (f"run {record['run_id']} {record['status']} after {epochs} epoch"
+            f"{'s' if epochs != 1 else ''} in {record['duration_s']:.1f} s")
+    reason = record.get("error") or record.get("stop_reason")
+    return f"{text}: {reason}" if reason else text
+
+
+class PlainReporter(Reporter):
+    """One UTC-timestamped line per epoch, flushed at once (for cron logs and pipes)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream
+        self.closed = False
+
+    def _line(self, text):
+        if self.closed:
+            return
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            print(f"{stamp} {text}", file=self.stream or sys.stdout, flush=True)
+        except BrokenPipeError:  # the reader left (`| head`): keep training, stop printing
+            self.closed = True
+
+    def run_begin(self, info):
+        self.epochs, self.lr = info["epochs"], None
+        self._line(describe_run(info))
+
+    def epoch_begin(self, epoch):
+        self.started = time.perf_counter()
+
+    def epoch_end(self, epoch, logs):
+        seconds = time.perf_counter() - self.started
+        lr = logs.get("lr")
+        lr_text = f"  lr {lr:.4g}" if lr is not None and lr != self.lr and epoch else ""
+        self.lr = lr
+        self._line(f"epoch {epoch + 1}/{self.epochs}  {format_logs(logs)}{lr_text}  "
+                   f"({seconds:.2f} s)")
+
+    def run_end(self, record):
+        if record is not None:
+            self._line(describe_end(record))
+
+
+class RichReporter(Reporter):
+    """A live display: the epochs with their ETA, the batches of the current epoch with the
+    running loss, and one printed line per finished epoch above them."""
+
+    REFRESH_S = 0.1
+
+    def __init__(self, console):
+        self.console = console
+        self.progress = None
+
+    def run_begin(self, info):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.epochs, self.steps = info["epochs"], max(info["steps"], 1)
+        self.console.print(describe_run(info), highlight=False)
+        self.progress = Progress(
+            TextColumn("{task.description:>12}"), BarColumn(bar_width=30), MofNCompleteColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[logs]}"), console=self.console, transient=True)
+        self.progress.start()
+        self.epoch_task = self.progress.add_task("epochs", total=self.epochs, logs="")
+        self.batch_task = self.progress.add_task("batches", total=self.steps, logs="")
+
+    def epoch_begin(self, epoch):
+        self.started = self.last_refresh = time.perf_counter()
+        self.batches, self.loss_sum = 0, 0.0
+        self.progress.reset(self.batch_task, total=self.steps,
+                            description=f"epoch {epoch + 1}/{self.epochs}", logs="")
+
+    def batch_end(self, batch, logs):
+        self.batches += 1
+        self.loss_sum += logs["loss"]
+        now = time.perf_counter()
+        if now - self.last_refresh >= self.REFRESH_S:
+            self.last_refresh = now
+            self.progress.update(self.batch_task, completed=self.batches,
+                                 logs=f"loss {self.loss_sum / self.batches:.4g}")
+
+    def epoch_end(self, epoch, logs):
+        seconds = time.perf_counter() - self.started
+        self.progress.update(self.batch_task, completed=self.steps)
+        self.progress.update(self.epoch_task, advance=1, logs=format_logs(logs))
+        self.progress.console.print(f"epoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs}"
+                                    f"  {format_logs(logs)}  [dim]{seconds:.2f} s[/dim]",
+                                    highlight=False)
+
+    def run_end(self, record):
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        if record is not None:
+            from rich.markup import escape
+
+            style = "green" if record["status"] == "completed" else "yellow"
+            self.console.print(f"[{style}]{escape(describe_end(record))}[/{style}]",
+                               highlight=False)
