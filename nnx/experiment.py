@@ -23,6 +23,7 @@ from nnx import __version__
 from nnx.callbacks import Callback, EarlyStopping, LearningRateScheduler
 from nnx.config import ConfigError, resolve_config
 from nnx.data import DataSplits, load_data
+from nnx.diagnostics import Diagnostics, confusion_matrix
 from nnx.errors import NnxError
 from nnx.model import Sequential
 from nnx.progress import Reporter
@@ -181,7 +182,8 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     reporter.run_begin(_run_info(run_id, config, data, model))
     try:
         with interrupt.installed():
-            outcome = _fit_and_evaluate(model, data, train, recorder, interrupt, callbacks)
+            outcome = _fit_and_evaluate(model, data, train, recorder, interrupt, callbacks,
+                                        config["diagnostics"])
             model_path = None
             if save_model and outcome["status"] != "failed":
                 model_path = os.path.join(runs_dir(results_dir), f"{run_id}.npz")
@@ -191,7 +193,8 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
                 "status": outcome["status"], "created": created,
                 "duration_s": round(time.perf_counter() - started, 3), "config": config,
                 "environment": environment(), "history": outcome["history"],
-                "metrics": outcome["metrics"], "diagnostics": None, "model_path": model_path,
+                "metrics": outcome["metrics"], "diagnostics": outcome["diagnostics"],
+                "model_path": model_path,
                 "error": outcome["error"], "stop_reason": outcome["stop_reason"],
             }
             if outcome.get("traceback"):
@@ -202,10 +205,13 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     return record
 
 
-def _fit_and_evaluate(model, data, train, recorder, interrupt, extra_callbacks):
-    fit_callbacks = [*training_callbacks(train), recorder, *extra_callbacks, interrupt]
+def _fit_and_evaluate(model, data, train, recorder, interrupt, extra_callbacks, diagnostics):
+    watcher = None if diagnostics == "off" else Diagnostics(diagnostics)
+    fit_callbacks = [*training_callbacks(train), recorder, *extra_callbacks, interrupt,
+                     *([watcher] if watcher else [])]
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
-    outcome = {"status": "completed", "error": None, "stop_reason": None, "metrics": {}}
+    outcome = {"status": "completed", "error": None, "stop_reason": None, "metrics": {},
+               "diagnostics": None}
     try:
         history = model.fit(data.x_train, data.y_train, epochs=train["epochs"],
                             batch_size=train["batch_size"], validation_data=validation,
@@ -216,6 +222,8 @@ def _fit_and_evaluate(model, data, train, recorder, interrupt, extra_callbacks):
         if history.status == "diverged":
             outcome["error"] = history.stop_reason
         outcome["metrics"] = evaluate_splits(model, data)
+        if watcher is not None:
+            outcome["diagnostics"] = watcher.result(validation_confusion(model, data))
     except KeyboardInterrupt:  # a second Ctrl-C while evaluating
         outcome["status"], outcome["stop_reason"] = "interrupted", "interrupted by the user"
     except Exception as err:  # noqa: BLE001 - a failed run is recorded, not raised
@@ -223,6 +231,14 @@ def _fit_and_evaluate(model, data, train, recorder, interrupt, extra_callbacks):
                        traceback=traceback.format_exc())
     outcome["history"] = recorder.history
     return outcome
+
+
+def validation_confusion(model, data):
+    """The confusion matrix on the validation split (classification with one label only)."""
+    if data.task not in ("binary", "multiclass") or data.x_val is None or not len(data.x_val):
+        return None
+    classes = data.n_classes or 2
+    return confusion_matrix(model.predict(data.x_val, batch_size=EVAL_BATCH), data.y_val, classes)
 
 
 def training_callbacks(train):

@@ -1,0 +1,175 @@
+"""What `nnx search` shows: one line per finished trial and a summary at the end.
+
+On a terminal the lines are coloured, a transient status line follows the running trial's
+epochs, and the summary is a table. Without one (cron, pipes) every line is plain text with
+a UTC timestamp and nothing is redrawn. Like `nnx.progress`, this is the CLI's display; the
+search itself only calls the listener hooks.
+"""
+
+import math
+import sys
+from datetime import UTC, datetime
+
+from nnx.progress import Reporter
+from nnx.search.loop import SearchListener
+
+STATE_STYLE = {"complete": "green", "pruned": "yellow", "diverged": "magenta", "failed": "red"}
+TOP_ROWS = 10
+
+
+def format_value(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
+    return str(value)
+
+
+def format_params(params):
+    return "  ".join(f"{path}={format_value(v)}" for path, v in (params or {}).items())
+
+
+def describe_budget(budget):
+    parts = []
+    if budget.n_trials is not None:
+        parts.append(f"{budget.n_trials} trial{'s' if budget.n_trials != 1 else ''} this run")
+    if budget.max_trials is not None:
+        parts.append(f"until the study holds {budget.max_trials} finished trials")
+    if budget.timeout is not None:
+        parts.append(f"no new trial after {budget.timeout:g} s")
+    return ", ".join(parts) or "no limit"
+
+
+class SearchDisplay(SearchListener):
+    """Lines for a terminal (rich) or for a log (plain, timestamped)."""
+
+    def __init__(self, console, plain=None):
+        self.console = console
+        self.plain = not console.is_terminal if plain is None else plain
+        self.info = None
+
+    # -- output ---------------------------------------------------------------------
+    def line(self, text, style=None):
+        if self.plain:
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            print(f"{stamp} {text}", file=self.console.file or sys.stdout, flush=True)
+            return
+        from rich.markup import escape
+
+        body = escape(text)
+        self.console.print(f"[{style}]{body}[/{style}]" if style else body, highlight=False)
+
+    # -- listener hooks ---------------------------------------------------------------
+    def opened(self, info):
+        self.info = info
+        if info.grid_size is not None:
+            self.line(f"grid: {info.grid_size} point{'s' if info.grid_size != 1 else ''}, "
+                      f"{info.grid_left} not yet run")
+        objective = f"{info.direction} {info.metric}"
+        if info.resumed:
+            self.line(f"resuming study {info.study} ({info.storage}): {info.trials_before} "
+                      f"trial{'s' if info.trials_before != 1 else ''} so far, "
+                      f"{info.finished_before} finished; {info.method}, pruner {info.pruner}, "
+                      f"{objective}")
+        else:
+            self.line(f"new study {info.study} ({info.storage}): {info.method} over "
+                      f"{info.n_params} parameter{'s' if info.n_params != 1 else ''}, pruner "
+                      f"{info.pruner}, {objective}")
+        if info.warm_started:
+            self.line(f"warm start: {info.warm_started} trials queued from an earlier study")
+        self.line(f"budget: {describe_budget(info.budget)}")
+
+    def trial_reporter(self, number, params):
+        if self.plain:
+            return None
+        return _TrialStatus(self.console, number)
+
+    def trial_finished(self, outcome, best):
+        metric = self.info.metric if self.info else "value"
+        text = (f"trial {outcome.number:>3}  {outcome.state:<8}  {metric} "
+                f"{format_value(outcome.value)}")
+        if best is not None:
+            text += f"  (best {format_value(best['value'])}, trial {best['trial']})"
+        text += f"  {outcome.duration_s:.1f} s  {format_params(outcome.params)}"
+        if outcome.state in ("diverged", "failed") and outcome.error:
+            text += f"  [{outcome.error}]"
+        self.line(text, STATE_STYLE.get(outcome.state))
+
+    def note(self, text):
+        self.line(text, "yellow")
+
+    # -- the end ----------------------------------------------------------------------
+    def summary(self, summary):
+        """The stop reason, a table of the best trials, the best one and its command."""
+        document = summary.document
+        if summary.nothing_to_do:
+            self.line(f"nothing to do: {summary.stop_reason}; study {document['study']} "
+                      f"unchanged", "green")
+        elif summary.interrupted:
+            self.line("interrupted: finished trials are kept; the interrupted trial will be "
+                      "run again when the search resumes", "red")
+        else:
+            self.line(f"stopped: {summary.stop_reason}")
+        counts = ", ".join(f"{n} {state}" for state, n in document["counts"].items() if n)
+        if not self.plain and summary.outcomes:
+            self.console.print(self._table(document))
+        self.line(f"study {document['study']}: {counts or 'no trials'}; "
+                  f"{summary.document_path}")
+        best = document["best"]
+        if best is None:
+            self.line("no trial has completed yet")
+        else:
+            self.line(f"best: trial {best['trial']}  {document['metric']} "
+                      f"{format_value(best['value'])}  {format_params(best['params'])}",
+                      "bold green")
+            if best["command"]:
+                self.line(f"reproduce: {best['command']}")
+        if summary.exported is not None:
+            self.line(f"best experiment written to {summary.exported}")
+
+    def _table(self, document):
+        from rich.table import Table
+
+        rows = [r for r in document["trials"] if r["state"] in ("complete", "pruned")
+                and r["value"] is not None]
+        maximize = document["direction"] == "maximize"
+        rows.sort(key=lambda r: (r["state"] == "complete", r["value"] if maximize
+                                 else -r["value"]), reverse=True)
+        paths = list(dict.fromkeys(p for r in rows for p in (r["params"] or {})))
+        table = Table(title=f"top trials of {document['study']} ({document['metric']}, "
+                            f"{document['direction']})", title_justify="left")
+        for column, justify in (("#", "right"), ("state", "left"),
+                                (document["metric"], "right"), ("epochs", "right")):
+            table.add_column(column, justify=justify)
+        for path in paths:
+            table.add_column(path, justify="right")
+        for row in rows[:TOP_ROWS]:
+            table.add_row(str(row["number"]), row["state"], format_value(row["value"]),
+                          str(len(row["intermediate"]) or "-"),
+                          *[format_value((row["params"] or {}).get(p)) for p in paths])
+        return table
+
+
+class _TrialStatus(Reporter):
+    """A transient status line for the running trial (terminal only)."""
+
+    def __init__(self, console, number):
+        self.console, self.number = console, number
+        self.status = None
+
+    def run_begin(self, info):
+        self.epochs = info["epochs"]
+        self.status = self.console.status(f"trial {self.number}: starting", spinner="dots")
+        self.status.start()
+
+    def epoch_end(self, epoch, logs):
+        if self.status is not None:
+            shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k.startswith("val_"))
+            self.status.update(f"trial {self.number}: epoch {epoch + 1}/{self.epochs}  {shown}")
+
+    def run_end(self, record):
+        if self.status is not None:
+            self.status.stop()
+            self.status = None

@@ -1,0 +1,119 @@
+"""Search methods: config name -> Optuna sampler (a registry; optuna is imported only when
+a sampler is built, so the CLI help and config checks stay fast).
+
+Seeding (pitfalls.md): a sampler is not stored with the study, so every invocation and
+every worker builds a fresh one. Seeding it from the study name alone would replay the same
+proposals on each resume; `sampler_seed` mixes in the number of trials the study already
+holds and the worker's index. The grid is the exception: GridSampler shuffles its points
+with the seed and stores only point indices, so every invocation and worker of a study must
+use the same seed (GRID_SEED) for an index to keep naming the same point.
+"""
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+
+from nnx.errors import NnxError
+from nnx.registry import Registry
+
+GRID_PARAM = "nnx.grid_point"  # the one Optuna parameter of a grid trial: a point's index
+GRID_SEED = 0
+
+
+@dataclass(frozen=True)
+class Method:
+    """A search method: `build(seed, space, n_points)` returns an Optuna sampler."""
+
+    name: str
+    summary: str
+    build: object
+    needs: tuple = ()  # (module, how to install it) pairs
+
+    def check_available(self):
+        for module, install in self.needs:
+            if importlib.util.find_spec(module) is None:
+                raise NnxError(f"--method {self.name} needs the {module!r} package, which is "
+                               f"not installed: {install}")
+
+
+def _grid(seed, space, n_points):
+    from optuna.samplers import GridSampler
+
+    class Grid(GridSampler):
+        def after_trial(self, study, trial, state, values):
+            """GridSampler would call `study.stop()`, which fails outside `optimize`; the
+            search loop checks `is_exhausted` before every trial instead."""
+
+    return Grid({GRID_PARAM: list(range(n_points))}, seed=GRID_SEED)
+
+
+def _random(seed, space, n_points):
+    from optuna.samplers import RandomSampler
+
+    return RandomSampler(seed=seed)
+
+
+def _bayes(seed, space, n_points):
+    from optuna.samplers import TPESampler
+
+    # Multivariate TPE models the parameters jointly; `group` splits a conditional space
+    # into the sub-spaces that occur together, so `when:` parameters are modelled too.
+    return TPESampler(seed=seed, multivariate=True, group=space.conditional,
+                      constant_liar=True)
+
+
+def _cmaes(seed, space, n_points):
+    from optuna.samplers import CmaEsSampler, RandomSampler
+
+    return CmaEsSampler(seed=seed, independent_sampler=RandomSampler(seed=seed),
+                        warn_independent_sampling=False)
+
+
+def _qmc(seed, space, n_points):
+    from optuna.samplers import QMCSampler, RandomSampler
+
+    # An unscrambled Sobol sequence is indexed by trial number: a resumed study continues it.
+    return QMCSampler(qmc_type="sobol", scramble=False, seed=seed,
+                      independent_sampler=RandomSampler(seed=seed),
+                      warn_asynchronous_seeding=False, warn_independent_sampling=False)
+
+
+def _gp(seed, space, n_points):
+    from optuna.samplers import GPSampler, RandomSampler
+
+    return GPSampler(seed=seed, independent_sampler=RandomSampler(seed=seed),
+                     warn_independent_sampling=False)
+
+
+METHODS = Registry("search method", {m.name: m for m in (
+    Method("grid", "every combination of choices and stepped ranges (Optuna GridSampler)",
+           _grid),
+    Method("random", "independent uniform / log-uniform draws (RandomSampler)", _random),
+    Method("bayes", "Bayesian optimization with a tree-structured Parzen estimator "
+                    "(multivariate TPESampler)", _bayes),
+    Method("cmaes", "CMA evolution strategy for continuous spaces (CmaEsSampler)", _cmaes,
+           needs=(("cmaes", "pip install cmaes"),)),
+    Method("qmc", "quasi-random Sobol sequence, even coverage (QMCSampler)", _qmc,
+           needs=(("scipy", "pip install scipy"),)),
+    Method("gp", "Gaussian-process Bayesian optimization (GPSampler)", _gp,
+           needs=(("torch", "pip install torch (CPU build: --index-url "
+                            "https://download.pytorch.org/whl/cpu)"),
+                  ("scipy", "pip install scipy"))),
+)})
+
+
+def get(name):
+    return METHODS.get(name)
+
+
+def sampler_seed(study_name, n_trials, worker=0):
+    """A 32-bit seed from (study, trials it holds, worker): fresh on every resume."""
+    text = f"{study_name}\x00{n_trials}\x00{worker}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:4], "little")
+
+
+def build_sampler(name, *, seed, space, n_points=0):
+    """The Optuna sampler for method `name`; NnxError when it needs a missing package."""
+    method = get(name)
+    method.check_available()
+    return method.build(seed, space, n_points)

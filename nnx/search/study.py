@@ -1,0 +1,173 @@
+"""A study: created on the first run, resumed by the same command later, refused when its
+base experiment changed; and the budgets that decide when an invocation stops.
+
+What makes a study is kept in the study's own user attributes in the storage (so any host
+can rebuild the study JSON): the fingerprinted document (the resolved experiment without its
+name, search section, threads and diagnostics, plus the space as written, the metric and the
+direction), the experiment path and `--set` overrides that started it, and the last method.
+"""
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+
+from nnx.errors import NnxError
+from nnx.results import utc_now
+
+STUDY_SCHEMA = "nnx.study/1"
+# Parts of the resolved experiment that do not change what a trial computes.
+UNFINGERPRINTED = (("name",), ("search",), ("diagnostics",), ("train", "threads"))
+FINISHED = ("complete", "pruned", "diverged")  # what --max-trials counts
+
+
+class StudyChanged(NnxError):
+    """The base experiment of an existing study changed."""
+
+
+def fingerprint_document(config, space, metric, direction):
+    """What a study's trials depend on besides their parameters."""
+    base = copy.deepcopy(config)
+    for keys in UNFINGERPRINTED:
+        node = base
+        for key in keys[:-1]:
+            node = node.get(key) or {}
+        node.pop(keys[-1], None)
+    document = {"experiment": base, "space": space, "metric": metric, "direction": direction}
+    return json.loads(json.dumps(document, default=str))  # as the storage will give it back
+
+
+def fingerprint(document):
+    text = json.dumps(document, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def first_difference(old, new, path=""):
+    """(dotted path, old value, new value) of the first difference, or None."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key, _MISSING) != new.get(key, _MISSING):
+                return first_difference(old.get(key, _MISSING), new.get(key, _MISSING),
+                                        f"{path}.{key}" if path else str(key))
+        return None
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new)):
+            if a != b:
+                return first_difference(a, b, f"{path}.{i}" if path else str(i))
+        return None
+    return None if old == new else (path, old, new)
+
+
+class _Missing:
+    def __repr__(self):
+        return "(absent)"
+
+
+_MISSING = _Missing()
+
+
+@dataclass
+class StudyPlan:
+    """What a search needs to open its study."""
+
+    name: str
+    metric: str
+    direction: str
+    method: str
+    document: dict  # the fingerprinted document
+    experiment: str
+    overrides: list
+
+
+def open_study(storage, plan):
+    """(optuna Study, resumed?) for `plan`: load the study, or create it with nnx's
+    attributes; StudyChanged when the existing one was started from another experiment."""
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name=plan.name, storage=storage.optuna)
+        resumed = True
+    except KeyError:
+        try:
+            study = optuna.create_study(study_name=plan.name, storage=storage.optuna,
+                                        direction=plan.direction)
+        except optuna.exceptions.DuplicatedStudyError:  # another worker created it just now
+            study = optuna.load_study(study_name=plan.name, storage=storage.optuna)
+        else:
+            _describe_new_study(study, plan)
+        resumed = False
+    check_same_experiment(study, plan)
+    if study.user_attrs.get("nnx_method") != plan.method:
+        study.set_user_attr("nnx_method", plan.method)
+    return study, resumed
+
+
+def _describe_new_study(study, plan):
+    attrs = {"nnx_schema": STUDY_SCHEMA, "nnx_created": utc_now(),
+             "nnx_fingerprint": fingerprint(plan.document), "nnx_document": plan.document,
+             "nnx_metric": plan.metric, "nnx_direction": plan.direction,
+             "nnx_space": plan.document["space"], "nnx_experiment": plan.experiment,
+             "nnx_overrides": list(plan.overrides), "nnx_method": plan.method}
+    for key, value in attrs.items():
+        study.set_user_attr(key, value)
+
+
+def check_same_experiment(study, plan):
+    attrs = study.user_attrs
+    if "nnx_fingerprint" not in attrs:
+        raise NnxError(f"study {plan.name!r} exists in the storage but was not created by nnx "
+                       f"search; choose another name with --study NEW_NAME")
+    if attrs["nnx_fingerprint"] == fingerprint(plan.document):
+        return
+    difference = first_difference(attrs.get("nnx_document", {}), plan.document)
+    what = ""
+    if difference is not None:
+        path, old, new = difference
+        label = {"experiment": "the experiment", "space": "search.space",
+                 "metric": "search.metric", "direction": "search.direction"}
+        head, _, rest = path.partition(".")
+        field = rest if head == "experiment" and rest else (
+            f"search.space.{rest}" if head == "space" and rest else label.get(head, path))
+        what = f" ({field}: {_show(old)} then, {_show(new)} now)"
+    started = attrs.get("nnx_experiment", "?")
+    overrides = " ".join(f"--set {o}" for o in attrs.get("nnx_overrides", []))
+    raise StudyChanged(
+        f"study {plan.name!r} was started from a different experiment{what}; its trials would "
+        f"not be comparable. Start a new study with --study NEW_NAME, or resume this one with "
+        f"the original settings ({started}{' ' + overrides if overrides else ''})")
+
+
+def _show(value):
+    text = json.dumps(value, default=str) if value is not _MISSING else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- budgets ----------------------------------------------------------------------------
+@dataclass
+class Budget:
+    """design.md §4: `n_trials` trials in this invocation, `max_trials` finished trials in
+    the study (complete, pruned or diverged; failed ones are retried and not counted),
+    `timeout` seconds after which no new trial starts. None: no limit of that kind."""
+
+    n_trials: int | None = None
+    max_trials: int | None = None
+    timeout: float | None = None
+
+    def stop_reason(self, *, started, finished_in_study, elapsed):
+        """Why no further trial may start now (a one-line reason), or None."""
+        if self.max_trials is not None and finished_in_study >= self.max_trials:
+            return (f"the study holds {finished_in_study} finished trials (--max-trials "
+                    f"{self.max_trials})")
+        if self.n_trials is not None and started >= self.n_trials:
+            return f"{started} trial{'s' if started != 1 else ''} run (--n-trials {self.n_trials})"
+        if self.timeout is not None and elapsed >= self.timeout:
+            return f"--timeout {self.timeout:g} s reached"
+        return None
+
+
+def check_budget(n_trials, max_trials, timeout):
+    for flag, value in (("--n-trials", n_trials), ("--max-trials", max_trials)):
+        if value is not None and (isinstance(value, bool) or value < 1):
+            raise NnxError(f"{flag} must be a positive integer, got {value!r}")
+    if timeout is not None and not timeout > 0:
+        raise NnxError(f"--timeout must be a positive number of seconds, got {timeout!r}")

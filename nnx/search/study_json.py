@@ -1,0 +1,165 @@
+"""`results/studies/<study>.json` (`nnx.study/1`, design.md §5), rebuilt from the study's
+storage after every trial so that any host can regenerate it; the `nnx train` command that
+reproduces a trial; the best trial as a ready experiment file (`--export-best`).
+"""
+
+import json
+import math
+import shlex
+from pathlib import Path
+
+from nnx.search.storage import studies_dir
+from nnx.search.study import STUDY_SCHEMA
+
+STATES = ("complete", "pruned", "diverged", "failed", "running", "waiting")
+_OPTUNA_STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
+                  "RUNNING": "running", "WAITING": "waiting"}
+
+
+def trial_state(trial):
+    """nnx's state of an Optuna trial: its `nnx_state` once finished, else Optuna's."""
+    if trial.state.is_finished() and trial.user_attrs.get("nnx_state") in STATES:
+        return trial.user_attrs["nnx_state"]
+    return _OPTUNA_STATES.get(trial.state.name, "failed")
+
+
+def trial_row(trial):
+    attrs = trial.user_attrs
+    value = attrs.get("value", trial.value)
+    duration = attrs.get("duration_s")
+    if duration is None and trial.datetime_start and trial.datetime_complete:
+        duration = round((trial.datetime_complete - trial.datetime_start).total_seconds(), 3)
+    params = attrs.get("params", trial.params)
+    if trial.state.name == "WAITING":  # queued (warm start, retry): the values it will use
+        params = dict(trial.system_attrs.get("fixed_params", {}))
+    return {"number": trial.number, "state": trial_state(trial), "params": params,
+            "value": value,
+            "intermediate": {str(step): v for step, v in sorted(
+                trial.intermediate_values.items())},
+            "duration_s": duration, "seed": attrs.get("seed"), "run_id": attrs.get("run_id"),
+            "host": attrs.get("host"), "pid": attrs.get("pid"), "error": attrs.get("error"),
+            "command": attrs.get("command"),
+            "started": trial.datetime_start.isoformat() if trial.datetime_start else None}
+
+
+def best_row(rows, direction):
+    """The best complete trial's row (None when no trial completed with a value)."""
+    scored = [r for r in rows if r["state"] == "complete" and _finite(r["value"])]
+    if not scored:
+        return None
+    if direction == "maximize":  # ties: the earlier trial
+        return max(scored, key=lambda r: (r["value"], -r["number"]))
+    return min(scored, key=lambda r: (r["value"], r["number"]))
+
+
+def build_document(study, storage_label):
+    """The study JSON document from what the storage holds."""
+    attrs = study.user_attrs
+    direction = attrs.get("nnx_direction", study.direction.name.lower())
+    rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
+    best = best_row(rows, direction)
+    counts = {state: 0 for state in STATES}
+    for row in rows:
+        counts[row["state"]] += 1
+    return {
+        "schema": STUDY_SCHEMA, "study": study.study_name, "method": attrs.get("nnx_method"),
+        "storage": storage_label, "metric": attrs.get("nnx_metric"), "direction": direction,
+        "space": attrs.get("nnx_space"), "fingerprint": attrs.get("nnx_fingerprint"),
+        "experiment": attrs.get("nnx_experiment"), "overrides": attrs.get("nnx_overrides", []),
+        "created": attrs.get("nnx_created"),
+        "best": None if best is None else {
+            "trial": best["number"], "value": best["value"], "params": best["params"],
+            "run_id": best["run_id"], "command": best["command"]},
+        "trials": rows, "counts": counts,
+    }
+
+
+def write_document(results_dir, document):
+    from nnx.results import write_json
+
+    return write_json(studies_dir(results_dir) / f"{document['study']}.json", document)
+
+
+def reproduce_command(experiment, overrides, params, threads):
+    """`nnx train EXPERIMENT --set ... --threads T`: the trial's run again."""
+    words = ["nnx", "train", str(experiment)]
+    for override in overrides:
+        if not override.startswith("train.threads="):
+            words += ["--set", override]
+    for path, value in params.items():
+        words += ["--set", f"{path}={yaml_scalar(value)}"]
+    if threads:
+        words += ["--threads", str(threads)]
+    return shlex.join(words)
+
+
+def yaml_scalar(value):
+    """`value` written so that YAML (as `--set` reads it) gives it back exactly."""
+    from nnx.config.yaml_io import parse_value
+
+    if isinstance(value, float):
+        return repr(value)  # shortest exact form: 0.001, 1e-05, 128.0
+    if isinstance(value, str):
+        try:
+            if parse_value(value) == value:
+                return value
+        except Exception:  # noqa: BLE001 - not plain YAML: quote it
+            pass
+        return json.dumps(value)
+    return json.dumps(value)  # int, bool, None
+
+
+def export_best(path, raw, space, document):
+    """Write the best trial's experiment (the file, the --set overrides and its parameters,
+    without the search section) as YAML to `path`; returns the best row."""
+    import yaml
+
+    from nnx.results import to_json
+
+    best = document["best"]
+    config = space.apply({k: v for k, v in raw.items() if k != "search"}, best["params"])
+    header = (f"# best trial {best['trial']} of study {document['study']}: "
+              f"{document['metric']} {best['value']:.6g}\n"
+              f"# exported by nnx search; reproduce with: nnx train {path}\n")
+    text = header + yaml.safe_dump(to_json(config), sort_keys=False, default_flow_style=None)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return best
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def study_documents(results_dir, url=None):
+    """(documents, problems): the study JSON of every study in the results folder's journals
+    (or in the storage at `url`), rebuilt from storage; a damaged journal is listed in
+    `problems` as (where, message) instead of stopping the listing."""
+    import optuna
+
+    from nnx.errors import NnxError
+    from nnx.search import storage as storage_module
+
+    if url:
+        stores = [storage_module.open_url(url)]
+    else:
+        stores, names = [], storage_module.embedded_study_names(results_dir)
+        for name in names:
+            try:
+                stores.append(storage_module.open_journal(
+                    storage_module.journal_path(results_dir, name), create=False))
+            except NnxError as err:
+                stores.append(err)
+    documents, problems = [], []
+    for store in stores:
+        if isinstance(store, Exception):
+            problems.append(("journal", str(store)))
+            continue
+        try:
+            for name in store.study_names():
+                study = optuna.load_study(study_name=name, storage=store.optuna)
+                documents.append(build_document(study, store.label))
+        except Exception as err:  # noqa: BLE001 - a damaged journal must not stop the list
+            problems.append((store.label, f"cannot read it: {type(err).__name__}: {err}"))
+    return documents, problems

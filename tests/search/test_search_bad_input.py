@@ -1,0 +1,92 @@
+"""Bad input to `nnx search`: one clear message, exit 2, and an existing study untouched."""
+
+import pytest
+
+SPACES = {
+    "unknown path": ({"train.optimizer.lrr": {"type": "float", "low": 0.001, "high": 0.1}},
+                     "search.space.train.optimizer.lrr", "did you mean 'lr'"),
+    "low > high": ({"train.optimizer.lr": {"type": "float", "low": 0.1, "high": 0.01}},
+                   "search.space.train.optimizer.lr.low", "greater than high"),
+    "log with low <= 0": ({"train.optimizer.lr": {"type": "float", "low": 0, "high": 0.1,
+                                                  "log": True}},
+                          "search.space.train.optimizer.lr.low", "log range needs low > 0"),
+    "empty choices": ({"train.batch_size": {"type": "categorical", "choices": []}},
+                      "search.space.train.batch_size.choices", "empty"),
+    "when outside the space": ({"train.optimizer.momentum": {
+        "type": "float", "low": 0, "high": 0.9, "when": {"train.optimizer.type": "sgd"}}},
+        "search.space.train.optimizer.momentum.when", "not in the search space"),
+}
+
+
+@pytest.fixture
+def existing(ws):
+    """A study `tiny` with one trial; yields a check that it is exactly as it was."""
+    result = ws.nnx("search", ws.experiment(), "--method", "random", "--n-trials", 1)
+    assert result.exit_code == 0, result.output
+    journal, document = ws.journal(), ws.study()
+
+    def untouched():
+        assert ws.journal() == journal and ws.study() == document
+
+    return untouched
+
+
+def refused(result, *fragments):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+@pytest.mark.parametrize("case", list(SPACES))
+def test_bad_space(ws, existing, case):
+    space, *fragments = SPACES[case]
+    refused(ws.nnx("search", ws.experiment(space=space), "--method", "random"),
+            "exp.yaml", *fragments)
+    existing()
+
+
+def test_grid_over_a_continuous_range_without_step(ws, existing):
+    refused(ws.nnx("search", ws.experiment(), "--method", "grid"),
+            "search.space.train.optimizer.lr", "a grid needs a step")
+    existing()
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("sqlite:////nonexistent/folder/studies.db", "cannot open storage"),
+    ("postgresql://nnx@127.0.0.1:1/studies", "cannot open storage"),
+    ("results/studies.db", "is not a database URL"),
+])
+def test_unreachable_storage(ws, existing, url, fragment):
+    refused(ws.nnx("search", ws.experiment(), "--method", "random", "--storage", url), fragment)
+    existing()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--study", "bad/name"], "is not a study name"),
+    (["--pruner", "medain"], "did you mean 'median'"),
+    (["--save-model", "some"], "--save-model must be one of best, all, none"),
+    (["--warm-start", "nosuchstudy"], "no study named 'nosuchstudy'"),
+    (["--warm-start", "tiny"], "names the study being run"),
+    (["--set", "train.epochs=0"], "train.epochs"),
+    (["--set", "search.metric=val_r2"], "add 'r2' to train.metrics"),
+])
+def test_bad_options(ws, existing, args, fragment):
+    refused(ws.nnx("search", ws.experiment(), "--method", "random", *args), fragment)
+    existing()
+
+
+def test_warm_start_does_not_apply_to_a_grid(ws, existing):
+    space = {"train.batch_size": {"type": "categorical", "choices": [8, 16]}}
+    refused(ws.nnx("search", ws.experiment("grid.yaml", space=space, name="g"), "--method",
+                   "grid", "--warm-start", "tiny"), "does not apply to --method grid")
+    existing()
+
+
+def test_usage_errors_exit_2(ws):
+    result = ws.nnx("search", ws.experiment(), "--n-trials", "0")
+    assert result.exit_code == 2
+    result = ws.nnx("search", "missing.yaml")
+    assert result.exit_code == 2 and "does not exist" in result.output
