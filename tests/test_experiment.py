@@ -54,7 +54,11 @@ def test_record_document(tmp_path):
     assert record["status"] == "completed" and record["error"] is None
     assert record["run_id"].startswith("tiny-") and record["name"] == "tiny"
     assert record["config"]["train"]["optimizer"]["beta1"] == 0.9  # resolved
-    assert record["diagnostics"] is None
+    diagnostics = record["diagnostics"]
+    assert diagnostics["level"] == "basic" and diagnostics["flags"] == []
+    assert set(diagnostics) == {"level", "thresholds", "per_epoch", "flags", "confusion_matrix"}
+    assert set(diagnostics["per_epoch"]) == {"0.dense", "1.dense"}
+    assert len(diagnostics["confusion_matrix"]) == 2  # binary: a 2 x 2 table on validation
     env = record["environment"]
     assert {"python", "numpy", "numba", "platform", "threads"} <= set(env)
     assert set(record["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
