@@ -8,12 +8,13 @@ from nnx import layers, optimizers
 
 # Enough batches per epoch that per-epoch costs (shuffle, metrics) count as they do in use.
 BATCHES_PER_EPOCH = 40
+CLASSES = 10
 
 
-def _classification_data(input_shape, classes, n, seed=0):
+def _classification_data(input_shape, n, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, *input_shape)).astype(np.float32)
-    return x, rng.integers(0, classes, n)
+    return x, rng.integers(0, CLASSES, n)
 
 
 def _nnx_fit(model, x, y, batch):
@@ -44,28 +45,109 @@ def _torch_fit(torch, net, x, y, batch):
     return epoch
 
 
-def _mlp_pair(torch, sizes, batch):
-    hidden = [layers.Dense(s, activation="relu") for s in sizes[1:-1]]
-    model = nnx.Sequential([*hidden, layers.Dense(sizes[-1], activation="softmax")],
-                           input_shape=(sizes[0],), seed=0)
-    modules = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    return model, torch.nn.Sequential(*modules[:-1])
-
-
-def mlp_training(sizes, batch):
+def training(input_shape, batch, nnx_layers, torch_net):
+    """A training workload: `nnx_layers()` -> list of layers (softmax output),
+    `torch_net(torch)` -> the same network as an nn.Module ending in logits."""
     def make(torch):
-        model, net = _mlp_pair(torch, sizes, batch)
-        x, y = _classification_data((sizes[0],), sizes[-1], batch * BATCHES_PER_EPOCH)
-        return _nnx_fit(model, x, y, batch), _torch_fit(torch, net, x, y, batch)
+        model = nnx.Sequential(nnx_layers(), input_shape=input_shape, seed=0)
+        x, y = _classification_data(input_shape, batch * BATCHES_PER_EPOCH)
+        return _nnx_fit(model, x, y, batch), _torch_fit(torch, torch_net(torch), x, y, batch)
     return make
+
+
+# -- the networks ------------------------------------------------------------------------
+def _mlp_layers(sizes):
+    hidden = [layers.Dense(s, activation="relu") for s in sizes[1:-1]]
+    return lambda: [*hidden, layers.Dense(sizes[-1], activation="softmax")]
+
+
+def _mlp_torch(sizes):
+    def make(torch):
+        modules = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        return torch.nn.Sequential(*modules[:-1])
+    return make
+
+
+def _cnn2d_layers():
+    return [layers.Conv2D(16, 3, padding=1, activation="relu"), layers.MaxPool2D(2),
+            layers.Conv2D(32, 3, padding=1, activation="relu"), layers.MaxPool2D(2),
+            layers.Flatten(), layers.Dense(CLASSES, activation="softmax")]
+
+
+def _cnn2d_torch(torch):
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(32 * 7 * 7, CLASSES))
+
+
+def _cnn1d_layers():
+    return [layers.Conv1D(32, 5, stride=2, activation="relu"),
+            layers.Conv1D(32, 3, stride=2, activation="relu"),
+            layers.Conv1D(32, 3, stride=2, activation="relu"),
+            layers.Flatten(), layers.Dense(CLASSES, activation="softmax")]
+
+
+def _cnn1d_torch(torch):
+    nn = torch.nn
+    return nn.Sequential(nn.Conv1d(1, 32, 5, stride=2), nn.ReLU(),
+                         nn.Conv1d(32, 32, 3, stride=2), nn.ReLU(),
+                         nn.Conv1d(32, 32, 3, stride=2), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(32 * 3, CLASSES))
+
+
+def _recurrent_layers(cell):
+    return lambda: [getattr(layers, cell)(64), layers.Dense(CLASSES, activation="softmax")]
+
+
+def _recurrent_torch(cell):
+    def make(torch):
+        class LastState(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = getattr(torch.nn, cell)(1, 64, batch_first=True)
+                self.out = torch.nn.Linear(64, CLASSES)
+
+            def forward(self, x):
+                return self.out(self.rnn(x)[0][:, -1])
+
+        return LastState()
+    return make
+
+
+TRANSFORMER = {"length": 40, "d_model": 64, "heads": 4, "blocks": 2, "ff_dim": 128}
+
+
+def _transformer_layers():
+    t = TRANSFORMER
+    blocks = [layers.TransformerEncoderBlock(t["heads"], t["ff_dim"]) for _ in range(t["blocks"])]
+    return [*blocks, layers.SequencePooling("mean"), layers.Dense(CLASSES, activation="softmax")]
+
+
+def _transformer_torch(torch):
+    t, nn = TRANSFORMER, torch.nn
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            block = nn.TransformerEncoderLayer(t["d_model"], t["heads"], t["ff_dim"], dropout=0.0,
+                                               batch_first=True)
+            self.encoder = nn.TransformerEncoder(block, t["blocks"], enable_nested_tensor=False)
+            self.out = nn.Linear(t["d_model"], CLASSES)
+
+        def forward(self, x):
+            return self.out(self.encoder(x).mean(dim=1))
+
+    return Encoder()
 
 
 def mlp_inference(sizes, batch, batches=8):
     def make(torch):
-        model, net = _mlp_pair(torch, sizes, batch)
-        x, _ = _classification_data((sizes[0],), sizes[-1], batch * batches)
+        model = nnx.Sequential(_mlp_layers(sizes)(), input_shape=(sizes[0],), seed=0)
+        net = _mlp_torch(sizes)(torch)
+        x, _ = _classification_data((sizes[0],), batch * batches)
         xt = torch.from_numpy(x)
 
         def ours():
@@ -82,8 +164,15 @@ def mlp_inference(sizes, batch, batches=8):
     return make
 
 
+MLP = [784, 256, 256, 10]
 WORKLOADS = {
-    "mlp_small": mlp_training([64, 64, 10], 32),
-    "mlp": mlp_training([784, 256, 256, 10], 128),
-    "mlp_infer": mlp_inference([784, 256, 256, 10], 1024),
+    "mlp_small": training((64,), 32, _mlp_layers([64, 64, 10]), _mlp_torch([64, 64, 10])),
+    "mlp": training((784,), 128, _mlp_layers(MLP), _mlp_torch(MLP)),
+    "mlp_infer": mlp_inference(MLP, 1024),
+    "cnn1d": training((1, 40), 100, _cnn1d_layers, _cnn1d_torch),
+    "cnn2d": training((1, 28, 28), 64, _cnn2d_layers, _cnn2d_torch),
+    "gru": training((40, 1), 64, _recurrent_layers("GRU"), _recurrent_torch("GRU")),
+    "lstm": training((40, 1), 64, _recurrent_layers("LSTM"), _recurrent_torch("LSTM")),
+    "transformer": training((TRANSFORMER["length"], TRANSFORMER["d_model"]), 64,
+                            _transformer_layers, _transformer_torch),
 }
