@@ -1,0 +1,219 @@
+"""Conv1D and Conv2D, channels first, with PyTorch's weight layout: W (filters, C, *kernel).
+
+Both are one class, `_Conv`, that sees every input as 2-D: a 1-D input (N, C, L) runs as
+(N, C, 1, L) with a kernel of height 1, through the same im2col + GEMM kernels
+(nnx/kernels/conv.py). The argument parsing and the output-size arithmetic here are
+shared with the pooling layers.
+"""
+
+import math
+
+import numpy as np
+
+from nnx import activations, initializers
+from nnx.errors import NnxError
+from nnx.kernels import lazy
+from nnx.layers.base import Layer, positive_int
+
+conv = lazy("conv")
+
+SPATIAL_NAMES = {1: ("length",), 2: ("height", "width")}
+INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in float32)
+
+
+def size_tuple(layer, field, value, rank, minimum=1):
+    """An int or a sequence of `rank` ints >= minimum, as a tuple of `rank` ints."""
+    items = list(value) if isinstance(value, (tuple, list)) else [value] * rank
+    ok = len(items) == rank and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
+        for v in items)
+    if not ok:
+        kind = "a positive integer" if minimum >= 1 else "a non-negative integer"
+        raise NnxError(f"{layer}: {field} must be {kind} or a list of {rank} of them, "
+                       f"got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def config_value(value):
+    """A size argument as the config keeps it: an int or a string as given, a list otherwise."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def expects_rank(layer, input_shape, rank):
+    """Raise NnxError unless a channels-first input shape has `rank` spatial axes."""
+    if len(input_shape) != rank + 1:
+        axes = ", ".join(("channels",) + SPATIAL_NAMES[rank])
+        raise NnxError(f"layer {layer.name!r} expects inputs of shape ({axes}) (channels "
+                       f"first, without the batch axis), got {tuple(input_shape)}")
+
+
+def same_padding(size, kernel, stride, dilation):
+    """Keras/TensorFlow "same": enough padding for ceil(size/stride) outputs, the odd extra
+    on the right/bottom. Returns (before, after)."""
+    total = max((math.ceil(size / stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def window_outputs(layer, input_shape, kernel, stride, dilation, pads, what="kernel"):
+    """Output sizes of a sliding window (floor) over the spatial axes of `input_shape`
+    (channels first), or NnxError when a window does not fit in the padded input."""
+    spatial = input_shape[1:]
+    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True))
+    padded = tuple(n + before + after for n, (before, after) in zip(spatial, pads, strict=True))
+    if any(e > p for e, p in zip(extent, padded, strict=True)):
+        detail = f"{what} {kernel}"
+        if any(d > 1 for d in dilation):
+            detail += f" with dilation {dilation} spans {extent}"
+        if any(before or after for before, after in pads):
+            where = (f"the padded input {padded} (input shape {tuple(input_shape)}, "
+                     f"padding {tuple(pads)})")
+        else:
+            where = f"the input {padded} (input shape {tuple(input_shape)})"
+        raise NnxError(f"layer {layer.name!r}: {detail} is larger than {where}")
+    return tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride, strict=True))
+
+
+def as_2d(shape, rank):
+    """A channels-first shape with one spatial axis given a leading height of 1."""
+    return shape if rank == 2 else (shape[0], 1) + tuple(shape[1:])
+
+
+class _Conv(Layer):
+    rank = 2
+
+    def __init__(self, filters, kernel_size, stride=1, padding=0, dilation=1, activation=None,
+                 init="glorot_uniform", bias_init="zeros", use_bias=True, name=None):
+        super().__init__(name)
+        who = self.name
+        self.filters = positive_int(who, "filters", filters)
+        self._kernel = size_tuple(who, "kernel_size", kernel_size, self.rank)
+        self._stride = size_tuple(who, "stride", stride, self.rank)
+        self._dilation = size_tuple(who, "dilation", dilation, self.rank)
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise NnxError(f"{who}: padding must be an integer, a list of {self.rank} "
+                               f"integers, 'valid' or 'same', got {padding!r}")
+            self._padding = padding
+        else:
+            self._padding = size_tuple(who, "padding", padding, self.rank, minimum=0)
+        self.kernel_size, self.stride = config_value(kernel_size), config_value(stride)
+        self.padding, self.dilation = config_value(padding), config_value(dilation)
+        self.activation = activation
+        self.code = activations.code(activation)
+        if self.code == activations.SOFTMAX:
+            raise NnxError(f"{who}: activation 'softmax' is not supported on a convolution "
+                           "(it would act over the last spatial axis, not the channels); "
+                           "put flatten and a dense softmax layer after it")
+        self.init, self.bias_init = init, bias_init
+        initializers.get(init), initializers.get(bias_init)  # fail at construction, not build
+        self.use_bias = bool(use_bias)
+        self.needs_input_grad = True
+        self.preactivation = None
+        self.alive_units = None  # (filters,) bool set by diagnostics: filters that fired
+        self._buffers = {}
+
+    # -- building ---------------------------------------------------------------------
+    def pads_for(self, input_shape):
+        """(before, after) padding per spatial axis for this input shape."""
+        if self._padding == "valid":
+            return ((0, 0),) * self.rank
+        if self._padding == "same":
+            return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(
+                input_shape[1:], self._kernel, self._stride, self._dilation, strict=True))
+        return tuple((p, p) for p in self._padding)
+
+    def output_shape_for(self, input_shape):
+        expects_rank(self, input_shape, self.rank)
+        out = window_outputs(self, input_shape, self._kernel, self._stride, self._dilation,
+                             self.pads_for(input_shape))
+        return (self.filters,) + out
+
+    def create_params(self, input_shape, rng):
+        channels, taps = input_shape[0], math.prod(self._kernel)
+        fan_in, fan_out = channels * taps, self.filters * taps
+        self.add_param("W", (self.filters, channels) + self._kernel, self.init, fan_in,
+                       fan_out, rng)
+        if self.use_bias:
+            self.add_param("b", (self.filters,), self.bias_init, fan_in, fan_out, rng)
+        pads = self.pads_for(input_shape)
+        if self.rank == 1:  # the 2-D kernels with a height of 1
+            geometry = ((1,) + self._kernel, (1,) + self._stride, (1,) + self._dilation,
+                        (0, pads[0][0]), (1,) + self.output_shape[1:])
+        else:
+            geometry = (self._kernel, self._stride, self._dilation,
+                        (pads[0][0], pads[1][0]), self.output_shape[1:])
+        self._geom = np.array([v for pair in geometry for v in pair], dtype=np.int64)
+
+    # -- computing --------------------------------------------------------------------
+    def _bias(self, dtype, table):
+        return table["b"] if self.use_bias else np.empty(0, dtype=dtype)
+
+    def _scratch(self, key, shape, dtype):
+        """A work array kept between calls (a fresh 7 MB array per call costs ~0.5 ms of
+        page faults); outputs are still allocated per call."""
+        array = self._buffers.get(key)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._buffers[key] = np.empty(shape, dtype=dtype)
+        return array
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        W = self.params["W"]
+        n = x.shape[0]
+        out2d = as_2d(self.output_shape, self.rank)
+        plane = out2d[1] * out2d[2]
+        taps = W[0].size
+        # Training keeps the columns of the whole batch for backward; inference gathers a
+        # few samples at a time (about INFERENCE_COLS elements), whatever the batch size.
+        chunk = n if training else max(1, min(n, INFERENCE_COLS // (taps * plane)))
+        cols = self._scratch("cols" if training else "cols_infer", (taps, chunk * plane),
+                             W.dtype)
+        zT = self._scratch("zT", (self.filters, chunk * plane), W.dtype)
+        x4 = np.ascontiguousarray(x).reshape((n,) + as_2d(self.input_shape, self.rank))
+        z = np.empty((n,) + out2d, dtype=W.dtype)
+        y = z if self.code == activations.LINEAR else np.empty_like(z)
+        conv.conv_forward(x4, W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)),
+                          self._bias(W.dtype, self.params), self._geom, self.code, cols, zT,
+                          z, y)
+        shape = (n,) + self.output_shape
+        self.preactivation = z.reshape(shape)
+        if training:
+            self._cols, self._y = cols, y
+        return y.reshape(shape)
+
+    def backward(self, dy):
+        return self._backward(dy, self.code)
+
+    def backward_preactivation(self, dz):
+        """Backward from dL/dz, skipping the activation (a loss fused with it gives dz)."""
+        return self._backward(dz, activations.LINEAR)
+
+    def _backward(self, dy, code):
+        W, cols = self.params["W"], self._cols
+        n = dy.shape[0]
+        out2d = (n,) + as_2d(self.output_shape, self.rank)
+        w2d = (self.filters,) + as_2d(W.shape[1:], self.rank)
+        dy4 = np.ascontiguousarray(dy, dtype=W.dtype).reshape(out2d)
+        dzT = self._scratch("dzT", (self.filters, cols.shape[1]), W.dtype)
+        if self.needs_input_grad:
+            dcols = self._scratch("dcols", cols.shape, W.dtype)
+            dx = np.empty((n,) + as_2d(self.input_shape, self.rank), dtype=W.dtype)
+        else:
+            dcols, dx = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0, 0), dtype=W.dtype)
+        conv.conv_backward(W.reshape(w2d), self._geom, cols, self._y.reshape(out2d),
+                           self.preactivation.reshape(out2d), dy4, code, dzT,
+                           self.grads["W"].reshape(w2d), self._bias(W.dtype, self.grads),
+                           dcols, dx)
+        return dx.reshape((n,) + self.input_shape) if self.needs_input_grad else None
+
+
+class Conv1D(_Conv):
+    """1-D convolution: (N, C, L) -> (N, filters, L_out); W (filters, C, k)."""
+
+    rank = 1
+
+
+class Conv2D(_Conv):
+    """2-D convolution: (N, C, H, W) -> (N, filters, H_out, W_out); W (filters, C, kh, kw)."""
+
+    rank = 2
