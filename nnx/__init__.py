@@ -9,11 +9,11 @@ import importlib
 __version__ = "0.1.0"
 
 _NAMES = {"Sequential": "nnx.model", "History": "nnx.model", "load_model": "nnx.model_io",
-          "NnxError": "nnx.errors"}
+          "NnxError": "nnx.errors", "Model": "nnx.graph", "Input": "nnx.graph"}
 _MODULES = ("callbacks", "initializers", "layers", "losses", "metrics", "optimizers")
 
-__all__ = ["Sequential", "History", "load_model", "NnxError", "layers", "optimizers", "losses",
-           "metrics", "callbacks", "initializers", "__version__"]
+__all__ = ["Sequential", "Model", "Input", "History", "load_model", "NnxError", "layers",
+           "optimizers", "losses", "metrics", "callbacks", "initializers", "__version__"]
 
 
 def __getattr__(name):

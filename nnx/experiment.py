@@ -100,7 +100,10 @@ def check_task(config, data):
 
 
 def build_model(config, data):
-    """The compiled Sequential for `config`, built for the data's input shape."""
+    """The compiled model for `config` (a Sequential, or a graph Model), built for the data's
+    input shape."""
+    if "inputs" in config["model"]:
+        return _build_graph_model(config, data)
     specs, origin = expand_layers(config["model"]["layers"])
     model = Sequential(specs, seed=config["seed"], dtype=config["model"]["dtype"],
                        name=config["name"])
@@ -155,6 +158,35 @@ def _check_output_activation(config, model):
                           f"{loss['type']} takes probabilities, so the last layer needs "
                           f"activation {needed!r}, got {found!r} (or give the loss "
                           f"{{type: {loss['type']}, from_logits: true}} for logits)")
+
+
+# -- graph models (nnx/graph_config.py; issue 11) ---------------------------------------
+def _build_graph_model(config, data):
+    """The compiled graph Model of `model: {inputs, layers, outputs}`: one input (the data's
+    features) and one output (its targets)."""
+    from nnx.graph_config import GraphConfigError, graph_from_config
+
+    section = config["model"]
+    for key in ("inputs", "outputs"):
+        if len(section[key]) != 1:
+            raise ConfigError(f"model.{key}", f"the data give one input array and one target, "
+                                              f"so the graph needs one {key[:-1]}, got "
+                                              f"{len(section[key])}")
+    shape = section["inputs"][0]["shape"]
+    if shape is not None and tuple(shape) != tuple(data.input_shape):
+        raise ConfigError("model.inputs.0.shape", f"is {list(shape)}, but the data's samples "
+                                                  f"have shape {list(data.input_shape)}")
+    try:
+        model = graph_from_config(section, seed=config["seed"], dtype=section["dtype"],
+                                  name=config["name"], input_shapes=[tuple(data.input_shape)],
+                                  where="model")
+    except GraphConfigError as err:
+        raise ConfigError(err.path, err.problem) from None
+    _check_output(config, data, model.output_shapes[0])
+    train = config["train"]
+    model.compile(optimizer=train["optimizer"], loss=train["loss"], metrics=train["metrics"])
+    _check_output_activation(config, model)
+    return model
 
 
 # -- running ----------------------------------------------------------------------------

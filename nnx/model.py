@@ -1,5 +1,9 @@
-"""Sequential: a stack of layers with Keras' compile / fit / evaluate / predict / save.
+"""The training engine and the two kinds of model: `Sequential` (a stack of layers) and the
+functional `nnx.Model(inputs, outputs)` (a graph, in `nnx.graph`).
 
+`BaseModel` owns what both share: compile, the fit loop, evaluate, predict, the input and
+target checks, losses per output (fused softmax/sigmoid + cross-entropy), callbacks' view of
+the model, weights and persistence. A subclass only says how data flow through its layers.
 Python drives the loop (epochs, batches, callbacks); each layer pass is one kernel call.
 One seed drives initialization, shuffling and dropout: the model spawns a generator per
 layer and one for shuffling from it, so the same seed gives the same numbers.
@@ -13,7 +17,7 @@ from nnx import callbacks as callbacks_module
 from nnx import checks, losses, optimizers
 from nnx import layers as layers_module
 from nnx import metrics as metrics_module
-from nnx.errors import NnxError
+from nnx.errors import NnxError, closest
 
 DTYPES = ("float32", "float64")
 
@@ -33,23 +37,444 @@ class History:
             self.history.setdefault(key, []).append(float(value))
 
 
-class Sequential:
-    def __init__(self, layers=None, input_shape=None, seed=0, dtype="float32", name=None):
+class BaseModel:
+    """The engine shared by every model.
+
+    A subclass sets, once built: `layers` (each layer once, in forward order), `input_names`,
+    `input_shapes`, `output_names`, `output_shapes` (shapes without the batch axis),
+    `built` and `_shuffle_rng`; and implements:
+
+    - `_forward(xs, training) -> [output arrays]` (xs: one array per input);
+    - `_backward(grads, fused)`: backpropagate one gradient per output; where `fused[k]`,
+      `grads[k]` is the gradient at the pre-activation of the layer `_output_layer(k)`;
+    - `_output_layer(k)`: the layer whose activation may fuse with output k's loss, or None;
+    - `_forward_fn(output)`: a function xs -> [arrays] computing the named node(s);
+    - `_build_for(input_shapes)` (models built at the first fit/predict), `_input_grad_flags()`
+      ([(layer, needs_input_grad)], set before every step: layers may be shared by models),
+      `_structure_config()`, `output_layers`, `summary()` and `summary_rows()`.
+
+    One training step: `_forward(training=True)` -> loss per output (from the output, or
+    from the output layer's `preactivation` when fused) -> `_backward` -> optimizer step.
+    """
+
+    def __init__(self, seed=0, dtype="float32", name=None):
         if dtype not in DTYPES:
             raise NnxError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         checks.integer("model", "seed", seed)
+        self.seed, self.dtype, self.name = int(seed), np.dtype(dtype), name
+        self.optimizer = self.loss = self.loss_weights = None
+        self.metric_names = []
+        self._losses, self._fused, self._metric_fns, self._decisions = [], [], [], []
+        self._heads, self._fused_flags = [], []
+        self._weights = []
+        self.built = False
+        self.stop_training = False
+        self.status, self.stop_reason = "completed", None
+        self._last_losses = []
+
+    # -- weights ----------------------------------------------------------------------
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.params.values()]
+
+    def gradients(self):
+        return [layer.grads[k] for layer in self.layers for k in layer.params]
+
+    def get_weights(self):
+        """A copy of every parameter and state array, in layer order."""
+        return [{k: v.copy() for k, v in {**layer.params, **layer.state}.items()}
+                for layer in self.layers]
+
+    def set_weights(self, weights):
+        for layer, arrays in zip(self.layers, weights):
+            for key, value in arrays.items():
+                table = layer.params if key in layer.params else layer.state
+                table[key][...] = value
+
+    def count_params(self):
+        return sum(layer.count_params() for layer in self.layers)
+
+    @property
+    def _fused_loss(self):
+        """The fused loss of a single-output model (None when not fused)."""
+        return self._fused[0] if len(self._fused) == 1 else None
+
+    # -- compile ----------------------------------------------------------------------
+    def compile(self, optimizer="adam", loss="mse", metrics=None, loss_weights=None):
+        """`loss`, `metrics` and `loss_weights` may be given per output: as a list in output
+        order or a dict by output name; a single loss or metric list applies to every
+        output. The training loss is sum_k weight_k * loss_k (+ regularization)."""
+        self.optimizer = optimizers.get(optimizer)
+        specs = self._per_output("loss", loss)
+        resolved = []
+        for spec in specs:
+            made = losses.get(spec)
+            if any(made is other for other in resolved):  # a loss keeps its gradient buffer
+                made = losses.get(made.get_config())
+            resolved.append(made)
+        self._losses = resolved
+        self.loss = resolved[0] if len(resolved) == 1 else resolved
+        if loss_weights is None:
+            self._weights, self.loss_weights = [1.0] * len(resolved), None
+        else:
+            weights = self._per_output("loss_weights", loss_weights, missing=1.0)
+            self._weights = [checks.number("compile", "loss_weights", w, minimum=0.0)
+                             for w in weights]
+            self.loss_weights = list(self._weights)
+        if isinstance(metrics, dict):
+            per_output = self._per_output("metrics", metrics, missing=[])
+            self.metric_names = {name: list(m or []) for name, m in
+                                 zip(self.output_names, per_output)}
+        else:
+            per_output = [metrics or []] * len(resolved)
+            self.metric_names = list(metrics or [])
+        self._metric_fns = [{m: metrics_module.get(m) for m in names} for names in per_output]
+        self._fused, self._fused_flags, self._heads, self._decisions = [], [], [], []
+        for k, made in enumerate(resolved):
+            layer = self._output_layer(k)
+            fusable = bool(layer is not None and not made.from_logits and made.fused_activation
+                           and getattr(layer, "activation", None) == made.fused_activation
+                           and hasattr(layer, "backward_preactivation"))
+            self._fused.append(made.with_logits() if fusable else None)
+            self._fused_flags.append(fusable)
+            # (the loss to compute, the layer whose pre-activation it takes when fused)
+            self._heads.append((self._fused[-1], layer) if fusable else (made, None))
+            if isinstance(made, losses.CategoricalCrossentropy):
+                self._decisions.append("argmax")
+            elif isinstance(made, losses.BinaryCrossentropy):
+                self._decisions.append(0.0 if made.from_logits else 0.5)
+            else:
+                self._decisions.append(None)
+        return self
+
+    def _per_output(self, field, value, missing=None):
+        """One entry per output from a single value, a list or a dict by output name (a loss
+        given as `{type: ...}` is a single value)."""
+        names = self.output_names
+        if isinstance(value, dict) and not (field == "loss" and "type" in value):
+            unknown = [k for k in value if k not in names]
+            if unknown:
+                hint = closest(unknown[0], names)
+                raise NnxError(f"compile: {field} names {unknown[0]!r}, which is not an output; "
+                               f"the outputs are {', '.join(names)}"
+                               + (f" (did you mean {hint!r}?)" if hint else ""))
+            if missing is None and len(value) < len(names):
+                absent = [n for n in names if n not in value]
+                raise NnxError(f"compile: {field} gives nothing for output {absent[0]!r}")
+            return [value.get(n, missing) for n in names]
+        if isinstance(value, (list, tuple)) and field != "metrics":
+            if len(value) != len(names):
+                raise NnxError(f"compile: {field} has {len(value)} entries for {len(names)} "
+                               f"output{'s' if len(names) != 1 else ''} ({', '.join(names)})")
+            return list(value)
+        return [value] * len(names)
+
+    # -- training ---------------------------------------------------------------------
+    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
+            shuffle=True, callbacks=None, verbose=0):
+        """Train; returns a History. `batch_size=None` or "full": one update per epoch.
+        Several inputs or outputs: `x` and `y` are lists (or dicts by name) of arrays."""
+        if self.optimizer is None:
+            raise NnxError("compile the model before fit")
+        checks.integer("fit", "epochs", epochs)
+        xs, ys = self._prepare(x, y)
+        n = len(xs[0])
+        if validation_data is None and validation_split:
+            if not 0.0 < validation_split < 1.0:
+                raise NnxError(f"validation_split must be in (0, 1), got {validation_split!r}")
+            cut = n - int(round(n * validation_split))
+            if cut < 1 or cut == n:
+                raise NnxError(f"validation_split {validation_split} of {n} samples leaves "
+                               "an empty split")
+            validation = ([a[cut:] for a in xs], [t[cut:] for t in ys])
+            xs, ys = [a[:cut] for a in xs], [t[:cut] for t in ys]
+        elif validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise NnxError("validation_data must be a pair (x, y)")
+            validation = self._prepare(*validation_data)
+        else:
+            validation = None
+        batch = _batch_size(batch_size, len(xs[0]))
+
+        history = History()
+        cbs = [callbacks_module.DivergenceGuard(), *(callbacks or [])]
+        for cb in cbs:
+            cb.set_model(self)
+        batch_hooks = [cb for cb in cbs if callbacks_module.overrides(cb, "on_batch_end")]
+        self.stop_training, self.status, self.stop_reason = False, "completed", None
+        for cb in cbs:
+            cb.on_train_begin()
+        try:
+            for epoch in range(epochs):
+                for cb in cbs:
+                    cb.on_epoch_begin(epoch)
+                logs = self._train_epoch(xs, ys, batch, shuffle, batch_hooks)
+                if validation is not None and not self.stop_training:
+                    vbatch = _batch_size(batch_size, len(validation[0][0]))
+                    logs.update({f"val_{k}": v for k, v in
+                                 self._evaluate(*validation, vbatch).items()})
+                logs["lr"] = self.optimizer.lr
+                history.record(epoch, logs)
+                for cb in cbs:
+                    cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            self.status = "interrupted"
+            self.stop_reason = "interrupted by the user"
+        finally:
+            for cb in cbs:
+                cb.on_train_end()
+        history.status, history.stop_reason = self.status, self.stop_reason
+        return history
+
+    def _train_epoch(self, xs, ys, batch, shuffle, batch_hooks):
+        n = len(xs[0])
+        order = self._shuffle_rng.permutation(n) if shuffle else None
+        preds = [np.empty((n,) + shape, dtype=self.dtype) if fns else None
+                 for shape, fns in zip(self.output_shapes, self._metric_fns)]
+        total, seen = 0.0, 0
+        per_output = [0.0] * len(ys)
+        for step, start in enumerate(range(0, n, batch)):
+            stop = min(start + batch, n)
+            if order is None:
+                xb, yb = [a[start:stop] for a in xs], [t[start:stop] for t in ys]
+            else:
+                idx = order[start:stop]
+                xb, yb = [a[idx] for a in xs], [t[idx] for t in ys]
+            loss, out = self.train_step(self._unlist(xb), self._unlist(yb))
+            outs = [out] if len(ys) == 1 else out
+            for buffer, o in zip(preds, outs):
+                if buffer is not None:
+                    buffer[start:stop] = o
+            total += loss * (stop - start)
+            for k, value in enumerate(self._last_losses):
+                per_output[k] += value * (stop - start)
+            seen = stop
+            for cb in batch_hooks:
+                cb.on_batch_end(step, {"loss": loss})
+            if self.stop_training:
+                break
+        logs = {"loss": total / max(seen, 1)}
+        if len(ys) > 1:
+            for name, value in zip(self.output_names, per_output):
+                logs[f"{name}_loss"] = value / max(seen, 1)
+        for k, fns in enumerate(self._metric_fns):
+            targets = ys[k] if order is None else ys[k][order]
+            for metric, fn in fns.items():
+                logs[self._log_key(k, metric)] = fn(preds[k][:seen], targets[:seen],
+                                                    self._decisions[k])
+        return logs
+
+    def train_step(self, xb, yb):
+        """One forward, backward and update on a batch; returns (loss, output). Several
+        inputs/outputs: lists of arrays in, a list of outputs back."""
+        xs, ys = self._as_list(xb, len(self.input_shapes)), self._as_list(yb, len(self._losses))
+        for layer, flag in self._input_grad_flags():  # layers may be shared with a submodel
+            layer.needs_input_grad = flag
+        outs = self._forward(xs, training=True)
+        loss, grads = self._losses_and_grads(outs, ys)
+        self._backward(grads, self._fused_flags)
+        params = self.parameters()
+        if params:  # a model of parameter-free layers (merges only) has nothing to update
+            self.optimizer.step(params, self.gradients())
+        return loss, self._unlist(outs)
+
+    def _losses_and_grads(self, outs, ys):
+        """(weighted total + penalty, gradient per output); keeps the per-output values."""
+        total, grads, values = 0.0, [], []
+        for (loss, layer), weight, out, target in zip(self._heads, self._weights, outs, ys):
+            value = loss.forward(out if layer is None else layer.preactivation, target)
+            grad = loss.backward()
+            grads.append(grad if weight == 1.0 else grad * grad.dtype.type(weight))
+            total += weight * value
+            values.append(value)
+        self._last_losses = values
+        return total + self._penalty(), grads
+
+    def _penalty(self):
+        return sum(layer.regularization_loss() for layer in self.layers)
+
+    # -- inference --------------------------------------------------------------------
+    def predict(self, x, batch_size=None, output=None):
+        """The outputs for `x` (one array, or a list for several outputs). `output` names a
+        node (or a list of nodes) to compute instead, e.g. the code of an autoencoder."""
+        xs = self._prepare_inputs(x)
+        forward = self._forward_fn(output)
+        n = len(xs[0])
+        batch = _batch_size(batch_size, n)
+        if batch >= n:
+            outs = forward(xs)
+        else:
+            chunks = [forward([a[s:s + batch] for a in xs]) for s in range(0, n, batch)]
+            outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0]))]
+        return outs if isinstance(output, (list, tuple)) else self._unlist(outs)
+
+    def evaluate(self, x, y, batch_size=None):
+        """{"loss": ..., metric: ...} over (x, y) in inference mode; with several outputs
+        also `<output>_loss` (unweighted) and `<output>_<metric>`."""
+        if self.loss is None:
+            raise NnxError("compile the model before evaluate")
+        xs, ys = self._prepare(x, y)
+        return self._evaluate(xs, ys, _batch_size(batch_size, len(xs[0])))
+
+    def _evaluate(self, xs, ys, batch):
+        n = len(xs[0])
+        preds = [np.empty((n,) + shape, dtype=self.dtype) if fns else None
+                 for shape, fns in zip(self.output_shapes, self._metric_fns)]
+        totals = [0.0] * len(ys)
+        for start in range(0, n, batch):
+            stop = min(start + batch, n)
+            outs = self._forward([a[start:stop] for a in xs], training=False)
+            for k, out in enumerate(outs):
+                if preds[k] is not None:
+                    preds[k][start:stop] = out
+                loss, layer = self._heads[k]
+                value = loss.forward(out if layer is None else layer.preactivation,
+                                     ys[k][start:stop])
+                totals[k] += value * (stop - start)
+        means = [t / n for t in totals]
+        result = {"loss": sum(w * m for w, m in zip(self._weights, means)) + self._penalty()}
+        if len(ys) > 1:
+            result.update({f"{name}_loss": m for name, m in zip(self.output_names, means)})
+        for k, fns in enumerate(self._metric_fns):
+            for metric, fn in fns.items():
+                result[self._log_key(k, metric)] = fn(preds[k], ys[k], self._decisions[k])
+        return result
+
+    def _log_key(self, k, metric):
+        return metric if len(self._losses) == 1 else f"{self.output_names[k]}_{metric}"
+
+    # -- input checks -----------------------------------------------------------------
+    @staticmethod
+    def _as_list(value, count):
+        if count == 1 and not isinstance(value, (list, tuple)):
+            return [value]
+        return list(value)
+
+    @staticmethod
+    def _unlist(values):
+        return values[0] if len(values) == 1 else values
+
+    def _arrays_by_name(self, value, names, what):
+        """One entry per name from a list/tuple or a dict by name (several inputs/outputs)."""
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in names]
+            missing = [n for n in names if n not in value]
+            if unknown or missing:
+                raise NnxError(f"the model's {what}s are {', '.join(names)}; got arrays for "
+                               f"{', '.join(map(str, value)) or 'none'}")
+            return [value[n] for n in names]
+        if len(names) == 1:
+            return [value]
+        if not isinstance(value, (list, tuple)) or len(value) != len(names):
+            got = (f"a list of {len(value)}" if isinstance(value, (list, tuple))
+                   else f"one {type(value).__name__}")
+            raise NnxError(f"the model has {len(names)} {what}s ({', '.join(names)}): give a "
+                           f"list of {len(names)} arrays or a dict by name, got {got}")
+        return list(value)
+
+    def _prepare_inputs(self, x):
+        names = self.input_names
+        arrays = self._arrays_by_name(x, names, "input")
+        single = len(names) == 1
+        xs = []
+        for name, a in zip(names, arrays):
+            what = "inputs" if single else f"input {name!r}"
+            a = np.asarray(a)
+            if a.dtype.kind not in "fiub":
+                raise NnxError(f"{what} must be numeric, got dtype {a.dtype}")
+            if a.ndim < 2 or len(a) == 0:
+                raise NnxError(f"{what} must have a batch axis and at least one sample, got "
+                               f"shape {a.shape}")
+            a = np.ascontiguousarray(a, dtype=self.dtype)
+            if not np.isfinite(a).all():
+                raise NnxError(f"{what} contain NaN or infinite values" if single else
+                               f"{what} contains NaN or infinite values")
+            xs.append(a)
+        if not self.built:
+            self._build_for([a.shape[1:] for a in xs])
+        for name, a, shape in zip(names, xs, self.input_shapes):
+            if tuple(a.shape[1:]) != shape:
+                what = "inputs" if single else f"input {name!r}"
+                raise NnxError(f"the model expects {what} of shape (batch, "
+                               f"{', '.join(map(str, shape))}), got {a.shape}")
+        for name, a in zip(names[1:], xs[1:]):
+            if len(a) != len(xs[0]):
+                raise NnxError(f"input {name!r} has {len(a)} samples but input {names[0]!r} "
+                               f"has {len(xs[0])}")
+        return xs
+
+    def _prepare(self, x, y):
+        xs = self._prepare_inputs(x)
+        names = self.output_names
+        targets = self._arrays_by_name(y, names, "output")
+        ys = [self._prepare_target(k, t, len(xs[0])) for k, t in enumerate(targets)]
+        return xs, ys
+
+    def _prepare_target(self, k, y, n):
+        single = len(self._losses) == 1
+        where = "" if single else f"output {self.output_names[k]!r}: "
+        loss = self._losses[k]
+        y = np.asarray(y)
+        if len(y) != n:
+            raise NnxError(f"{where}inputs have {n} samples but targets have {len(y)}")
+        units = self.output_shapes[k]
+        if isinstance(loss, losses.CategoricalCrossentropy) and y.ndim == 1:
+            if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+                raise NnxError(f"{where}class labels must be integers")
+            labels = y.astype(np.int64)
+            if labels.min() < 0 or labels.max() >= units[-1]:
+                raise NnxError(f"{where}class labels must be in 0..{units[-1] - 1} for an "
+                               f"output of {units[-1]} units, found {labels.min()}.."
+                               f"{labels.max()}")
+            return labels
+        y = np.ascontiguousarray(y, dtype=self.dtype)
+        if not np.isfinite(y).all():
+            raise NnxError(f"{where}targets contain NaN or infinite values")
+        if y.size != len(y) * math.prod(units):
+            raise NnxError(f"{where}targets of shape {y.shape} do not match the model output "
+                           f"(batch, {', '.join(map(str, units))})")
+        y = y.reshape((len(y),) + units)
+        if isinstance(loss, losses.BinaryCrossentropy) and not np.all((y >= 0) & (y <= 1)):
+            raise NnxError(f"{where}binary_crossentropy targets must be in [0, 1]")
+        return y
+
+    # -- description and persistence ---------------------------------------------------
+    def get_config(self):
+        config = self._structure_config()
+        if self.optimizer is not None:
+            single = len(self._losses) == 1
+            config["compile"] = {
+                "optimizer": self.optimizer.get_config(),
+                "loss": self._losses[0].get_config() if single else
+                [loss.get_config() for loss in self._losses],
+                "metrics": self.metric_names}
+            if self.loss_weights is not None:
+                config["compile"]["loss_weights"] = list(self.loss_weights)
+        return config
+
+    def save(self, path, preprocessing=None):
+        from nnx.model_io import save_model
+
+        save_model(self, path, preprocessing)
+
+    @property
+    def output_layers(self):
+        """The layer computing each output (None where an output is an input)."""
+        raise NotImplementedError
+
+
+class Sequential(BaseModel):
+    """A stack of layers, each feeding the next."""
+
+    def __init__(self, layers=None, input_shape=None, seed=0, dtype="float32", name=None):
+        super().__init__(seed, dtype, name)
         self.layers = [layers_module.from_config(l) if isinstance(l, dict) else l
                        for l in (layers or [])]
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, layers_module.Layer):
                 raise NnxError(f"model layer {i} is not a layer: {layer!r}")
-        self.seed, self.dtype, self.name = int(seed), np.dtype(dtype), name
-        self.optimizer = self.loss = None
-        self.metric_names = []
-        self.built = False
         self.input_shape = self.output_shape = None
-        self.stop_training = False
-        self.status, self.stop_reason = "completed", None
         if input_shape is not None:
             self.build(input_shape)
 
@@ -72,244 +497,108 @@ class Sequential:
         # Backward can stop at the lowest layer with parameters: nothing below needs dx.
         with_params = [i for i, layer in enumerate(self.layers) if layer.params]
         self._lowest_trainable = with_params[0] if with_params else len(self.layers)
-        for i, layer in enumerate(self.layers):
-            if hasattr(layer, "needs_input_grad"):
-                layer.needs_input_grad = i > self._lowest_trainable
+        self._flags = [(layer, i > self._lowest_trainable) for i, layer in enumerate(self.layers)
+                       if hasattr(layer, "needs_input_grad")]
+        for layer, flag in self._flags:
+            layer.needs_input_grad = flag
         self.built = True
 
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.params.values()]
+    def _build_for(self, input_shapes):
+        self.build(input_shapes[0])
 
-    def gradients(self):
-        return [layer.grads[k] for layer in self.layers for k in layer.params]
+    def _input_grad_flags(self):
+        return self._flags
 
-    def get_weights(self):
-        """A copy of every parameter and state array, in layer order."""
-        return [{k: v.copy() for k, v in {**layer.params, **layer.state}.items()}
-                for layer in self.layers]
+    @property
+    def input_names(self):
+        return ["input"]
 
-    def set_weights(self, weights):
-        for layer, arrays in zip(self.layers, weights):
-            for key, value in arrays.items():
-                table = layer.params if key in layer.params else layer.state
-                table[key][...] = value
+    @property
+    def output_names(self):
+        return [self.layers[-1].name if self.layers else "output"]
 
-    def count_params(self):
-        return sum(layer.count_params() for layer in self.layers)
+    @property
+    def input_shapes(self):
+        return [self.input_shape]
 
-    # -- training ---------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss="mse", metrics=None):
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        self.metric_names = list(metrics or [])
-        self._metric_fns = {name: metrics_module.get(name) for name in self.metric_names}
-        self._fused_loss = None
-        last = self.layers[-1] if self.layers else None
-        if (last is not None and not self.loss.from_logits and self.loss.fused_activation
-                and getattr(last, "activation", None) == self.loss.fused_activation):
-            self._fused_loss = self.loss.with_logits()
-        if isinstance(self.loss, losses.CategoricalCrossentropy):
-            self._decision = "argmax"
-        elif isinstance(self.loss, losses.BinaryCrossentropy):
-            self._decision = 0.0 if self.loss.from_logits else 0.5
-        else:
-            self._decision = None
-        return self
+    @property
+    def output_shapes(self):
+        return [self.output_shape]
 
-    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-            shuffle=True, callbacks=None, verbose=0):
-        """Train; returns a History. `batch_size=None` or "full": one update per epoch."""
-        if self.optimizer is None:
-            raise NnxError("compile the model before fit")
-        checks.integer("fit", "epochs", epochs)
-        x, y = self._prepare(x, y)
-        if validation_data is None and validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise NnxError(f"validation_split must be in (0, 1), got {validation_split!r}")
-            cut = len(x) - int(round(len(x) * validation_split))
-            if cut < 1 or cut == len(x):
-                raise NnxError(f"validation_split {validation_split} of {len(x)} samples leaves "
-                               "an empty split")
-            validation_data = (x[cut:], y[cut:])
-            x, y = x[:cut], y[:cut]
-        if validation_data is not None:
-            validation_data = self._prepare(*validation_data)
-        batch = _batch_size(batch_size, len(x))
+    @property
+    def output_layers(self):
+        return [self.layers[-1]] if self.layers else [None]
 
-        history = History()
-        cbs = [callbacks_module.DivergenceGuard(), *(callbacks or [])]
-        for cb in cbs:
-            cb.set_model(self)
-        batch_hooks = [cb for cb in cbs if callbacks_module.overrides(cb, "on_batch_end")]
-        self.stop_training, self.status, self.stop_reason = False, "completed", None
-        for cb in cbs:
-            cb.on_train_begin()
-        try:
-            for epoch in range(epochs):
-                for cb in cbs:
-                    cb.on_epoch_begin(epoch)
-                logs = self._train_epoch(x, y, batch, shuffle, batch_hooks)
-                if validation_data is not None and not self.stop_training:
-                    logs.update({f"val_{k}": v for k, v in
-                                 self.evaluate(*validation_data, batch_size=batch_size).items()})
-                logs["lr"] = self.optimizer.lr
-                history.record(epoch, logs)
-                for cb in cbs:
-                    cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        except KeyboardInterrupt:
-            self.status = "interrupted"
-            self.stop_reason = "interrupted by the user"
-        finally:
-            for cb in cbs:
-                cb.on_train_end()
-        history.status, history.stop_reason = self.status, self.stop_reason
-        return history
+    def _output_layer(self, k):
+        return self.layers[-1] if self.layers else None
 
-    def _train_epoch(self, x, y, batch, shuffle, batch_hooks):
-        n = len(x)
-        order = self._shuffle_rng.permutation(n) if shuffle else None
-        preds = np.empty((n,) + self.output_shape, dtype=self.dtype)
-        total, seen = 0.0, 0
-        for step, start in enumerate(range(0, n, batch)):
-            stop = min(start + batch, n)
-            if order is None:
-                xb, yb = x[start:stop], y[start:stop]
-            else:
-                idx = order[start:stop]
-                xb, yb = x[idx], y[idx]
-            loss, out = self.train_step(xb, yb)
-            preds[start:stop] = out
-            total += loss * (stop - start)
-            seen = stop
-            for cb in batch_hooks:
-                cb.on_batch_end(step, {"loss": loss})
-            if self.stop_training:
-                break
-        logs = {"loss": total / max(seen, 1)}
-        targets = y if order is None else y[order]
-        for name, fn in self._metric_fns.items():
-            logs[name] = fn(preds[:seen], targets[:seen], self._decision)
-        return logs
-
-    def train_step(self, xb, yb):
-        """One forward, backward and update on a batch; returns (loss, output)."""
-        out = xb
+    # -- computing --------------------------------------------------------------------
+    def _forward(self, xs, training):
+        x = xs[0]
         for layer in self.layers:
-            out = layer.forward(out, training=True)
-        loss = self._backward_from_loss(out, yb)
-        params, grads = self.parameters(), self.gradients()
-        self.optimizer.step(params, grads)
-        return loss, out
+            x = layer.forward(x, training=training)
+        return [x]
 
-    def _backward_from_loss(self, out, target):
-        layers = self.layers
-        if self._fused_loss is not None:
-            last = layers[-1]
-            loss = self._fused_loss.forward(last.preactivation, target)
-            grad = last.backward_preactivation(self._fused_loss.backward())
-            below = len(layers) - 1
-        else:
-            loss = self.loss.forward(out, target)
-            grad, below = self.loss.backward(), len(layers)
-        for i in range(below - 1, self._lowest_trainable - 1, -1):
+    def _backward(self, grads, fused):
+        layers, grad, top = self.layers, grads[0], len(self.layers)
+        if fused[0]:
+            grad = layers[-1].backward_preactivation(grad)
+            top -= 1
+        for i in range(top - 1, self._lowest_trainable - 1, -1):
             grad = layers[i].backward(grad)
-        return loss + self._penalty()
 
-    def _penalty(self):
-        return sum(layer.regularization_loss() for layer in self.layers)
+    def _forward_fn(self, output):
+        if output is None:
+            return lambda xs: self._forward(xs, training=False)
+        names = output if isinstance(output, (list, tuple)) else [output]
+        stops = [self._layer_index(name) for name in names]
 
-    # -- inference --------------------------------------------------------------------
-    def predict(self, x, batch_size=None):
-        x = self._prepare_x(x)
-        if not self.built:
-            self.build(x.shape[1:])
-        batch = _batch_size(batch_size, len(x))
-        if batch >= len(x):
-            return self._forward(x)
-        return np.concatenate([self._forward(x[s:s + batch]) for s in range(0, len(x), batch)])
+        def forward(xs):
+            x, found = xs[0], {}
+            for i, layer in enumerate(self.layers[:max(stops) + 1]):
+                x = layer.forward(x, training=False)
+                found[i] = x
+            return [found[i] for i in stops]
 
-    def _forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x, training=False)
-        return x
+        return forward
 
-    def evaluate(self, x, y, batch_size=None):
-        """{"loss": ..., metric: ...} over (x, y) in inference mode."""
-        if self.loss is None:
-            raise NnxError("compile the model before evaluate")
-        x, y = self._prepare(x, y)
-        batch = _batch_size(batch_size, len(x))
-        preds = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
-        total = 0.0
-        for start in range(0, len(x), batch):
-            stop = min(start + batch, len(x))
-            out = self._forward(x[start:stop])
-            preds[start:stop] = out
-            if self._fused_loss is not None:
-                value = self._fused_loss.forward(self.layers[-1].preactivation, y[start:stop])
-            else:
-                value = self.loss.forward(out, y[start:stop])
-            total += value * (stop - start)
-        result = {"loss": total / len(x) + self._penalty()}
-        for name, fn in self._metric_fns.items():
-            result[name] = fn(preds, y, self._decision)
-        return result
+    def _layer_index(self, output):
+        """A layer given by index, by `<index>.<name>` (as in the model file) or by name."""
+        labels = [f"{i}.{layer.name}" for i, layer in enumerate(self.layers)]
+        if isinstance(output, (int, np.integer)) and not isinstance(output, bool):
+            if -len(self.layers) <= output < len(self.layers):
+                return int(output) % len(self.layers)
+        elif output in labels:
+            return labels.index(output)
+        else:
+            matches = [i for i, layer in enumerate(self.layers) if layer.name == output]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise NnxError(f"several layers are named {output!r}: give one of "
+                               f"{', '.join(labels[i] for i in matches)}")
+        hint = closest(output, labels + [layer.name for layer in self.layers])
+        raise NnxError(f"the model has no layer {output!r}; its layers: {', '.join(labels)}"
+                       + (f" (did you mean {hint!r}?)" if hint else ""))
 
-    # -- input checks -----------------------------------------------------------------
-    def _prepare_x(self, x):
-        x = np.asarray(x)
-        if x.dtype.kind not in "fiub":
-            raise NnxError(f"inputs must be numeric, got dtype {x.dtype}")
-        if x.ndim < 2 or len(x) == 0:
-            raise NnxError(f"inputs must have a batch axis and at least one sample, got shape "
-                           f"{x.shape}")
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        if not np.isfinite(x).all():
-            raise NnxError("inputs contain NaN or infinite values")
-        if self.built and tuple(x.shape[1:]) != self.input_shape:
-            raise NnxError(f"the model expects inputs of shape (batch, "
-                           f"{', '.join(map(str, self.input_shape))}), got {x.shape}")
-        return x
+    # -- description ------------------------------------------------------------------
+    def _structure_config(self):
+        return {"class": "Sequential", "seed": self.seed, "dtype": self.dtype.name,
+                "input_shape": list(self.input_shape) if self.input_shape else None,
+                "layers": [{"type": layers_module.snake_case(type(l).__name__),
+                            **l.get_config()} for l in self.layers]}
 
-    def _prepare(self, x, y):
-        x = self._prepare_x(x)
-        if not self.built:
-            self.build(x.shape[1:])
-        y = np.asarray(y)
-        if len(y) != len(x):
-            raise NnxError(f"inputs have {len(x)} samples but targets have {len(y)}")
-        units = self.output_shape
-        if isinstance(self.loss, losses.CategoricalCrossentropy) and y.ndim == 1:
-            if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
-                raise NnxError("class labels must be integers")
-            labels = y.astype(np.int64)
-            if labels.min() < 0 or labels.max() >= units[-1]:
-                raise NnxError(f"class labels must be in 0..{units[-1] - 1} for an output of "
-                               f"{units[-1]} units, found {labels.min()}..{labels.max()}")
-            return x, labels
-        y = np.ascontiguousarray(y, dtype=self.dtype)
-        if not np.isfinite(y).all():
-            raise NnxError("targets contain NaN or infinite values")
-        if y.size != len(y) * math.prod(units):
-            raise NnxError(f"targets of shape {y.shape} do not match the model output "
-                           f"(batch, {', '.join(map(str, units))})")
-        y = y.reshape((len(y),) + units)
-        if isinstance(self.loss, losses.BinaryCrossentropy) and not np.all((y >= 0) & (y <= 1)):
-            raise NnxError("binary_crossentropy targets must be in [0, 1]")
-        return x, y
-
-    # -- description and persistence ---------------------------------------------------
-    def get_config(self):
-        config = {"class": "Sequential", "seed": self.seed, "dtype": self.dtype.name,
-                  "input_shape": list(self.input_shape) if self.input_shape else None,
-                  "layers": [{"type": layers_module.snake_case(type(l).__name__),
-                              **l.get_config()} for l in self.layers]}
-        if self.optimizer is not None:
-            config["compile"] = {"optimizer": self.optimizer.get_config(),
-                                 "loss": self.loss.get_config(), "metrics": self.metric_names}
-        return config
+    def summary_rows(self):
+        """[{name, type, output_shape, params, inputs}] per layer, as a graph model gives
+        them (each layer takes the one before; the first takes the input)."""
+        rows, previous = [], "input"
+        for i, layer in enumerate(self.layers):
+            rows.append({"name": f"{i}.{layer.name}",
+                         "type": layers_module.snake_case(type(layer).__name__),
+                         "output_shape": list(layer.output_shape) if layer.built else None,
+                         "params": layer.count_params(), "inputs": [previous]})
+            previous = rows[-1]["name"]
+        return rows
 
     def summary(self):
         """A text table of layers, output shapes and parameter counts."""
@@ -322,10 +611,27 @@ class Sequential:
         lines.append(f"total parameters: {self.count_params()}")
         return "\n".join(lines)
 
-    def save(self, path, preprocessing=None):
-        from nnx.model_io import save_model
 
-        save_model(self, path, preprocessing)
+def from_config(config, input_shapes=None):
+    """The built model a `get_config()` describes (uncompiled; `load_model` compiles it).
+
+    A config with `inputs` (or `class: Model`) is a graph (`nnx.graph_config`);
+    otherwise a Sequential of `layers`. `input_shapes` fills shapes the config leaves out
+    (an experiment's data decide them): one per input, or a dict by input name.
+    """
+    if not isinstance(config, dict):
+        raise NnxError(f"a model config must be a mapping, got {type(config).__name__}")
+    seed, dtype = config.get("seed", 0), config.get("dtype", "float32")
+    if config.get("class") == "Model" or "inputs" in config:
+        from nnx.graph_config import graph_from_config
+
+        return graph_from_config(config, seed=seed, dtype=dtype, name=config.get("name"),
+                                 input_shapes=input_shapes)
+    shape = config.get("input_shape")
+    if shape is None and input_shapes:
+        shape = input_shapes[0]
+    return Sequential(config["layers"], input_shape=shape, seed=seed, dtype=dtype,
+                      name=config.get("name"))
 
 
 def _batch_size(batch_size, n):

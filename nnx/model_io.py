@@ -1,7 +1,10 @@
 """The model file: an .npz loadable without pickle.
 
-Arrays live under `layers/<index>.<name>/<param or state>`; `__nnx__` is a uint8 array of
-UTF-8 JSON `{"format": "nnx.model/1", "model": <model config>, "preprocessing": {...}}`.
+Arrays live under `layers/<index>.<name>/<param or state>` (index: the position in
+`model.layers`; a graph model lists each layer once, a shared one too); `__nnx__` is a uint8
+array of UTF-8 JSON `{"format": "nnx.model/1", "model": <model config>, "preprocessing":
+{...}}`. A graph model's config holds its nodes: `inputs`, `layers` (with `inputs:` lists)
+and `outputs`.
 The write goes to a temporary file renamed into place, so a crash never leaves half a file.
 """
 
@@ -68,13 +71,12 @@ def read_model_file(path):
 def load_model(path):
     """The model saved at `path`, compiled as it was when saved; its preprocessing dict is
     available as `model.preprocessing`."""
-    from nnx.model import Sequential
+    from nnx.model import from_config
 
     meta, arrays = read_model_file(path)
     config = meta.get("model") or {}
     try:
-        model = Sequential(config["layers"], input_shape=config["input_shape"],
-                           seed=config.get("seed", 0), dtype=config.get("dtype", "float32"))
+        model = from_config(config)  # a Sequential, or a graph (`class: Model`)
         if "compile" in config:
             model.compile(**config["compile"])
     except (KeyError, TypeError) as err:

@@ -110,6 +110,8 @@ def _data(data):
 
 
 def _model(model):
+    if isinstance(model, dict) and ("inputs" in model or "outputs" in model):
+        return _graph_model(model)
     model = _section(model, "model", MODEL_KEYS)
     specs = model["layers"]
     if not isinstance(specs, list) or not specs:
@@ -132,6 +134,32 @@ def _model(model):
         raise ConfigError("model.dtype", f"must be one of {', '.join(DTYPES)}, got "
                                          f"{describe(model['dtype'])}")
     return {"layers": resolved, "dtype": model["dtype"]}
+
+
+# -- graph models: named nodes with `inputs:` lists (nnx/graph_config.py; issue 11) --------
+GRAPH_MODEL_KEYS = {"inputs": REQUIRED, "layers": REQUIRED, "outputs": REQUIRED,
+                    "dtype": "float32"}
+
+
+def _graph_model(model):
+    """`model: {inputs, layers, outputs, dtype}`; shapes and merges are checked when the
+    data are loaded (`nnx.experiment.build_model`)."""
+    from nnx.graph_config import GraphConfigError, resolve_graph_config
+
+    model = _section(model, "model", GRAPH_MODEL_KEYS)
+    if model["dtype"] not in DTYPES:
+        raise ConfigError("model.dtype", f"must be one of {', '.join(DTYPES)}, got "
+                                         f"{describe(model['dtype'])}")
+
+    def make_layer(spec, path):
+        return from_registry(layers_module.LAYERS, spec, path)[0]
+
+    try:
+        graph = resolve_graph_config({k: model[k] for k in ("inputs", "layers", "outputs")},
+                                     make_layer=make_layer, where="model")
+    except GraphConfigError as err:
+        raise ConfigError(err.path, err.problem) from None
+    return {**graph, "dtype": model["dtype"]}
 
 
 def _train(train):

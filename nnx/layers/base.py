@@ -55,6 +55,14 @@ class Layer:
             for key, value in table.items():
                 table[key] = np.ascontiguousarray(value, dtype=self.dtype)
 
+    # -- graph building (the functional API) --------------------------------------------
+    def __call__(self, inputs):
+        """The node of this layer applied to `inputs`: a node (`nnx.Input` or another
+        layer's), or a list of nodes for a merge layer. Calling a layer twice shares it."""
+        from nnx.graph import call_layer
+
+        return call_layer(self, inputs)
+
     # -- computing --------------------------------------------------------------------
     def forward(self, x, training=False):
         raise NotImplementedError

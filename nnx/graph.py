@@ -1,0 +1,456 @@
+"""Graph models, the functional API: `nnx.Input`, calling a layer on a node, `nnx.Model`.
+
+    x = nnx.Input(shape=(64,), name="x")
+    h = layers.Dense(64, activation="relu")(x)
+    out = layers.Dense(10, activation="softmax")(layers.Add()([h, x]))
+    model = nnx.Model(x, out)          # then compile / fit / evaluate / predict / save
+
+A node is a symbolic value: an input, or a layer applied to nodes. Calling a layer checks
+the shapes at once (`output_shape_for`) and builds nothing. `Model` collects the nodes
+between its inputs and outputs in topological order, names them, builds each layer once
+(a generator per layer, spawned from the seed) and runs them: forward in that order,
+backward in reverse, summing the gradients that reach a node from several consumers.
+A layer called more than once is shared: one set of parameters, gradients summed over the
+calls (each call's forward cache is kept and put back for that call's backward).
+
+Names: an input is named by `Input(name=...)` (else `input`, or `input_1`, `input_2`, ...
+when there are several); a layer's first call is named after the layer, later calls
+`<layer>_call2`, `<layer>_call3`, ... Layers with a default name (`dense`) are renamed
+`dense_1`, ... when they clash; other clashes are an error. The training engine (compile,
+fit, evaluate, ...) is `nnx.model.BaseModel`.
+"""
+
+import itertools
+
+import numpy as np
+
+from nnx.errors import NnxError, closest
+from nnx.layers.base import Layer, snake_case
+from nnx.model import BaseModel
+
+# Nodes are numbered as they are made: that order is topological (a node is made after its
+# inputs), and a model runs its nodes in it, so a model rebuilt from its config (which
+# lists the nodes in that order) has its layers in the same order.
+_made = itertools.count()
+
+
+class Node:
+    """The output of an `Input` (layer None) or of a layer called on `inputs`; `shape` is
+    the shape of one sample. `name` is set for inputs and for named shared calls."""
+
+    def __init__(self, layer, inputs, shape, name=None):
+        self.layer, self.inputs, self.shape, self.name = layer, tuple(inputs), tuple(shape), name
+        self.number = next(_made)
+
+    @property
+    def multi(self):
+        return getattr(self.layer, "multi_input", False)
+
+    def label(self):
+        return self.name or (self.layer.name if self.layer is not None else "input")
+
+    def __repr__(self):
+        kind = "Input" if self.layer is None else type(self.layer).__name__
+        return (f"<node {self.label()!r} ({kind}), shape (batch, "
+                f"{', '.join(map(str, self.shape))})>")
+
+
+def Input(shape, name=None):  # noqa: N802 - a factory named like Keras' class
+    """A model input of per-sample `shape` (without the batch axis)."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if (not isinstance(dims, (list, tuple)) or not dims
+            or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
+                   for d in dims)):
+        raise NnxError(f"Input: shape must be a tuple of positive integers (one sample, no "
+                       f"batch axis), got {shape!r}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise NnxError(f"Input: name must be a non-empty string, got {name!r}")
+    return Node(None, (), tuple(int(d) for d in dims), name)
+
+
+def call_layer(layer, inputs):
+    """`layer(inputs)`: the node of `layer` applied to a node (a list of nodes for a merge
+    layer). A layer called again must see the same input shapes (it is shared)."""
+    multi = getattr(layer, "multi_input", False)
+    if isinstance(inputs, Node):
+        if multi:
+            raise NnxError(f"layer {layer.name!r} merges several nodes: call it on a list, "
+                           f"e.g. {type(layer).__name__}()([a, b])")
+        nodes = (inputs,)
+    elif (isinstance(inputs, (list, tuple)) and inputs
+          and all(isinstance(n, Node) for n in inputs)):
+        if not multi:
+            raise NnxError(f"layer {layer.name!r} takes one node, got a list of {len(inputs)}; "
+                           "merge them first (layers.Add, Concatenate or Multiply)")
+        nodes = tuple(inputs)
+    else:
+        raise NnxError(f"layer {layer.name!r} was called on {type(inputs).__name__}: call a "
+                       "layer on a node (nnx.Input or another layer's output); to compute on "
+                       "arrays, build a model and use predict")
+    given = [n.shape for n in nodes] if multi else nodes[0].shape
+    first = layer.input_shape if layer.built else getattr(layer, "_graph_input_shape", None)
+    if first is not None and _shapes(first) != _shapes(given):
+        raise NnxError(f"layer {layer.name!r} is shared: it was called on inputs of shape "
+                       f"{_shapes(first)}, now on {_shapes(given)}; a shared layer needs the "
+                       "same input shape at every call")
+    shape = layer.output_shape if layer.built else layer.output_shape_for(given)
+    layer._graph_input_shape = given
+    return Node(layer, nodes, shape)
+
+
+def _shapes(shape):
+    if shape and isinstance(shape[0], (list, tuple)):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
+
+
+class Model(BaseModel):
+    """A graph of layers from `inputs` (nodes of `nnx.Input`) to `outputs` (nodes); one
+    node or a list each. Same compile / fit / evaluate / predict / save as Sequential;
+    with several inputs/outputs, arrays go in and come out as lists in the given order."""
+
+    def __init__(self, inputs, outputs, name=None, seed=0, dtype="float32"):
+        super().__init__(seed, dtype, name)
+        self.inputs = _nodes(inputs, "inputs")
+        self.outputs = _nodes(outputs, "outputs")
+        for node in self.inputs:
+            if node.layer is not None:
+                raise NnxError(f"model inputs must be nnx.Input nodes; {node.label()!r} is the "
+                               f"output of a {type(node.layer).__name__} layer")
+        for what, nodes in (("input", self.inputs), ("output", self.outputs)):
+            twice = [n for i, n in enumerate(nodes) if any(n is m for m in nodes[:i])]
+            if twice:
+                raise NnxError(f"the {what} {twice[0].label()!r} is listed twice")
+        self._nodes = self._topological_order()
+        self._calls = {}
+        for node in self._nodes:
+            self._calls.setdefault(node.layer, []).append(node)
+        self.layers = list(self._calls)
+        self._name_nodes()
+        self._build_layers()
+        self._link()
+        self.built = True
+
+    # -- structure --------------------------------------------------------------------
+    def _topological_order(self):
+        """The layer nodes the outputs need, in the order they were made (each after its
+        inputs); NnxError when one needs an input the model was not given."""
+        allowed = set(self.inputs)
+        names = ", ".join(n.label() for n in self.inputs)
+        needed = set()
+        for output in self.outputs:
+            stack = [(output, None)]
+            while stack:
+                node, consumer = stack.pop()
+                if node.layer is None:
+                    if node not in allowed:
+                        via = (f"node {consumer.label()!r} takes" if consumer is not None
+                               else "it is")
+                        raise NnxError(f"output {output.label()!r} is not reachable from the "
+                                       f"model's inputs ({names}): {via} the input "
+                                       f"{node.label()!r}, which is not among them (a node "
+                                       "from another graph?)")
+                    continue
+                if node not in needed:
+                    needed.add(node)
+                    stack.extend((i, node) for i in node.inputs)
+        return sorted(needed, key=lambda node: node.number)
+
+    def _name_nodes(self):
+        taken, self._names = set(), {}
+
+        def claim(node, name, explicit):
+            if name in taken:
+                if explicit:
+                    raise NnxError(f"two nodes of the model are named {name!r}; give them "
+                                   "distinct names")
+                name = _unique(name, taken)
+            taken.add(name)
+            self._names[node] = name
+
+        for i, node in enumerate(self.inputs):
+            default = "input" if len(self.inputs) == 1 else f"input_{i + 1}"
+            claim(node, node.name or default, node.name is not None)
+        for layer in self.layers:
+            if layer.name in taken:
+                renamable = (layer.name == snake_case(type(layer).__name__)
+                             and not getattr(layer, "_in_graph_model", False))
+                if not renamable:
+                    raise NnxError(f"two layers (or a layer and an input) of the model are "
+                                   f"named {layer.name!r}; give them distinct names")
+                layer.name = _unique(layer.name, taken)
+            layer._in_graph_model = True  # its name is now part of a model: never renamed
+            taken.add(layer.name)
+            # A layer's first call is named after it (a config defines the layer there).
+            self._names[self._calls[layer][0]] = layer.name
+        for layer, calls in self._calls.items():
+            for k, node in enumerate(calls[1:], start=2):
+                claim(node, node.name or f"{layer.name}_call{k}", node.name is not None)
+        self._by_name = {name: node for node, name in self._names.items()}
+        self.input_names = [self._names[n] for n in self.inputs]
+        self.output_names = [self._names[n] for n in self.outputs]
+        self.input_shapes = [n.shape for n in self.inputs]
+        self.output_shapes = [n.shape for n in self.outputs]
+
+    def _build_layers(self):
+        seeds = np.random.SeedSequence(self.seed).spawn(len(self.layers) + 1)
+        for i, (layer, seq) in enumerate(zip(self.layers, seeds)):
+            if layer.built:  # shared with another model: keep its weights
+                if layer.dtype != self.dtype:
+                    raise NnxError(f"layer {layer.name!r} holds {layer.dtype} weights but the "
+                                   f"model computes in {self.dtype}")
+                continue
+            first = self._calls[layer][0]
+            shapes = [n.shape for n in first.inputs]
+            layer.dtype = self.dtype
+            try:
+                layer.build(shapes if first.multi else shapes[0], np.random.default_rng(seq))
+            except NnxError as err:
+                raise NnxError(f"layer {i} ({layer.name}): {err}") from None
+        self._shuffle_rng = np.random.default_rng(seeds[-1])
+
+    def _link(self):
+        """What backward needs: which nodes depend on parameters (only those need a
+        gradient), which layers are shared, which nodes feed others."""
+        self._requires = {node: False for node in self.inputs}
+        flags, self._consumers = {}, {node: 0 for node in self.inputs}
+        for node in self._nodes:
+            layer = node.layer
+            self._requires[node] = bool(layer.params) or any(self._requires[i]
+                                                             for i in node.inputs)
+            self._consumers[node] = 0
+            for i in node.inputs:
+                self._consumers[i] += 1
+            if hasattr(layer, "needs_input_grad"):
+                flags[layer] = flags.get(layer, False) or any(self._requires[i]
+                                                              for i in node.inputs)
+        self._flags = list(flags.items())
+        self._shared = {layer for layer, calls in self._calls.items() if len(calls) > 1}
+        # Backward runs in reverse: a shared layer's last call finds its own forward cache
+        # in place; the earlier calls' caches are saved and put back.
+        self._replayed = {node for calls in self._calls.values() for node in calls[:-1]}
+        self._plan = [(node, node.layer, node.inputs, node.multi) for node in self._nodes]
+        # Backward visits only the nodes that depend on parameters, and sends gradients only
+        # to inputs that do (None in `targets` for the others).
+        self._back_plan = [
+            (node, node.layer, [i if self._requires[i] else None for i in node.inputs],
+             node.multi, node.layer in self._shared)
+            for node in reversed(self._nodes) if self._requires[node]]
+        self._caches, self._submodels = {}, {}
+
+    def _input_grad_flags(self):
+        return self._flags
+
+    def _build_for(self, input_shapes):
+        raise AssertionError("a graph model is built when it is made")
+
+    @property
+    def output_layers(self):
+        return [node.layer for node in self.outputs]
+
+    def _output_layer(self, k):
+        """The layer whose activation may fuse with output k's loss: not when it is shared,
+        merges, or its output also feeds other layers."""
+        node = self.outputs[k]
+        if (node.layer is None or node.layer in self._shared or node.multi
+                or self._consumers[node]):
+            return None
+        return node.layer
+
+    def node(self, name):
+        """The node called `name` in this model."""
+        if name not in self._by_name:
+            hint = closest(name, list(self._by_name))
+            raise NnxError(f"the model has no node {name!r}; its nodes: "
+                           f"{', '.join(self._by_name)}"
+                           + (f" (did you mean {hint!r}?)" if hint else ""))
+        return self._by_name[name]
+
+    def submodel(self, outputs):
+        """A model with the same inputs (and layers: weights are shared) whose outputs are
+        the named nodes, e.g. the encoder of an autoencoder: `model.submodel("code")`."""
+        names = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        key = tuple(names)
+        if key not in self._submodels:
+            nodes = [self.node(n) for n in names]
+            self._submodels[key] = Model(self.inputs, nodes, name=self.name, seed=self.seed,
+                                         dtype=self.dtype.name)
+        return self._submodels[key]
+
+    # -- computing --------------------------------------------------------------------
+    def _forward(self, xs, training):
+        values = dict(zip(self.inputs, xs))
+        keep = training and self._replayed
+        for node, layer, inputs, multi in self._plan:
+            x = [values[i] for i in inputs] if multi else values[inputs[0]]
+            values[node] = layer.forward(x, training=training)
+            if keep and node in self._replayed:
+                self._caches[node] = _snapshot(layer)
+        return [values[node] for node in self.outputs]
+
+    def _backward(self, grads, fused):
+        pending, at_logits = {}, {}
+        for node, grad, is_fused in zip(self.outputs, grads, fused):
+            (at_logits if is_fused else pending)[node] = grad
+        sums, done = {}, set()
+        for node, layer, targets, multi, shared in self._back_plan:
+            grad, dz = pending.pop(node, None), at_logits.get(node)
+            if grad is None and dz is None:
+                continue
+            if shared:
+                dx = self._shared_backward(node, grad, sums, done)
+            elif dz is not None:
+                dx = layer.backward_preactivation(dz)
+            else:
+                dx = layer.backward(grad)
+            for source, d in zip(targets, dx if multi else (dx,)):
+                if source is not None and d is not None:
+                    pending[source] = d if source not in pending else pending[source] + d
+        for layer, total in sums.items():
+            for key, value in total.items():
+                layer.grads[key][...] = value
+        self._caches.clear()
+
+    def _shared_backward(self, node, grad, sums, done):
+        """Backward of one call of a shared layer: its own forward cache, its gradients
+        added to the other calls' (the regularizer's gradient counted once)."""
+        layer = node.layer
+        if node in self._replayed:
+            _restore(layer, self._caches[node])
+        regularizer = getattr(layer, "regularizer", None)
+        if layer in done and regularizer is not None:
+            layer.regularizer = None
+        try:
+            dx = layer.backward(grad)
+        finally:
+            if regularizer is not None:
+                layer.regularizer = regularizer
+        if layer.params:
+            if layer in sums:
+                for key, value in layer.grads.items():
+                    sums[layer][key] += value
+            else:
+                sums[layer] = {key: value.copy() for key, value in layer.grads.items()}
+        done.add(layer)
+        return dx
+
+    def _forward_fn(self, output):
+        model = self if output is None else self.submodel(output)
+        return lambda xs: model._forward(xs, training=False)
+
+    # -- description ------------------------------------------------------------------
+    def summary_rows(self):
+        """[{name, type, output_shape, params, inputs}] for every node, inputs first; a
+        shared layer's parameters count at its first call."""
+        rows = [{"name": self._names[n], "type": "input", "output_shape": list(n.shape),
+                 "params": 0, "inputs": []} for n in self.inputs]
+        for node in self._nodes:
+            layer = node.layer
+            first = self._calls[layer][0] is node
+            rows.append({"name": self._names[node], "type": snake_case(type(layer).__name__),
+                         "output_shape": list(node.shape),
+                         "params": layer.count_params() if first else 0,
+                         "shares": None if first else layer.name,
+                         "inputs": [self._names[i] for i in node.inputs]})
+        return rows
+
+    def summary(self):
+        """A text table of the graph: node, layer type, output shape, params, inputs."""
+        table = [("node", "type", "output shape", "params", "inputs")]
+        for row in self.summary_rows():
+            kind = row["type"] + (f" (shares {row['shares']})" if row.get("shares") else "")
+            table.append((row["name"], kind, str(tuple(row["output_shape"])), str(row["params"]),
+                          ", ".join(row["inputs"])))
+        widths = [max(len(r[c]) for r in table) for c in range(5)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                 for row in table]
+        lines.append(f"outputs: {', '.join(self.output_names)}")
+        lines.append(f"total parameters: {self.count_params()}")
+        return "\n".join(lines)
+
+    def _structure_config(self):
+        entries, seen = [], set()
+        for node in self._nodes:
+            layer, name = node.layer, self._names[node]
+            inputs = [self._names[i] for i in node.inputs]
+            if layer in seen:
+                entries.append({"name": name, "share": layer.name, "inputs": inputs})
+                continue
+            seen.add(layer)
+            args = {k: v for k, v in layer.get_config().items() if k != "name"}
+            entries.append({"name": name, "type": snake_case(type(layer).__name__), **args,
+                            "inputs": inputs})
+        return {"class": "Model", "name": self.name, "seed": self.seed,
+                "dtype": self.dtype.name,
+                "inputs": [{"name": self._names[n], "shape": list(n.shape)}
+                           for n in self.inputs],
+                "layers": entries, "outputs": list(self.output_names)}
+
+
+def _nodes(value, what):
+    nodes = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not nodes:
+        raise NnxError(f"a model needs at least one node in {what}")
+    for node in nodes:
+        if not isinstance(node, Node):
+            raise NnxError(f"model {what} must be nodes (nnx.Input(...) or a layer called on "
+                           f"a node), got {type(node).__name__}")
+    return nodes
+
+
+def _unique(name, taken):
+    k = 1
+    while f"{name}_{k}" in taken:
+        k += 1
+    return f"{name}_{k}"
+
+
+# -- a shared layer's forward cache, per call --------------------------------------------
+# Not saved: the weights, and what a layer keeps across calls on purpose (scratch buffers,
+# the units diagnostics marks as alive).
+_LIVE = frozenset({"params", "grads", "state", "alive_units", "_buffers"})
+
+
+def _snapshot(layer):
+    """(attributes, [(part, snapshot)]): what a layer's forward left for its backward, with
+    the same for the layers it is made of (Bidirectional, TransformerEncoderBlock). Arrays
+    are copied: a layer may compute into buffers it reuses at its next call."""
+    cache, parts = {}, []
+    for key, value in vars(layer).items():
+        if key in _LIVE:
+            continue
+        subs = _sublayers(value)
+        if subs:
+            cache[key] = value
+            parts += [(part, _snapshot(part)) for part in subs]
+        else:
+            cache[key] = _copied(value)
+    return cache, parts
+
+
+def _restore(layer, snapshot):
+    cache, parts = snapshot
+    vars(layer).update(cache)
+    for part, saved in parts:
+        _restore(part, saved)
+
+
+def _copied(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+        return type(value)(_copied(v) for v in value)
+    return value
+
+
+def _sublayers(value):
+    if isinstance(value, Layer):
+        return [value]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, Layer)]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Layer)]
+    return []
+
+
+__all__ = ["Input", "Model", "Node", "call_layer"]
