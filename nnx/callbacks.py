@@ -39,7 +39,9 @@ def monitor_mode(monitor, mode="auto"):
         raise NnxError(f"mode must be auto, min or max, got {mode!r}")
     if mode != "auto":
         return mode
-    return "max" if monitor.removeprefix("val_") in HIGHER_IS_BETTER else "min"
+    # `val_accuracy`, `out_accuracy` and `val_out_r2` all end with a metric's name.
+    return "max" if any(monitor == m or monitor.endswith(f"_{m}") for m in HIGHER_IS_BETTER) \
+        else "min"
 
 
 class _Monitor(Callback):

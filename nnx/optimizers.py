@@ -31,6 +31,7 @@ class Optimizer:
         self.iterations = 0
         self.state = []  # one {slot: flat array} per parameter position
         self.stats = np.zeros((0, 3))  # per position: see nnx/kernels/optim.py
+        self._stats_rows = []
         self.stats_steps = 0
 
     def step(self, params, grads):
