@@ -501,6 +501,8 @@ class Sequential(BaseModel):
                        if hasattr(layer, "needs_input_grad")]
         for layer, flag in self._flags:
             layer.needs_input_grad = flag
+        # An Embedding(mask_zero=True) hands its padding mask to the sequence layers above it.
+        self._masking = any(getattr(layer, "mask_zero", False) for layer in self.layers)
         self.built = True
 
     def _build_for(self, input_shapes):
@@ -534,9 +536,13 @@ class Sequential(BaseModel):
 
     # -- computing --------------------------------------------------------------------
     def _forward(self, xs, training):
-        x = xs[0]
+        x, mask = xs[0], None
         for layer in self.layers:
+            if self._masking:
+                _give_mask(layer, x, mask)
             x = layer.forward(x, training=training)
+            if self._masking:
+                mask = _mask_after(layer, x, mask)
         return [x]
 
     def _backward(self, grads, fused):
@@ -554,9 +560,13 @@ class Sequential(BaseModel):
         stops = [self._layer_index(name) for name in names]
 
         def forward(xs):
-            x, found = xs[0], {}
+            x, found, mask = xs[0], {}, None
             for i, layer in enumerate(self.layers[:max(stops) + 1]):
+                if self._masking:
+                    _give_mask(layer, x, mask)
                 x = layer.forward(x, training=False)
+                if self._masking:
+                    mask = _mask_after(layer, x, mask)
                 found[i] = x
             return [found[i] for i in stops]
 
@@ -641,3 +651,18 @@ def _batch_size(batch_size, n):
         raise NnxError(f"fit: batch_size must be a positive integer, None or 'full', got "
                        f"{batch_size!r}")
     return checks.integer("fit", "batch_size", batch_size, minimum=1)
+
+
+def _give_mask(layer, x, mask):
+    """Hand a sequence layer the padding mask of its (N, T, ...) input (None: no padding)."""
+    if hasattr(layer, "mask"):
+        layer.mask = mask if mask is not None and mask.shape == x.shape[:2] else None
+
+
+def _mask_after(layer, y, mask):
+    """The mask of a layer's output: an Embedding with mask_zero starts one; it travels while
+    the output keeps the time axis, and ends where the output is no longer that sequence."""
+    started = getattr(layer, "output_mask", None)
+    if started is not None:
+        return started
+    return mask if mask is not None and y.ndim >= 3 and y.shape[:2] == mask.shape else None
