@@ -17,6 +17,8 @@ class Layer:
     `forward` and `backward`, and take only keyword-able constructor arguments so that
     `get_config()` can rebuild them."""
 
+    alive_units = None  # (units,) bool while diagnostics watch a ReLU layer: units that fired
+
     def __init__(self, name=None):
         self.name = name or snake_case(type(self).__name__)
         self.params = {}

@@ -23,7 +23,6 @@ class BatchNormalization(Layer):
         if not ok or not eps > 0.0:
             raise NnxError(f"{self.name}: eps must be a positive number, got {eps!r}")
         self.momentum, self.eps = float(momentum), float(eps)
-        self.alive_units = None  # read by diagnostics on every layer with params; no units die
 
     def output_shape_for(self, input_shape):
         if len(input_shape) < 1:
