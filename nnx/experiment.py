@@ -461,10 +461,15 @@ def preprocessor_of(saved):
     return Preprocessor.from_dict(saved.model.preprocessing)
 
 
-def predict_saved(saved, input_csv):
-    """(column names, rows) of decoded predictions for the raw rows of a CSV file."""
+def predict_saved(saved, input_csv, layer=None):
+    """(column names, rows) of decoded predictions for the raw rows of a CSV file; with
+    `layer`, the raw values of that layer (or graph node) instead, one column per value."""
     pre = preprocessor_of(saved)
     x = pre.transform_rows(os.fspath(input_csv))
+    if layer is not None:
+        values = saved.model.predict(x, batch_size=EVAL_BATCH, output=layer)
+        values = values.reshape(len(values), -1)
+        return [f"{layer}_{i}" for i in range(values.shape[1])], values.tolist()
     decoded = pre.decode_predictions(saved.model.predict(x, batch_size=EVAL_BATCH))
     if decoded and isinstance(decoded[0], list):
         width = len(decoded[0])

@@ -575,6 +575,8 @@ class Sequential(BaseModel):
     def _layer_index(self, output):
         """A layer given by index, by `<index>.<name>` (as in the model file) or by name."""
         labels = [f"{i}.{layer.name}" for i, layer in enumerate(self.layers)]
+        if isinstance(output, str) and output.lstrip("-").isdigit():  # "2" from the CLI
+            output = int(output)
         if isinstance(output, (int, np.integer)) and not isinstance(output, bool):
             if -len(self.layers) <= output < len(self.layers):
                 return int(output) % len(self.layers)
