@@ -10,11 +10,11 @@ The write goes to a temporary file renamed into place, so a crash never leaves h
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from nnx.atomic import replace_atomically
 from nnx.errors import NnxError
 
 FORMAT = "nnx.model/1"
@@ -30,20 +30,7 @@ def save_model(model, path, preprocessing=None):
             arrays[f"layers/{i}.{layer.name}/{key}"] = value
     meta = {"format": FORMAT, "model": model.get_config(), "preprocessing": preprocessing}
     arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    replace_atomically(path, lambda handle: np.savez(handle, **arrays), binary=True)
 
 
 def read_model_file(path):

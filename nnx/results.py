@@ -9,10 +9,10 @@ import json
 import math
 import os
 import secrets
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from nnx.atomic import replace_atomically
 from nnx.errors import NnxError, closest
 
 RUN_SCHEMA = "nnx.run/1"
@@ -60,36 +60,8 @@ def to_json(value):
 
 def write_json(path, document):
     """Write `document` to `path` atomically (temp file, fsync, rename); returns the path."""
-    path = Path(path)
     text = json.dumps(to_json(document), indent=2, allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(path.parent)
-    return path
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (best effort: not every platform allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return replace_atomically(path, lambda handle: handle.write(text))
 
 
 def read_json(path, schema=None):
