@@ -104,9 +104,12 @@ def _data(data):
     source = {"dataset": checked["dataset"]} if "dataset" in checked else {"path": checked["path"]}
     if "path" in source and source["path"].lower().endswith(".csv"):
         source.update(target=checked["target"], categorical=checked["categorical"])
+    # `autoencoder` only when set, so that the resolved config (and a study's base
+    # experiment) of every other file stays as it was.
+    flags = {"autoencoder": True} if checked["autoencoder"] else {}
     return {**source, **{k: checked[k] for k in ("validation_split", "test_split",
                                                    "standardize", "task")},
-            **checked["options"]}
+            **flags, **checked["options"]}
 
 
 def _model(model):

@@ -31,6 +31,8 @@ class DatasetInfo:
     """Metadata (for the defaults of its options) and the loader of a built-in dataset.
 
     `make(rng, **options)` returns (x, y): class codes 0..n_classes-1, or float targets.
+    `standardize` is the default of `data.standardize`: False for token ids, which an
+    Embedding takes as they are.
     """
 
     name: str
@@ -43,6 +45,7 @@ class DatasetInfo:
     layout: str = "tabular"
     n_classes: int | None = None
     options: dict = field(default_factory=dict)
+    standardize: bool = True
 
 
 def _sklearn(name, reshape=None):
@@ -118,6 +121,12 @@ for info in [
                 synthetic.noisy_sine_next, layout="sequence",
                 options={"n_samples": _n_samples(1000), "length": Option(20, low=2, high=100_000),
                          "noise": NOISE(0.05)}),
+    DatasetInfo("min_max_order", "binary", (12,), 2000, "synthetic",
+                "12 token ids in 0..9 (for an embedding; not standardized); 1 where the "
+                "smallest id comes before the largest", synthetic.min_max_order,
+                n_classes=2, standardize=False,
+                options={"n_samples": _n_samples(2000), "length": Option(12, low=2, high=100_000),
+                         "vocab": Option(10, low=3, high=1_000_000)}),
 ]:
     DATASETS.register(info.name, info)
 

@@ -18,7 +18,8 @@ class DataSplits:
     """The arrays of one experiment; x float32 (N, *input_shape), y as `task` needs it.
 
     y: multiclass int64 (N,) in 0..n_classes-1; binary float32 (N, 1) of 0/1; multilabel
-    float32 (N, K) of 0/1; regression float32 (N, K), not standardized. `x_val`/`y_val`
+    float32 (N, K) of 0/1; regression float32 (N, K), not standardized; for an autoencoder
+    the features, flattened and not standardized (N, n_features). `x_val`/`y_val`
     and `x_test`/`y_test` are None when their fraction is 0. `output_units` is the width
     the last layer must have.
     """
@@ -41,7 +42,10 @@ def load_data(data_config, seed):
     """Load, split (stratified for classes) and preprocess the data the config names.
 
     The seed fixes both the synthetic samples and the split; standardization and one-hot
-    vocabularies are fitted on the training rows only.
+    vocabularies are fitted on the training rows only. With `autoencoder: true` the task is
+    regression and the targets are the features as encoded before standardization (as for
+    any regression target, so a prediction reads in the data's own units); the source's
+    own targets are not used.
     """
     config = check_data_config(data_config)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -51,6 +55,8 @@ def load_data(data_config, seed):
         raw = load_builtin(config["dataset"], config["options"], make_rng)
     else:
         raw = read_file(config["path"], config["target"], config["categorical"])
+    if config["autoencoder"]:
+        return _autoencoder_data(raw, config, split_rng)
     task = config["task"] or raw.task
     y, classes = encode_targets(raw.y, task, raw.targets or ["y"],
                                 raw.classes if task == raw.task else None)
@@ -71,4 +77,21 @@ def load_data(data_config, seed):
         n_classes = output_units if task == "multilabel" else None
     return DataSplits(*rows(train), *rows(val), *rows(test), task=task, n_classes=n_classes,
                       input_shape=pre.input_shape, output_units=output_units,
+                      preprocessing=pre, name=raw.name)
+
+
+def _autoencoder_data(raw, config, split_rng):
+    """DataSplits whose targets are the unstandardized features (a random split)."""
+    n_rows = len(raw.y)
+    train, val, test = split_indices(n_rows, config["validation_split"], config["test_split"],
+                                     split_rng)
+    pre, x = Preprocessor.fit_transform(raw, train, "regression", None, config["standardize"])
+    pre.targets = pre.feature_names  # predictions are named after the features they rebuild
+    y = pre.features(raw).reshape(n_rows, -1).astype(np.float32)
+
+    def rows(index):
+        return (None, None) if index is None else (x[index], y[index])
+
+    return DataSplits(*rows(train), *rows(val), *rows(test), task="regression", n_classes=None,
+                      input_shape=pre.input_shape, output_units=y.shape[1],
                       preprocessing=pre, name=raw.name)

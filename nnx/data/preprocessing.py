@@ -45,10 +45,14 @@ class Preprocessor:
         shape = (width,) if raw.x is None else raw.x.shape[1:]
         pre = cls(task, shape, raw.columns, raw.layout, vocabularies, classes=classes,
                   targets=raw.targets, generated_columns=raw.generated_columns)
-        x = pre._encode(raw.cells) if raw.x is None else raw.x.astype(np.float64)
+        x = pre.features(raw)
         if standardize:
             pre.mean, pre.std = pre._fit_scale(x[train_rows])
         return pre, pre._scale(x)
+
+    def features(self, raw):
+        """x float64 (N, *input_shape) of `raw` (RawData), encoded but not standardized."""
+        return self._encode(raw.cells) if raw.x is None else raw.x.astype(np.float64)
 
     @property
     def feature_names(self):

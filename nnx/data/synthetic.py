@@ -96,6 +96,29 @@ def noisy_sine_next(rng, n_samples, length, noise):
     return x[:, :, None], clean[:, length:]
 
 
+def min_max_order(rng, n_samples, length, vocab):
+    """x (N, T) token ids in 0..vocab-1; y 1 where the sequence's smallest id comes before its
+    largest, else 0 (balanced).
+
+    The smallest (lo) and the largest (hi) id occur once each, hi - lo >= 2, and every other
+    step draws an id strictly between them. Which ids are the extremes changes from sequence
+    to sequence, so finding them means comparing the tokens with each other: a model that
+    weighs each position on its own (an MLP on the flattened ids) cannot read off the order
+    as it could for two fixed marker ids, whose positions are linear in a one-hot input.
+    """
+    y = _balanced_labels(rng, n_samples, 2)
+    lo = rng.integers(0, vocab - 2, n_samples)
+    hi = rng.integers(lo + 2, vocab)
+    x = rng.integers(lo[:, None] + 1, hi[:, None], (n_samples, length))
+    first = rng.integers(0, length, n_samples)
+    second = (first + rng.integers(1, length, n_samples)) % length
+    early, late = np.minimum(first, second), np.maximum(first, second)
+    rows = np.arange(n_samples)
+    x[rows, early] = np.where(y == 1, lo, hi)
+    x[rows, late] = np.where(y == 1, hi, lo)
+    return x.astype(np.float64), y
+
+
 def _balanced_labels(rng, n_samples, n_classes):
     """Class codes with counts differing by at most one, in random order."""
     return rng.permutation(np.arange(n_samples) % n_classes).astype(np.int64)

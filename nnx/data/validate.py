@@ -9,8 +9,10 @@ from nnx.data.files import check_path
 from nnx.data.targets import TASKS
 from nnx.errors import NnxError, closest, unknown_name
 
-# Keys every source takes, with their defaults.
-COMMON_KEYS = {"validation_split": 0.2, "test_split": 0.2, "standardize": True, "task": None}
+# Keys every source takes, with their defaults (a built-in dataset may change that of
+# `standardize`). `autoencoder: true` makes the targets the features themselves.
+COMMON_KEYS = {"validation_split": 0.2, "test_split": 0.2, "standardize": True, "task": None,
+               "autoencoder": False}
 CSV_KEYS = {"target": "target", "categorical": []}
 
 
@@ -18,7 +20,8 @@ def check_data_config(data_config):
     """The `data:` mapping with defaults filled in, or an NnxError naming the bad field.
 
     Returns {"dataset" or "path", "target": [names], "categorical": [names],
-    "validation_split", "test_split", "standardize", "task", "options": {option: value}}.
+    "validation_split", "test_split", "standardize", "task", "autoencoder",
+    "options": {option: value}}.
     """
     if not isinstance(data_config, Mapping):
         raise NnxError(f"data must be a mapping, got {type(data_config).__name__}")
@@ -32,6 +35,7 @@ def check_data_config(data_config):
         if not isinstance(name, str) or name not in DATASETS:
             raise NnxError(f"data.dataset: {unknown_name('dataset', name, DATASETS.names())}")
         resolved["dataset"] = name
+        resolved["standardize"] = data_config.get("standardize", DATASETS.get(name).standardize)
         options = DATASETS.get(name).options
         allowed = [*COMMON_KEYS, "dataset", *options]
         resolved["options"] = {k: check_option(name, k, data_config.get(k, o.default))
@@ -55,6 +59,11 @@ def check_data_config(data_config):
     task = resolved["task"]
     if task is not None and task not in TASKS:
         raise NnxError(f"data.task: {unknown_name('task', task, TASKS)}")
+    if not isinstance(resolved["autoencoder"], bool):
+        raise NnxError(f"data.autoencoder must be true or false, got {resolved['autoencoder']!r}")
+    if resolved["autoencoder"] and task not in (None, "regression"):
+        raise NnxError(f"data.task: an autoencoder reconstructs its inputs, a regression task; "
+                       f"got task {task!r} (leave data.task out)")
     return resolved
 
 

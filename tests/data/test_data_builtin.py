@@ -23,6 +23,7 @@ EXPECTED = {  # name: (task, input_shape, output_units, n_classes)
     "multilabel": ("multilabel", (20,), 5, 5),
     "sequence_sum": ("regression", (10, 1), 1, None),
     "noisy_sine_next": ("regression", (20, 1), 1, None),
+    "min_max_order": ("binary", (12,), 1, 2),
 }
 Y_DTYPES = {"multiclass": np.int64, "binary": np.float32, "multilabel": np.float32,
             "regression": np.float32}
@@ -76,8 +77,8 @@ def test_check_data_config_fills_defaults_without_loading(tmp_path, monkeypatch)
     monkeypatch.setenv("NNX_DATA_DIR", str(tmp_path))
     resolved = check_data_config({"dataset": "digits", "test_split": 0.1})
     assert resolved == {"dataset": "digits", "validation_split": 0.2, "test_split": 0.1,
-                        "standardize": True, "task": None, "target": [], "categorical": [],
-                        "options": {}}
+                        "standardize": True, "task": None, "autoencoder": False, "target": [],
+                        "categorical": [], "options": {}}
     assert list(tmp_path.iterdir()) == []  # nothing was read, so nothing was cached
     assert check_data_config({"dataset": "moons", "noise": 0.3})["options"] == {
         "n_samples": 1000, "noise": 0.3}
@@ -91,7 +92,8 @@ def test_synthetic_options_change_the_data():
 
 
 @pytest.mark.parametrize("name", ["sine", "moons", "circles", "xor", "spirals", "signal",
-                                  "multilabel", "sequence_sum", "noisy_sine_next", "iris"])
+                                  "multilabel", "sequence_sum", "noisy_sine_next", "iris",
+                                  "min_max_order"])
 def test_same_seed_same_arrays_other_seed_differs(name):
     a, b, c = (load_data({"dataset": name}, seed) for seed in (3, 3, 4))
     for key in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
