@@ -7,7 +7,8 @@ mark the units that fired inside their forward kernel. Levels:
 - ``basic`` (default): per epoch, per layer with parameters: ``grad_norm`` (L2 norm of the
   layer's gradient after clipping, mean over the epoch's steps), ``weight_norm`` (at the end
   of the epoch), ``update_ratio`` (||update|| / ||weights||, mean over the steps) and, for
-  ReLU layers, ``dead_fraction`` (units whose output was zero for every sample of the epoch).
+  ReLU layers, ``dead_fraction`` (units whose output was zero for every sample of the epoch;
+  Dense and convolution layers, whose units or filters are on axis 1 of their output).
 - ``full``: also the same three figures per parameter (``grad_norm.W``, ``grad_norm.b``, ...).
 - ``off``: nothing is recorded.
 
@@ -70,19 +71,20 @@ class Diagnostics(Callback):
             self._layers[name] = layer
             self.per_epoch[name] = {}
             self._positions += [(name, key) for key in layer.params]
-            if getattr(layer, "activation", None) in RELU_FAMILY:
+            if (getattr(layer, "activation", None) in RELU_FAMILY
+                    and layer.alive_tracking is not None):
                 units = layer.output_shape[0]
                 layer.alive_units = np.zeros(units, dtype=np.bool_)
-        self._marked_by_kernel = {name for name, layer in self._layers.items()
-                                  if type(layer).__name__ == "Dense"}
+        self._watched_outputs = [layer for layer in self._layers.values()
+                                 if layer.alive_units is not None
+                                 and layer.alive_tracking == "output"]
         model.optimizer.take_stats()
 
     def on_batch_end(self, batch, logs):
-        for name, layer in self._layers.items():
-            if layer.alive_units is not None and name not in self._marked_by_kernel:
-                y = layer._y
-                activation_kernels.mark_alive(y.reshape(y.shape[0], y.shape[1], -1),
-                                              layer.alive_units)
+        for layer in self._watched_outputs:
+            y = layer._y
+            activation_kernels.mark_alive(y.reshape(y.shape[0], y.shape[1], -1),
+                                          layer.alive_units)
 
     def on_epoch_end(self, epoch, logs):
         stats = self.model.optimizer.take_stats()

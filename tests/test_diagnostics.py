@@ -141,3 +141,28 @@ def test_confusion_matrix_rows_are_true_classes():
 def test_off_level_is_rejected_by_name_check():
     with pytest.raises(nnx.NnxError, match="diagnostics must be one of"):
         Diagnostics("verbose")
+
+
+def test_relu_layers_without_a_readable_output_are_not_watched():
+    """A transformer block's relu feed-forward and a relu SimpleRNN report no dead units,
+    and training them with diagnostics on works."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 5, 4)), rng.integers(0, 2, 32)
+    model = nnx.Sequential([layers.TransformerEncoderBlock(2, 8), layers.SimpleRNN(3, "relu"),
+                            layers.Dense(2, activation="softmax")], input_shape=(5, 4), seed=0)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    result, history = _fit(model, x, y, epochs=2)
+    assert history.status == "completed"
+    assert all("dead_fraction" not in record for record in result["per_epoch"].values())
+
+
+def test_dead_filters_of_a_convolution_are_counted():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 1, 6, 6)), rng.integers(0, 2, 16)
+    model = nnx.Sequential([
+        layers.Conv2D(4, 3, activation="relu", bias_init={"type": "constant", "value": -50.0}),
+        layers.Flatten(), layers.Dense(2, activation="softmax")], input_shape=(1, 6, 6), seed=0)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    result, _ = _fit(model, x, y, epochs=1)
+    assert result["per_epoch"]["0.conv2d"]["dead_fraction"] == [1.0]
+    assert ("dead_units", "0.conv2d") in _flags(result)

@@ -18,6 +18,9 @@ class Layer:
     `get_config()` can rebuild them."""
 
     alive_units = None  # (units,) bool while diagnostics watch a ReLU layer: units that fired
+    # How diagnostics learn which units fired: "kernel" (the forward kernel marks
+    # alive_units), "output" (they read the training output `_y`, units on axis 1) or None.
+    alive_tracking = None
 
     def __init__(self, name=None):
         self.name = name or snake_case(type(self).__name__)

@@ -79,6 +79,7 @@ def as_2d(shape, rank):
 
 
 class _Conv(Layer):
+    alive_tracking = "output"  # _y is (N, filters, ...)
     rank = 2
 
     def __init__(self, filters, kernel_size, stride=1, padding=0, dilation=1, activation=None,
@@ -109,7 +110,6 @@ class _Conv(Layer):
         self.use_bias = bool(use_bias)
         self.needs_input_grad = True
         self.preactivation = None
-        self.alive_units = None  # (filters,) bool set by diagnostics: filters that fired
         self._buffers = {}
 
     # -- building ---------------------------------------------------------------------

@@ -11,6 +11,8 @@ matmul = lazy("matmul")
 
 
 class Dense(Layer):
+    alive_tracking = "kernel"
+
     def __init__(self, units, activation=None, init="glorot_uniform", bias_init="zeros",
                  use_bias=True, kernel_regularizer=None, name=None):
         super().__init__(name)
@@ -24,7 +26,6 @@ class Dense(Layer):
         self.regularizer = regularizers.get(kernel_regularizer)
         self.needs_input_grad = True
         self.preactivation = None
-        self.alive_units = None  # (units,) bool set by diagnostics: units that fired
 
     def output_shape_for(self, input_shape):
         if len(input_shape) != 1:
