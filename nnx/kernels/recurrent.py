@@ -3,9 +3,14 @@
 Inside the kernels sequences are time-major, x (T, N, F), so that one step is a contiguous
 (N, F) slab. Weights follow PyTorch: W_ih (G*H, F), W_hh (G*H, H), b_ih, b_hh (G*H,) with
 gate blocks [i f g o] (LSTM) and [r z n] (GRU). The input projection of every step is one
-GEMM before the time loop, the hidden projection one GEMM per step, and the weight
-gradients one GEMM each after the loop, over all steps at once.
+GEMM before the time loop, the hidden projection one GEMM per step (`step_gemm`), and the
+weight gradients one GEMM each after the loop, over all steps at once; the bias gradients
+are summed row by row inside the loop. Forward keeps the activated gates of every step for
+backward, which overwrites nothing. The caller owns every large array (outputs, caches and
+scratch) so that it can reuse them: a fresh multi-MB array costs page faults on every call
+(glibc hands freed blocks of that size back to the OS), 0.8 ms for two of 2 MB.
 
+`params` is the tuple (W_ih, W_hh, b_ih, b_hh) and `grads` (dW_ih, dW_hh, db_ih, db_hh).
 `hs` (T+1, N, H) holds the states with hs[0] = 0 (zero initial state). `mask` (T, N) is
 uint8 (1 = real step, 0 = padding: the state is carried over unchanged, like Keras) or
 empty (0, 0) for no mask. The output gradient `dhs` is (T, N, H) for a whole sequence or
@@ -83,10 +88,45 @@ def gate_scales(gates, tanh_gate, H, like):
 
 
 @kernel
+def step_gemm(a, b, out):
+    """out (n, m) = a (n, k) @ b (k, m), all C-contiguous, in equal row blocks of at most 1e6
+    multiply-adds each. OpenBLAS multiplies products up to that size with its unpacked
+    small-matrix kernel (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c); a recurrent
+    step (64 x 64 x 256 for the LSTM benchmark) is just above it: 1.3-1.5x faster in two."""
+    n, k = a.shape
+    m = b.shape[1]
+    blocks = (n * k * m + 999_999) // 1_000_000
+    if blocks <= 1:
+        np.dot(a, b, out)
+        return
+    rows = (n + blocks - 1) // blocks
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        np.dot(a[start:stop], b, out[start:stop])
+
+
+@kernel
 def input_projection(x, W_ih, out):
-    """out (T, N, G) = x (T, N, F) @ W_ih.T (W_ih (G, F)), all steps in one GEMM."""
+    """out (T, N, G) = x (T, N, F) @ W_ih.T (W_ih (G, F)), all steps at once: one GEMM, or
+    for a few features a loop (a rank-1 update took BLAS 1.6x longer)."""
     T, N, F = x.shape
-    np.dot(x.reshape(T * N, F), W_ih.T, out.reshape(T * N, W_ih.shape[0]))
+    G = W_ih.shape[0]
+    if F > 4:
+        np.dot(x.reshape(T * N, F), W_ih.T, out.reshape(T * N, G))
+        return
+    W_t = np.ascontiguousarray(W_ih.T)
+    x2, out2 = x.reshape(T * N, F), out.reshape(T * N, G)
+    for k in range(T * N):
+        row = out2[k]
+        w = W_t[0]
+        v = x2[k, 0]
+        for j in range(G):
+            row[j] = v * w[j]
+        for f in range(1, F):
+            w = W_t[f]
+            v = x2[k, f]
+            for j in range(G):
+                row[j] += v * w[j]
 
 
 @kernel
@@ -100,94 +140,38 @@ def carry_masked(mask, t, prev, new):
 
 
 @kernel
-def weight_gradients(x, hs, dG, dHH, W_ih, dW_ih, dW_hh, db_ih, db_hh, dx):
-    """The parameter and input gradients from the pre-activation gradients of all steps:
-    dG (T, N, G) on the input side, dHH on the hidden side (the same array except for GRU)."""
+def weight_gradients(x, hs, dG, dHH, W_ih, dW_ih, dW_hh, dx):
+    """dW_ih, dW_hh and dx from the pre-activation gradients of all steps, one GEMM each:
+    dG (T, N, G) on the input side, dHH on the hidden side (the same array except for GRU).
+    The bias gradients are summed in the step loops, where the rows are still in cache."""
     T, N, F = x.shape
     G, H = dW_hh.shape
     dG2 = dG.reshape(T * N, G)
-    dHH2 = dHH.reshape(T * N, G)
     np.dot(dG2.T, x.reshape(T * N, F), dW_ih)
-    np.dot(dHH2.T, hs[:T].reshape(T * N, H), dW_hh)
-    ones = np.ones(T * N, dG.dtype)
-    np.dot(ones, dG2, db_ih)
-    if dHH is dG:
-        db_hh[:] = db_ih
-    else:
-        np.dot(ones, dHH2, db_hh)
+    np.dot(dHH.reshape(T * N, G).T, hs[:T].reshape(T * N, H), dW_hh)
     if dx.shape[0] > 0:
         np.dot(dG2, W_ih, dx.reshape(T * N, F))
 
 
-# Each step's element-wise work runs row by row in short loops over a few 1-D arrays: one
-# loop touching many arrays is not vectorized (LLVM gives up on the aliasing checks), and
-# that made the LSTM's gate pass 3x slower.
+# A step's element-wise work is a cell kernel of its own, called once per step: it runs row
+# by row (one sample) in loops over 1-D views, one view per gate. Both matter for LLVM's
+# vectorizer: loops over many 2-D arrays were not vectorized (3x slower), and neither were
+# loops over an array allocated in the same function (2x slower; passed in, they are).
 
 @kernel
-def add_bias_rows(pre, hh, b):
-    """pre (N, G) += hh (N, G) + b (G,): the input and hidden projections of one step."""
-    for n in range(pre.shape[0]):
-        row, hrow = pre[n], hh[n]
-        for j in range(pre.shape[1]):
-            row[j] += hrow[j] + b[j]
-
-
-# -- SimpleRNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu ----------------------
-
-@kernel
-def rnn_forward(x, W_ih, W_hh, b_ih, b_hh, code, mask, hs):
-    """x (T, N, F) -> hs (T+1, N, H); `code` is activations.TANH or RELU."""
-    T, N, _ = x.shape
-    H = W_hh.shape[1]
-    zero = x.dtype.type(0.0)
-    hs[0] = 0
-    input_projection(x, W_ih, hs[1:])
-    b = b_ih + b_hh
-    hh = np.empty((N, H), x.dtype)
-    for t in range(T):
-        np.dot(hs[t], W_hh.T, hh)
-        h = hs[t + 1]
-        add_bias_rows(h, hh, b)
-        for n in range(N):
-            row = h[n]
-            if code == RELU:
-                for j in range(H):
-                    row[j] = max(row[j], zero)
-            else:
-                for j in range(H):
-                    row[j] = tanh(row[j])
-        carry_masked(mask, t, hs[t], h)
+def sequence_gradient(dhs, t, dh):
+    """dh (N, H) += the output gradient of step t, when dhs holds one per step."""
+    if dhs.shape[0] > 1:
+        dh += dhs[t]
 
 
 @kernel
-def rnn_backward(x, W_ih, W_hh, code, mask, hs, dhs, dW_ih, dW_hh, db_ih, db_hh, dx):
-    """Backward through time of rnn_forward: fills dW_ih, dW_hh, db_ih, db_hh and dx."""
-    T, N, _ = x.shape
-    H = W_hh.shape[1]
-    zero, one = x.dtype.type(0.0), x.dtype.type(1.0)
-    dG = np.empty((T, N, H), x.dtype)
-    dh = np.zeros((N, H), x.dtype)
-    keep = np.empty((N, H), x.dtype)
-    sequence = dhs.shape[0] > 1
-    if not sequence:
-        dh[:, :] = dhs[0]
-    for t in range(T - 1, -1, -1):
-        if sequence:
-            dh += dhs[t]
-        h, d = hs[t + 1], dG[t]
-        for n in range(N):
-            hrow, drow, dhrow = h[n], d[n], dh[n]
-            if code == RELU:
-                for j in range(H):
-                    drow[j] = dhrow[j] if hrow[j] > zero else zero
-            else:
-                for j in range(H):
-                    drow[j] = dhrow[j] * (one - hrow[j] * hrow[j])
-        zero_masked(mask, t, d)
-        keep[:, :] = dh
-        np.dot(d, W_hh, dh)
-        carry_masked(mask, t, keep, dh)
-    weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, db_ih, db_hh, dx)
+def add_rows(acc, d):
+    """acc (G,) += the sum of the rows of d (N, G)."""
+    for n in range(d.shape[0]):
+        row = d[n]
+        for j in range(acc.shape[0]):
+            acc[j] += row[j]
 
 
 @kernel
@@ -200,147 +184,255 @@ def zero_masked(mask, t, d):
             d[n, :] = 0
 
 
+@kernel
+def backward_state(dhs, N, H, dtype_like):
+    """dh (N, H) at the last step: the last state's gradient, or zeros for a sequence (whose
+    step gradients are added as the loop reaches them)."""
+    dh = np.zeros((N, H), dtype_like.dtype)
+    if dhs.shape[0] == 1:
+        dh[:, :] = dhs[0]
+    return dh
+
+
+# -- SimpleRNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu ----------------------
+
+@kernel
+def rnn_cell(h, hh, b, code):
+    """h (N, H): the input projection in, the new state out; hh = h_prev @ W_hh.T."""
+    zero = h.dtype.type(0.0)
+    for n in range(h.shape[0]):
+        row, hrow = h[n], hh[n]
+        if code == RELU:
+            for j in range(row.shape[0]):
+                row[j] = max(row[j] + hrow[j] + b[j], zero)
+        else:
+            for j in range(row.shape[0]):
+                row[j] = tanh(row[j] + hrow[j] + b[j])
+
+
+@kernel
+def rnn_cell_backward(h, dh, code, d):
+    """d (N, H) = dL/d pre-activation from dh = dL/dh and the new state h."""
+    zero, one = h.dtype.type(0.0), h.dtype.type(1.0)
+    for n in range(h.shape[0]):
+        hrow, dhrow, drow = h[n], dh[n], d[n]
+        if code == RELU:
+            for j in range(hrow.shape[0]):
+                drow[j] = dhrow[j] if hrow[j] > zero else zero
+        else:
+            for j in range(hrow.shape[0]):
+                drow[j] = dhrow[j] * (one - hrow[j] * hrow[j])
+
+
+@kernel
+def rnn_forward(x, params, code, mask, hs):
+    """x (T, N, F) -> hs (T+1, N, H); `code` is activations.TANH or RELU."""
+    W_ih, W_hh, b_ih, b_hh = params
+    T, N, _ = x.shape
+    hs[0] = 0
+    input_projection(x, W_ih, hs[1:])
+    b = b_ih + b_hh
+    hh = np.empty((N, W_hh.shape[0]), x.dtype)
+    W_hh_t = np.ascontiguousarray(W_hh.T)
+    for t in range(T):
+        step_gemm(hs[t], W_hh_t, hh)
+        rnn_cell(hs[t + 1], hh, b, code)
+        carry_masked(mask, t, hs[t], hs[t + 1])
+
+
+@kernel
+def rnn_backward(x, params, code, mask, hs, dhs, dG, grads, dx):
+    """Backward through time of rnn_forward: fills grads and dx; dG (T, N, H) is scratch."""
+    W_ih, W_hh = params[0], params[1]
+    dW_ih, dW_hh, db_ih, db_hh = grads
+    T, N, _ = x.shape
+    dh = backward_state(dhs, N, W_hh.shape[1], x)
+    keep = np.empty_like(dh)
+    db_ih[:] = 0
+    for t in range(T - 1, -1, -1):
+        sequence_gradient(dhs, t, dh)
+        rnn_cell_backward(hs[t + 1], dh, code, dG[t])
+        zero_masked(mask, t, dG[t])
+        add_rows(db_ih, dG[t])
+        keep[:, :] = dh
+        step_gemm(dG[t], W_hh, dh)
+        carry_masked(mask, t, keep, dh)
+    db_hh[:] = db_ih
+    weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, dx)
+
+
 # -- LSTM: i f g o; c' = f c + i g; h' = o tanh(c') ----------------------------------------------
 
 @kernel
-def lstm_forward(x, W_ih, W_hh, b_ih, b_hh, mask, hs, cs, tanh_c, gates):
+def lstm_cell(gates, hh, b, scale, c_prev, c, tanh_c, h):
+    """One step. gates (N, 4H): the input projection in, the activated i, f, g, o out;
+    hh = h_prev @ W_hh.T; c, tanh_c, h (N, H) out. Every gate is s tanh(s x) + 1 - s."""
+    one = gates.dtype.type(1.0)
+    H = c.shape[1]
+    for n in range(gates.shape[0]):
+        row, hrow = gates[n], hh[n]
+        for j in range(4 * H):
+            row[j] = scale[j] * tanh(scale[j] * (row[j] + hrow[j] + b[j])) + one - scale[j]
+        i, f, g, o = row[:H], row[H:2 * H], row[2 * H:3 * H], row[3 * H:]
+        cp, cn, tc, hn = c_prev[n], c[n], tanh_c[n], h[n]
+        for j in range(H):
+            cn[j] = f[j] * cp[j] + i[j] * g[j]
+        for j in range(H):
+            tc[j] = tanh(cn[j])
+        for j in range(H):
+            hn[j] = o[j] * tc[j]
+
+
+@kernel
+def lstm_cell_backward(gates, c_prev, tanh_c, dh, dc, mask, t, d):
+    """One step back: d (N, 4H) = dL/d pre-activations of i, f, g, o; dc (N, H) is updated
+    from dL/dc' to dL/dc (padding passes dh and dc through unchanged)."""
+    one = gates.dtype.type(1.0)
+    H = dh.shape[1]
+    for n in range(gates.shape[0]):
+        drow = d[n]
+        if mask.shape[0] > 0 and mask[t, n] == 0:
+            drow[:] = 0
+            continue
+        row, cp, tc, dhn, dcn = gates[n], c_prev[n], tanh_c[n], dh[n], dc[n]
+        i_, f_, g_, o_ = row[:H], row[H:2 * H], row[2 * H:3 * H], row[3 * H:]
+        di, df, dg, do = drow[:H], drow[H:2 * H], drow[2 * H:3 * H], drow[3 * H:]
+        for j in range(H):
+            i, f, g, o, tcj = i_[j], f_[j], g_[j], o_[j], tc[j]
+            dcj = dcn[j] + dhn[j] * o * (one - tcj * tcj)
+            di[j] = dcj * g * i * (one - i)
+            df[j] = dcj * cp[j] * f * (one - f)
+            dg[j] = dcj * i * (one - g * g)
+            do[j] = dhn[j] * tcj * o * (one - o)
+            dcn[j] = dcj * f
+
+
+@kernel
+def lstm_forward(x, params, mask, hs, cs, tanh_c, gates):
     """x (T, N, F) -> hs, cs (T+1, N, H); tanh_c (T, N, H) and gates (T, N, 4H): the
     activated i, f, g, o of every step, kept for backward."""
+    W_ih, W_hh, b_ih, b_hh = params
     T, N, _ = x.shape
     H = W_hh.shape[1]
-    one = x.dtype.type(1.0)
     input_projection(x, W_ih, gates)
     b = b_ih + b_hh
     scale = gate_scales(4, 2, H, x)
     hs[0] = 0
     cs[0] = 0
     hh = np.empty((N, 4 * H), x.dtype)
+    W_hh_t = np.ascontiguousarray(W_hh.T)
     for t in range(T):
-        np.dot(hs[t], W_hh.T, hh)
-        for n in range(N):
-            row, hrow = gates[t, n], hh[n]
-            for j in range(4 * H):
-                row[j] = scale[j] * tanh(scale[j] * (row[j] + hrow[j] + b[j])) + one - scale[j]
-            c_prev, c, tc, h = cs[t, n], cs[t + 1, n], tanh_c[t, n], hs[t + 1, n]
-            for j in range(H):  # row: i f g o
-                cj = row[H + j] * c_prev[j] + row[j] * row[2 * H + j]
-                c[j] = cj
-                tc[j] = tanh(cj)
-                h[j] = row[3 * H + j] * tc[j]
-        if mask.shape[0] > 0:
-            carry_masked(mask, t, cs[t], cs[t + 1])
-            carry_masked(mask, t, hs[t], hs[t + 1])
+        step_gemm(hs[t], W_hh_t, hh)
+        lstm_cell(gates[t], hh, b, scale, cs[t], cs[t + 1], tanh_c[t], hs[t + 1])
+        carry_masked(mask, t, cs[t], cs[t + 1])
+        carry_masked(mask, t, hs[t], hs[t + 1])
 
 
 @kernel
-def lstm_backward(x, W_ih, W_hh, mask, hs, cs, tanh_c, gates, dhs, dW_ih, dW_hh, db_ih, db_hh,
-                  dx):
-    """Backward through time of lstm_forward: fills dW_ih, dW_hh, db_ih, db_hh and dx."""
+def lstm_backward(x, params, mask, hs, cs, tanh_c, gates, dhs, dG, grads, dx):
+    """Backward through time of lstm_forward: fills grads and dx; dG (T, N, 4H) is scratch."""
+    W_ih, W_hh = params[0], params[1]
+    dW_ih, dW_hh, db_ih, db_hh = grads
     T, N, _ = x.shape
-    H = W_hh.shape[1]
-    one = x.dtype.type(1.0)
-    dG = np.empty((T, N, 4 * H), x.dtype)
-    dh = np.zeros((N, H), x.dtype)
-    dc = np.zeros((N, H), x.dtype)
-    keep = np.empty((N, H), x.dtype)
-    sequence = dhs.shape[0] > 1
-    if not sequence:
-        dh[:, :] = dhs[0]
-    masked = mask.shape[0] > 0
+    dh = backward_state(dhs, N, W_hh.shape[1], x)
+    dc = np.zeros_like(dh)
+    keep = np.empty_like(dh)
+    db_ih[:] = 0
     for t in range(T - 1, -1, -1):
-        if sequence:
-            dh += dhs[t]
-        for n in range(N):
-            d = dG[t, n]
-            if masked and mask[t, n] == 0:
-                d[:] = 0  # padding: dh and dc pass through to the step before
-                continue
-            row, c_prev, tc, dhn, dcn = gates[t, n], cs[t, n], tanh_c[t, n], dh[n], dc[n]
-            i_, f_, g_, o_ = row[:H], row[H:2 * H], row[2 * H:3 * H], row[3 * H:]
-            di, df, dg, do = d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]
-            for j in range(H):
-                i, f, g, o, tcj = i_[j], f_[j], g_[j], o_[j], tc[j]
-                dcj = dcn[j] + dhn[j] * o * (one - tcj * tcj)
-                di[j] = dcj * g * i * (one - i)
-                df[j] = dcj * c_prev[j] * f * (one - f)
-                dg[j] = dcj * i * (one - g * g)
-                do[j] = dhn[j] * tcj * o * (one - o)
-                dcn[j] = dcj * f
-        if masked:
-            keep[:, :] = dh
-        np.dot(dG[t], W_hh, dh)
-        if masked:
-            carry_masked(mask, t, keep, dh)
-    weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, db_ih, db_hh, dx)
+        sequence_gradient(dhs, t, dh)
+        lstm_cell_backward(gates[t], cs[t], tanh_c[t], dh, dc, mask, t, dG[t])
+        add_rows(db_ih, dG[t])
+        keep[:, :] = dh
+        step_gemm(dG[t], W_hh, dh)
+        carry_masked(mask, t, keep, dh)
+    db_hh[:] = db_ih
+    weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, dx)
 
 
 # -- GRU: r z n; n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h' = (1 - z) n + z h ---------------
 
 @kernel
-def gru_forward(x, W_ih, W_hh, b_ih, b_hh, mask, hs, gates, hn):
+def gru_cell(gates, hh, b_rz, b_in, b_hn, hn, h_prev, h):
+    """One step. gates (N, 3H): the input projection in, the activated r, z, n out;
+    hh = h_prev @ W_hh.T; hn (N, H) out: W_hn h_prev + b_hn; h (N, H) out."""
+    one = gates.dtype.type(1.0)
+    H = h.shape[1]
+    for n in range(gates.shape[0]):
+        row, hrow, a = gates[n], hh[n], hn[n]
+        for j in range(2 * H):
+            row[j] = sigmoid(row[j] + hrow[j] + b_rz[j])
+        r, z, nn, hh_n = row[:H], row[H:2 * H], row[2 * H:], hrow[2 * H:]
+        for j in range(H):
+            a[j] = hh_n[j] + b_hn[j]
+        for j in range(H):
+            nn[j] = tanh(nn[j] + b_in[j] + r[j] * a[j])
+        hp, hr = h_prev[n], h[n]
+        for j in range(H):
+            hr[j] = (one - z[j]) * nn[j] + z[j] * hp[j]
+
+
+@kernel
+def gru_cell_backward(gates, hn, h_prev, dh, mask, t, d, dd, direct):
+    """One step back: d (N, 3H) = dL/d pre-activations of r, z, n on the input side, dd the
+    same on the hidden side (its n block times r), direct (N, H) = dL/dh_prev through z h_prev
+    (padding passes dh through unchanged)."""
+    one = gates.dtype.type(1.0)
+    H = dh.shape[1]
+    for n in range(gates.shape[0]):
+        drow, ddrow, dhn, dirn = d[n], dd[n], dh[n], direct[n]
+        if mask.shape[0] > 0 and mask[t, n] == 0:
+            drow[:] = 0
+            ddrow[:] = 0
+            dirn[:] = dhn
+            continue
+        row, a, hp = gates[n], hn[n], h_prev[n]
+        r_, z_, n_ = row[:H], row[H:2 * H], row[2 * H:]
+        dr_, dz_, dn_ = drow[:H], drow[H:2 * H], drow[2 * H:]
+        ddr, ddz, ddn = ddrow[:H], ddrow[H:2 * H], ddrow[2 * H:]
+        for j in range(H):
+            r, z, nj, dhj = r_[j], z_[j], n_[j], dhn[j]
+            dn = dhj * (one - z) * (one - nj * nj)
+            dz = dhj * (hp[j] - nj) * z * (one - z)
+            dr = dn * a[j] * r * (one - r)
+            dr_[j], dz_[j], dn_[j] = dr, dz, dn
+            ddr[j], ddz[j], ddn[j] = dr, dz, dn * r
+            dirn[j] = dhj * z
+
+
+@kernel
+def gru_forward(x, params, mask, hs, gates, hn):
     """x (T, N, F) -> hs (T+1, N, H); gates (T, N, 3H) keeps the activated r, z, n and
     hn (T, N, H) the hidden part of n's pre-activation, W_hn h + b_hn."""
+    W_ih, W_hh, b_ih, b_hh = params
     T, N, _ = x.shape
     H = W_hh.shape[1]
-    one = x.dtype.type(1.0)
     input_projection(x, W_ih, gates)
     b_rz = b_ih[:2 * H] + b_hh[:2 * H]
-    b_in, b_hn = b_ih[2 * H:], b_hh[2 * H:]
     hs[0] = 0
     hh = np.empty((N, 3 * H), x.dtype)
+    W_hh_t = np.ascontiguousarray(W_hh.T)
     for t in range(T):
-        np.dot(hs[t], W_hh.T, hh)
-        for n in range(N):
-            row, hrow, a = gates[t, n], hh[n], hn[t, n]
-            for j in range(2 * H):  # r and z
-                row[j] = sigmoid(row[j] + hrow[j] + b_rz[j])
-            h_prev, h = hs[t, n], hs[t + 1, n]
-            for j in range(H):  # row: r z n
-                aj = hrow[2 * H + j] + b_hn[j]
-                a[j] = aj
-                nj = tanh(row[2 * H + j] + b_in[j] + row[j] * aj)
-                row[2 * H + j] = nj
-                z = row[H + j]
-                h[j] = (one - z) * nj + z * h_prev[j]
+        step_gemm(hs[t], W_hh_t, hh)
+        gru_cell(gates[t], hh, b_rz, b_ih[2 * H:], b_hh[2 * H:], hn[t], hs[t], hs[t + 1])
         carry_masked(mask, t, hs[t], hs[t + 1])
 
 
 @kernel
-def gru_backward(x, W_ih, W_hh, mask, hs, gates, hn, dhs, dW_ih, dW_hh, db_ih, db_hh, dx):
-    """Backward through time of gru_forward: fills dW_ih, dW_hh, db_ih, db_hh and dx."""
+def gru_backward(x, params, mask, hs, gates, hn, dhs, dG, dHH, grads, dx):
+    """Backward through time of gru_forward: fills grads and dx. Scratch (T, N, 3H): dG on
+    the input side and dHH on the hidden side (see gru_cell_backward)."""
+    W_ih, W_hh = params[0], params[1]
+    dW_ih, dW_hh, db_ih, db_hh = grads
     T, N, _ = x.shape
-    H = W_hh.shape[1]
-    one = x.dtype.type(1.0)
-    dG = np.empty((T, N, 3 * H), x.dtype)   # input side: d pre-activation of r, z, n
-    dHH = np.empty((T, N, 3 * H), x.dtype)  # hidden side: the n block is scaled by r
-    dh = np.zeros((N, H), x.dtype)
-    direct = np.empty((N, H), x.dtype)      # dh_prev through z * h
-    sequence = dhs.shape[0] > 1
-    if not sequence:
-        dh[:, :] = dhs[0]
-    masked = mask.shape[0] > 0
+    dh = backward_state(dhs, N, W_hh.shape[1], x)
+    direct = np.empty_like(dh)
+    db_ih[:] = 0
+    db_hh[:] = 0
     for t in range(T - 1, -1, -1):
-        if sequence:
-            dh += dhs[t]
-        for n in range(N):
-            d, dd, dhn, dirn = dG[t, n], dHH[t, n], dh[n], direct[n]
-            if masked and mask[t, n] == 0:
-                d[:] = 0
-                dd[:] = 0
-                dirn[:] = dhn  # padding: dh passes through unchanged
-                continue
-            row, a, h_prev = gates[t, n], hn[t, n], hs[t, n]
-            r_, z_, n_ = row[:H], row[H:2 * H], row[2 * H:]
-            dr_, dz_, dn_ = d[:H], d[H:2 * H], d[2 * H:]
-            ddr, ddz, ddn = dd[:H], dd[H:2 * H], dd[2 * H:]
-            for j in range(H):
-                r, z, nj, dhj = r_[j], z_[j], n_[j], dhn[j]
-                dn = dhj * (one - z) * (one - nj * nj)
-                dz = dhj * (h_prev[j] - nj) * z * (one - z)
-                dr = dn * a[j] * r * (one - r)
-                dr_[j], dz_[j], dn_[j] = dr, dz, dn
-                ddr[j], ddz[j], ddn[j] = dr, dz, dn * r
-                dirn[j] = dhj * z
-        np.dot(dHH[t], W_hh, dh)
+        sequence_gradient(dhs, t, dh)
+        gru_cell_backward(gates[t], hn[t], hs[t], dh, mask, t, dG[t], dHH[t], direct)
+        add_rows(db_ih, dG[t])
+        add_rows(db_hh, dHH[t])
+        step_gemm(dHH[t], W_hh, dh)
         dh += direct
-    weight_gradients(x, hs, dG, dHH, W_ih, dW_ih, dW_hh, db_ih, db_hh, dx)
+    weight_gradients(x, hs, dG, dHH, W_ih, dW_ih, dW_hh, dx)

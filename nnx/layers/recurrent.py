@@ -47,6 +47,7 @@ class Recurrent(Layer):
         self.use_bias = bool(use_bias)
         self.needs_input_grad = True
         self.mask = None  # optional (N, T) padding mask for the next forward: see module doc
+        self._buffers = {}
 
     # -- building ---------------------------------------------------------------------
     def output_shape_for(self, input_shape):
@@ -79,50 +80,67 @@ class Recurrent(Layer):
 
     def forward(self, x, training=False):
         self.check_input(x)
-        p = self._weights()
-        xt = self._time_major(x, p["W_ih"].dtype)
+        params = self._weights()
+        work = self._workspace("train" if training else "infer", params[0].dtype)
+        xt = self._time_major(x, work)
         mask = self._time_major_mask(x.shape)
-        hs, cache = self.run_forward(xt, p, mask)
+        hs, cache = self.run_forward(xt, params, mask, work)
         if training:
             self._cache = (xt, mask, hs, cache)
         if self.return_sequences:
-            return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+            return hs[1:].transpose(1, 0, 2).copy()
         return hs[-1].copy()
 
     def backward(self, dy):
         xt, mask, hs, cache = self._cache
-        p = self._weights()
-        dt = p["W_ih"].dtype
+        params = self._weights()
+        work = self._workspace("train", params[0].dtype)
         dhs = dy.transpose(1, 0, 2) if self.return_sequences else dy[None]
-        dhs = np.ascontiguousarray(dhs, dtype=dt)
-        dx = np.empty_like(xt) if self.needs_input_grad else np.empty((0, 0, 0), dt)
-        grads = [self.grads["W_ih"], self.grads["W_hh"]]
-        grads += ([self.grads["b_ih"], self.grads["b_hh"]] if self.use_bias
-                  else [np.empty_like(p["b_ih"]), np.empty_like(p["b_hh"])])
-        self.run_backward(xt, p, mask, hs, cache, dhs, grads, dx)
+        dhs = copy_into(work("dy", dhs.shape), dhs)
+        dx = work("dx", xt.shape) if self.needs_input_grad else np.empty((0, 0, 0), xt.dtype)
+        g = self.grads
+        grads = (g["W_ih"], g["W_hh"], *((g["b_ih"], g["b_hh"]) if self.use_bias
+                                         else (np.empty_like(params[2]), np.empty_like(params[3]))))
+        self.run_backward(xt, params, mask, hs, cache, dhs, grads, dx, work)
         if not self.needs_input_grad:
             return None
-        dx = dx[::-1] if self.go_backwards else dx
-        return np.ascontiguousarray(dx.transpose(1, 0, 2))
+        return (dx[::-1] if self.go_backwards else dx).transpose(1, 0, 2).copy()
 
-    def run_forward(self, x, p, mask):
+    def run_forward(self, x, params, mask, work):
+        """(hs, cache) for time-major x; `work(name, shape)` gives reusable arrays."""
         raise NotImplementedError
 
-    def run_backward(self, x, p, mask, hs, cache, dhs, grads, dx):
+    def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         raise NotImplementedError
 
     # -- helpers ----------------------------------------------------------------------
     def _weights(self):
-        p = dict(self.params)
-        if not self.use_bias:
-            zeros = np.zeros(p["W_hh"].shape[0], p["W_hh"].dtype)
-            p["b_ih"] = p["b_hh"] = zeros
-        return p
+        """(W_ih, W_hh, b_ih, b_hh) from the params dict, with zero biases when unused."""
+        W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
+        if self.use_bias:
+            return W_ih, W_hh, self.params["b_ih"], self.params["b_hh"]
+        zeros = np.zeros(W_hh.shape[0], W_hh.dtype)
+        return W_ih, W_hh, zeros, zeros
 
-    def _time_major(self, x, dtype):
+    def _workspace(self, tag, dtype):
+        """work(name, shape) -> an array kept across calls (one set for training, one for
+        inference, so that a predict between forward and backward keeps the cache). The
+        kernels write every element they read; a fresh multi-MB array each call would cost
+        page faults (see nnx.kernels.recurrent)."""
+        buffers = self._buffers
+
+        def work(name, shape):
+            buf = buffers.get((tag, name))
+            if buf is None or buf.shape != shape or buf.dtype != dtype:
+                buf = buffers[(tag, name)] = np.empty(shape, dtype)
+            return buf
+        return work
+
+    def _time_major(self, x, work):
         """(N, T, F) -> contiguous (T, N, F) in processing order (reversed for go_backwards)."""
         xt = x.transpose(1, 0, 2)
-        return np.ascontiguousarray(xt[::-1] if self.go_backwards else xt, dtype=dtype)
+        xt = xt[::-1] if self.go_backwards else xt
+        return copy_into(work("x", xt.shape), xt)
 
     def _time_major_mask(self, shape):
         if self.mask is None:
@@ -134,9 +152,10 @@ class Recurrent(Layer):
         mt = (mask != 0).T
         return np.ascontiguousarray(mt[::-1] if self.go_backwards else mt, dtype=np.uint8)
 
-    def _state(self, x):
-        T, N, _ = x.shape
-        return np.empty((T + 1, N, self.units), x.dtype)
+
+def copy_into(buffer, values):
+    np.copyto(buffer, values)
+    return buffer
 
 
 class SimpleRNN(Recurrent):
@@ -154,13 +173,15 @@ class SimpleRNN(Recurrent):
         self.activation = activation
         self.code = activations.code(activation)
 
-    def run_forward(self, x, p, mask):
-        hs = self._state(x)
-        rnn.rnn_forward(x, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], self.code, mask, hs)
+    def run_forward(self, x, params, mask, work):
+        T, N, _ = x.shape
+        hs = work("hs", (T + 1, N, self.units))
+        rnn.rnn_forward(x, params, self.code, mask, hs)
         return hs, None
 
-    def run_backward(self, x, p, mask, hs, cache, dhs, grads, dx):
-        rnn.rnn_backward(x, p["W_ih"], p["W_hh"], self.code, mask, hs, dhs, *grads, dx)
+    def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
+        dG = work("dG", (x.shape[0], x.shape[1], self.units))
+        rnn.rnn_backward(x, params, self.code, mask, hs, dhs, dG, grads, dx)
 
 
 class LSTM(Recurrent):
@@ -168,19 +189,18 @@ class LSTM(Recurrent):
 
     gates = 4
 
-    def run_forward(self, x, p, mask):
+    def run_forward(self, x, params, mask, work):
         T, N, _ = x.shape
-        hs, cs = self._state(x), self._state(x)
-        tanh_c = np.empty((T, N, self.units), x.dtype)
-        gates = np.empty((T, N, 4 * self.units), x.dtype)
-        rnn.lstm_forward(x, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], mask, hs, cs, tanh_c,
-                         gates)
+        H = self.units
+        hs, cs = work("hs", (T + 1, N, H)), work("cs", (T + 1, N, H))
+        tanh_c, gates = work("tanh_c", (T, N, H)), work("gates", (T, N, 4 * H))
+        rnn.lstm_forward(x, params, mask, hs, cs, tanh_c, gates)
         return hs, (cs, tanh_c, gates)
 
-    def run_backward(self, x, p, mask, hs, cache, dhs, grads, dx):
+    def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         cs, tanh_c, gates = cache
-        rnn.lstm_backward(x, p["W_ih"], p["W_hh"], mask, hs, cs, tanh_c, gates, dhs, *grads,
-                          dx)
+        dG = work("dG", gates.shape)
+        rnn.lstm_backward(x, params, mask, hs, cs, tanh_c, gates, dhs, dG, grads, dx)
 
 
 class GRU(Recurrent):
@@ -189,17 +209,18 @@ class GRU(Recurrent):
 
     gates = 3
 
-    def run_forward(self, x, p, mask):
+    def run_forward(self, x, params, mask, work):
         T, N, _ = x.shape
-        hs = self._state(x)
-        gates = np.empty((T, N, 3 * self.units), x.dtype)
-        hn = np.empty((T, N, self.units), x.dtype)
-        rnn.gru_forward(x, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], mask, hs, gates, hn)
+        H = self.units
+        hs, hn = work("hs", (T + 1, N, H)), work("hn", (T, N, H))
+        gates = work("gates", (T, N, 3 * H))
+        rnn.gru_forward(x, params, mask, hs, gates, hn)
         return hs, (gates, hn)
 
-    def run_backward(self, x, p, mask, hs, cache, dhs, grads, dx):
+    def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         gates, hn = cache
-        rnn.gru_backward(x, p["W_ih"], p["W_hh"], mask, hs, gates, hn, dhs, *grads, dx)
+        dG, dHH = work("dG", gates.shape), work("dHH", gates.shape)
+        rnn.gru_backward(x, params, mask, hs, gates, hn, dhs, dG, dHH, grads, dx)
 
 
 RECURRENT_LAYERS = Registry("recurrent layer type", {

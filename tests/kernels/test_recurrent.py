@@ -69,10 +69,13 @@ def lstm_grads(dhs, dtype=np.float64):
     H = W_hh.shape[1]
     hs, cs = np.empty((T + 1, N, H), dtype), np.empty((T + 1, N, H), dtype)
     tanh_c, gates = np.empty((T, N, H), dtype), np.empty((T, N, 4 * H), dtype)
-    K.lstm_forward(x, W_ih, W_hh, b_ih, b_hh, NO_MASK, hs, cs, tanh_c, gates)
-    out = [np.empty_like(a) for a in (W_ih, W_hh, b_ih, b_hh, x)]
-    K.lstm_backward(x, W_ih, W_hh, NO_MASK, hs, cs, tanh_c, gates, dhs.astype(dtype), *out)
-    return hs, out
+    params = (W_ih, W_hh, b_ih, b_hh)
+    K.lstm_forward(x, params, NO_MASK, hs, cs, tanh_c, gates)
+    grads = tuple(np.empty_like(a) for a in params)
+    dx = np.empty_like(x)
+    K.lstm_backward(x, params, NO_MASK, hs, cs, tanh_c, gates, dhs.astype(dtype),
+                    np.empty_like(gates), grads, dx)
+    return hs, [*grads, dx]
 
 
 def test_last_state_gradient_equals_a_sequence_gradient_zero_before_the_end():
@@ -109,3 +112,39 @@ def test_a_second_process_loads_the_kernels_from_the_disk_cache():
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            check=True) for _ in range(2)]
     assert runs[1].stdout.strip() == "0", runs[1].stdout + runs[1].stderr
+
+
+@pytest.mark.parametrize("n, k, m", [(64, 64, 256), (64, 256, 64), (7, 3, 5), (100, 128, 128)])
+def test_step_gemm_in_row_blocks_is_a_plain_product(n, k, m):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, k)), rng.standard_normal((k, m))
+    out = np.empty((n, m))
+    K.step_gemm(a, b, out)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("features", [1, 3, 4, 5, 16])
+def test_input_projection_loop_and_gemm_agree_with_numpy(features):
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((6, 5, features)), rng.standard_normal((12, features))
+    out = np.empty((6, 5, 12))
+    K.input_projection(x, W, out)
+    np.testing.assert_allclose(out, x @ W.T, rtol=1e-12, atol=1e-12)
+
+
+def test_benchmark_sized_lstm_matches_a_numpy_reference():
+    """N = H = 64 takes the split GEMMs and the vectorized gate loops at full width."""
+    T, N, F, H = 6, 64, 1, 64
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((T, N, F))
+    W_ih, W_hh = rng.standard_normal((4 * H, F)), rng.standard_normal((4 * H, H)) * 0.2
+    b_ih, b_hh = rng.standard_normal((2, 4 * H))
+    hs, cs = np.empty((T + 1, N, H)), np.empty((T + 1, N, H))
+    tanh_c, gates = np.empty((T, N, H)), np.empty((T, N, 4 * H))
+    K.lstm_forward(x, (W_ih, W_hh, b_ih, b_hh), NO_MASK, hs, cs, tanh_c, gates)
+    h, c = np.zeros((N, H)), np.zeros((N, H))
+    for t in range(T):
+        i, f, g, o = np.split(x[t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=1)
+        c = expit(f) * c + expit(i) * np.tanh(g)
+        h = expit(o) * np.tanh(c)
+    np.testing.assert_allclose(hs[-1], h, rtol=1e-12, atol=1e-13)
