@@ -6,7 +6,7 @@ TORCH  := torch==2.13.0
 # One numba cache for the whole test run (and for later runs): kernels compile once.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: install run test test-slow crosscheck bench lint clean
+.PHONY: install run test test-slow crosscheck bench sweep lint clean docs
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,6 +37,17 @@ crosscheck: install
 bench: install
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m benchmarks.run
+
+# Regenerates docs/report.md: a tiny train + search into a temp folder, each `nnx report` view.
+docs: install
+	$(PY) docs/make_report_docs.py
+
+# A small sweep as cron would run it (experiments/crontab.example): resumes the study, and
+# exits 0 at once when the budget is met or another sweep of it is running.
+SWEEP_TRIALS ?= 12
+SWEEP_JOBS   ?= 2
+sweep: install
+	$(VENV)/bin/nnx search experiments/digits_mlp.yaml --exclusive --max-trials $(SWEEP_TRIALS) --n-jobs $(SWEEP_JOBS)
 
 lint: install
 	$(VENV)/bin/ruff check nnx tests benchmarks

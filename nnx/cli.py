@@ -32,7 +32,7 @@ SetOpt = Annotated[list[str] | None, typer.Option(
          "--set model.layers.0.units=128. Repeatable.")]
 ResultsDirOpt = Annotated[Path | None, typer.Option(
     "--results-dir", show_default=False,
-    help="Folder of run records and models [default: $NNX_RESULTS_DIR, else ./results].")]
+    help="Folder of run records and models \\[default: $NNX_RESULTS_DIR, else ./results].")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document to stdout instead "
                                                       "of tables (and nothing else there).")]
 RunArg = Annotated[str, typer.Argument(
@@ -149,14 +149,14 @@ def train(
     results_dir: ResultsDirOpt = None,
     threads: Annotated[int | None, typer.Option(
         "--threads", min=1, show_default=False,
-        help="Threads for numba kernels and BLAS (recorded in the run) [default: all cores].")
+        help="Threads for numba kernels and BLAS (recorded in the run) \\[default: all cores].")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_: JsonOpt = False,
     diagnostics: Annotated[str | None, typer.Option(
         "--diagnostics", show_default=False, metavar="off|basic|full",
         help="Training diagnostics recorded in the run JSON (dead units, gradient flow, "
-             "overfitting) [default: the file's `diagnostics`, else basic].")] = None,
+             "overfitting) \\[default: the file's `diagnostics`, else basic].")] = None,
 ):
     """Train one experiment; write its run record (JSON) and model under the results folder.
 
@@ -223,9 +223,7 @@ def validate(
         config, data, model = prepared.config, prepared.data, prepared.model
         sizes = {s: 0 if getattr(data, f"x_{s}") is None else len(getattr(data, f"x_{s}"))
                  for s in ("train", "val", "test")}
-        layers = [{"index": i, "type": spec["type"], "output_shape": list(layer.output_shape),
-                   "params": layer.count_params()}
-                  for i, (spec, layer) in enumerate(zip(_expanded(config), model.layers))]
+        layers = [{"index": i, **row} for i, row in enumerate(model.summary_rows())]
         if json_:
             _print_json({"experiment": str(experiment), "valid": True, "config": config,
                          "data": {"name": data.name, "task": data.task,
@@ -234,12 +232,6 @@ def validate(
                          "model": {"params": model.count_params(), "layers": layers}})
             return
         _print_validation(experiment, config, data, sizes, layers, model.count_params())
-
-
-def _expanded(config):
-    from nnx.experiment import expand_layers
-
-    return expand_layers(config["model"]["layers"])[0]
 
 
 def _print_validation(experiment, config, data, sizes, layers, params):
@@ -252,13 +244,14 @@ def _print_validation(experiment, config, data, sizes, layers, params):
     console.print(f"data: {data.name} ({data.task}{classes}), input {tuple(data.input_shape)}, "
                   + " / ".join(f"{n} {s}" for s, n in sizes.items() if n))
     table = Table(title="model", title_justify="left")
-    for column, justify in (("#", "right"), ("layer", "left"), ("output shape", "left"),
-                            ("params", "right")):
+    for column, justify in (("#", "right"), ("layer", "left"), ("type", "left"),
+                            ("output shape", "left"), ("params", "right"), ("inputs", "left")):
         table.add_column(column, justify=justify)
     for layer in layers:
-        table.add_row(str(layer["index"]), layer["type"], str(tuple(layer["output_shape"])),
-                      f"{layer['params']:,}")
-    table.add_row("", "total", "", f"{params:,}")
+        table.add_row(str(layer["index"]), layer["name"], layer["type"],
+                      str(tuple(layer["output_shape"])), f"{layer['params']:,}",
+                      ", ".join(layer["inputs"]))
+    table.add_row("", "total", "", "", f"{params:,}", "")
     console.print(table)
     optimizer = ", ".join(f"{k}={v}" for k, v in train["optimizer"].items()
                           if k != "type" and v is not None)
@@ -317,6 +310,10 @@ def predict(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
         help="Write the predictions here (CSV) instead of to stdout.")] = None,
+    layer: Annotated[str | None, typer.Option(
+        "--layer", show_default=False,
+        help="Output this layer's (or graph node's) values instead of the predictions, e.g. "
+             "an autoencoder's code; by name, index or INDEX.NAME.")] = None,
     results_dir: ResultsDirOpt = None,
 ):
     """Predict raw CSV rows: preprocessed as in training, decoded to labels or values."""
@@ -327,7 +324,7 @@ def predict(
         from nnx.results import results_dir as resolve_results_dir
 
         saved = open_saved(run, resolve_results_dir(results_dir))
-        columns, rows = predict_saved(saved, input_csv)
+        columns, rows = predict_saved(saved, input_csv, layer=layer)
         if output is None:
             writer = csv.writer(sys.stdout, lineterminator="\n")
             writer.writerow(columns)
@@ -411,14 +408,25 @@ def search(
     results_dir: ResultsDirOpt = None,
     threads: Annotated[int | None, typer.Option(
         "--threads", min=1, show_default=False,
-        help="Threads per trial for numba kernels and BLAS (default: all cores).")] = None,
+        help="Threads per trial for numba kernels and BLAS (default: all cores, shared out "
+             "among the --n-jobs workers).")] = None,
+    n_jobs: Annotated[int, typer.Option(
+        "--n-jobs", "-j", show_default=False,
+        help="Worker processes on this study, each with cores/K threads (default: 1).")
+    ] = 1,
+    exclusive: Annotated[bool, typer.Option(
+        "--exclusive", help="For cron: if another sweep of this study runs on this host, "
+                            "say so and exit 0 (lock: RESULTS_DIR/studies/STUDY.lock).")
+    ] = False,
 ):
     """Search the experiment's `search.space` with Optuna; the same command resumes the study.
 
     One line per finished trial, then the best trial and the `nnx train` command that
-    reproduces it; the study is kept in RESULTS_DIR/studies/STUDY.json. Exit 0 when done
-    (also when the grid is exhausted or the budget already met), 1 when every trial of this
-    run failed, 2 for bad input, 130 when interrupted.
+    reproduces it; the study is kept in RESULTS_DIR/studies/STUDY.json. Several runs (other
+    workers, cron, other machines with --storage postgresql://...) may work on one study at
+    once. Exit 0 when done (also when the grid is exhausted, the budget already met or,
+    with --exclusive, another sweep holds the study), 1 when every trial of this run failed,
+    2 for bad input, 130 when interrupted.
     """
     with _exit_codes():
         from nnx.results import results_dir as resolve_results_dir
@@ -433,12 +441,15 @@ def search(
             method=method, n_trials=n_trials, max_trials=max_trials, timeout=timeout,
             storage=storage, study=study, pruner=pruner, save_model=save_model,
             export_best=None if export_best is None else str(export_best),
-            warm_start=warm_start, threads=threads), display)
+            warm_start=warm_start, threads=threads, n_jobs=n_jobs, exclusive=exclusive),
+            display)
         display.summary(summary)
         code = EXIT_INTERRUPTED if summary.interrupted else (
             EXIT_FAILED if summary.all_failed else EXIT_OK)
         if code == EXIT_FAILED:
-            _error(f"every trial of this run failed; last error: {summary.outcomes[-1].error}")
+            last = (summary.outcomes[-1].error if summary.outcomes
+                    else summary.worker_failures[-1])
+            _error(f"every trial of this run failed; last error: {last}")
     raise typer.Exit(code)
 
 
@@ -454,7 +465,11 @@ def studies(
     results_dir: ResultsDirOpt = None,
     json_: JsonOpt = False,
 ):
-    """List the studies in the results folder (or in --storage): trials by state, best value."""
+    """List the studies in the results folder (or in --storage): trials by state, best value.
+
+    Also rewrites RESULTS_DIR/studies/STUDY.json from the storage, so that with a shared
+    --storage postgresql://... this host's `nnx report` shows what every machine ran.
+    """
     if ctx.invoked_subcommand is not None:
         return
     with _exit_codes():
@@ -518,6 +533,61 @@ def studies_delete(
         removed = delete_study(name, root, storage)
         _console().print(f"deleted study {name!r}"
                          + (f" ({', '.join(str(p) for p in removed)})" if removed else ""))
+
+
+# -- report (nnx.report) ----------------------------------------------------------------
+@app.command()
+def report(
+    references: Annotated[list[str] | None, typer.Argument(
+        metavar="RUN_OR_STUDY_OR_FILE", show_default=False,
+        help="Show these in depth: a JSON file, a run id (or unique prefix), or a study "
+             "name. Without any: the overview of every run and study.")] = None,
+    compare: Annotated[bool, typer.Option(
+        "--compare", help="Show the runs or studies side by side, differences highlighted.")
+    ] = False,
+    top: Annotated[int | None, typer.Option(
+        "--top", min=1, show_default=False,
+        help="Overview: the first K lines; study: the K best trials \\[default: 10].")] = None,
+    sort: Annotated[str | None, typer.Option(
+        "--sort", metavar="METRIC", show_default=False,
+        help="Overview order: a metric (val_accuracy, test_loss, accuracy = training), best "
+             "first, or date | name | duration | status \\[default: date, newest first].")
+    ] = None,
+    status: Annotated[list[str] | None, typer.Option(
+        "--status", show_default=False,
+        help="Overview: only this status (completed, failed, diverged, pruned, interrupted; "
+             "studies: running, finished, empty, or holding trials of that state). "
+             "Repeatable.")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", show_default=False,
+        help="Overview: names containing this text, or matching this glob (mnist-*).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", show_default=False,
+        help="Overview: only what ran since then: an age (90m, 12h, 3d, 2w) or a date.")
+    ] = None,
+    all_runs: Annotated[bool, typer.Option(
+        "--all", help="Overview: list the runs of study trials too.")] = False,
+    format_: Annotated[str, typer.Option(
+        "--format", "-f", help="table | json | markdown | csv.")] = "table",
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="DIR", show_default=False,
+        help="Also write each chart as a PNG into DIR (needs matplotlib: "
+             "pip install 'nnx\\[plot]').")] = None,
+    results_dir: ResultsDirOpt = None,
+):
+    """Show runs and studies: the overview, one run or study in depth, or several compared.
+
+    Damaged or foreign files are listed as skipped; the report goes on.
+    """
+    with _exit_codes():
+        from nnx.report import ReportRequest
+        from nnx.report import report as show_report
+
+        show_report(ReportRequest(
+            references=list(references or []), results_dir=results_dir, compare=compare,
+            top=top, sort=sort, statuses=list(status or []), name=name, since=since,
+            all_runs=all_runs, format=format_, plot=plot))
 
 
 def main():

@@ -79,7 +79,19 @@ class SearchDisplay(SearchListener):
                       f"{info.pruner}, {objective}")
         if info.warm_started:
             self.line(f"warm start: {info.warm_started} trials queued from an earlier study")
+        for reaped in info.reaped:
+            self.reaped(reaped)
         self.line(f"budget: {describe_budget(info.budget)}")
+
+    def workers_started(self, pids, threads):
+        self.line(f"{len(pids)} workers (pids {', '.join(map(str, pids))}), {threads} "
+                  f"thread{'s' if threads != 1 else ''} each")
+
+    def reaped(self, reaped):
+        again = ("its parameters are queued again" if reaped.requeued
+                 else "not queued again (a retry already, or no parameters yet)")
+        self.line(f"trial {reaped.number:>3}  failed    worker lost: {reaped.reason}; {again}",
+                  "red")
 
     def trial_reporter(self, number, params):
         if self.plain:
@@ -103,6 +115,10 @@ class SearchDisplay(SearchListener):
     # -- the end ----------------------------------------------------------------------
     def summary(self, summary):
         """The stop reason, a table of the best trials, the best one and its command."""
+        if summary.held_by is not None:
+            self.line(f"another sweep holds {summary.lock_path} "
+                      f"({summary.held_by.describe()}): nothing to do", "green")
+            return
         document = summary.document
         if summary.nothing_to_do:
             self.line(f"nothing to do: {summary.stop_reason}; study {document['study']} "

@@ -1,6 +1,7 @@
-"""`run_search`: check the request, open or resume the study, run trials until a budget
-stops it, keep the study JSON current. What `nnx search` calls, and what a worker process
-of a parallel search will call (one `worker` index each).
+"""`run_search`: check the request, take the `--exclusive` lock, open or resume the study,
+fail the trials of workers that are gone, run trials until a budget stops it (in this
+process, or in `--n-jobs` worker processes: `nnx.search.workers`), keep the study JSON
+current. `trial_loop` is the loop both run.
 
 Nothing here prints: a `SearchListener` receives what happened and the CLI shows it.
 Every check of the request happens before the storage is touched, so bad input leaves an
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from nnx.config import ConfigError, read_experiment
 from nnx.errors import NnxError
-from nnx.search import pruners, samplers
+from nnx.search import liveness, pruners, samplers
 from nnx.search import storage as storage_module
 from nnx.search.space import parse_space
 from nnx.search.study import Budget, StudyPlan, check_budget, fingerprint_document, open_study
@@ -46,6 +47,9 @@ class SearchRequest:
     warm_start: str | None = None
     threads: int | None = None
     worker: int = 0
+    n_jobs: int = 1
+    exclusive: bool = False
+    started_at: float | None = None  # time.time() the invocation started (for --timeout)
 
 
 @dataclass
@@ -66,22 +70,28 @@ class SearchInfo:
     grid_size: int | None = None
     grid_left: int | None = None
     warm_started: int = 0
+    reaped: list = field(default_factory=list)  # liveness.Reaped, found when opening
 
 
 @dataclass
 class SearchSummary:
-    info: SearchInfo
+    info: SearchInfo | None
     outcomes: list
     stop_reason: str
-    document: dict
+    document: dict | None
     document_path: Path
     nothing_to_do: bool = False
     interrupted: bool = False
     exported: Path | None = None
+    held_by: object = None  # lock.Holder: --exclusive found another sweep running
+    lock_path: Path | None = None
+    worker_failures: list = field(default_factory=list)  # one line per worker that died
 
     @property
     def all_failed(self):
-        return bool(self.outcomes) and all(o.state == "failed" for o in self.outcomes)
+        if not self.outcomes:
+            return bool(self.worker_failures)
+        return all(o.state == "failed" for o in self.outcomes)
 
 
 class SearchListener:
@@ -96,6 +106,12 @@ class SearchListener:
 
     def trial_finished(self, outcome, best):
         pass
+
+    def reaped(self, reaped):
+        """A RUNNING trial whose worker is gone was failed (and queued again)."""
+
+    def workers_started(self, pids, threads):
+        """`--n-jobs`: the worker processes (their pids) and the threads each uses."""
 
     def note(self, text):
         pass
@@ -117,6 +133,14 @@ class _Plan:
 def plan_search(request):
     """Check everything the request names without writing anything; NnxError when bad."""
     check_budget(request.n_trials, request.max_trials, request.timeout)
+    if isinstance(request.n_jobs, bool) or not isinstance(request.n_jobs, int) or (
+            request.n_jobs < 1):
+        raise NnxError(f"--n-jobs must be a positive number of worker processes, got "
+                       f"{request.n_jobs!r}")
+    if request.n_jobs > 1 and (request.storage or "").lower().startswith("sqlite"):
+        raise NnxError(f"--n-jobs {request.n_jobs} needs a storage that several processes can "
+                       "write at once, which SQLite is not ('database is locked'): leave out "
+                       "--storage (a journal file per study) or use postgresql://...")
     if request.save_model not in SAVE_MODEL:
         raise NnxError(f"--save-model must be one of {', '.join(SAVE_MODEL)}, got "
                        f"{request.save_model!r}")
@@ -173,62 +197,44 @@ def run_search(request, listener=None):
     """Run (or resume) the study `request` describes; returns a SearchSummary."""
     listener = listener or SearchListener()
     plan = plan_search(request)
+    if request.started_at is None:
+        request.started_at = time.time()
     quiet_optuna()
-    source = None
-    if request.warm_start is not None:
-        source = storage_module.find_study(request.warm_start, request.results_dir,
-                                           request.storage)
-    store = storage_module.open_storage(request.storage, request.results_dir, plan.study.name)
-    study, resumed = open_study(store, plan.study)
-    trials_before = len(study.trials)
-    n_points = len(plan.grid_points) if plan.grid_points is not None else 0
-    study.sampler = samplers.build_sampler(
-        plan.method, seed=samplers.sampler_seed(plan.study.name, trials_before, request.worker),
-        space=plan.space, n_points=n_points)
-    epochs = plan.config["train"]["epochs"]
-    study.pruner = pruners.build_pruner(plan.pruner, epochs)
-    warm = 0 if source is None else enqueue_warm_start(study, source, request.warm_start,
-                                                       plan.space)
-    info = SearchInfo(study=plan.study.name, storage=store.label, resumed=resumed,
-                      method=plan.method, pruner=plan.pruner, metric=plan.study.metric,
-                      direction=plan.study.direction, n_params=len(plan.space),
-                      trials_before=trials_before, finished_before=_finished(study),
-                      budget=plan.budget, warm_started=warm)
-    if plan.grid_points is not None:
-        info.grid_size = n_points
-        info.grid_left = len(study.sampler._get_unvisited_grid_ids(study))
-    listener.opened(info)
-    context = TrialContext(
-        study=study, space=plan.space, raw=plan.raw, metric=plan.study.metric, epochs=epochs,
-        method=plan.method, results_dir=request.results_dir, experiment=str(request.experiment),
-        overrides=list(request.overrides), threads=request.threads,
-        save_model=request.save_model, grid_points=plan.grid_points, worker=request.worker,
-        reporter=listener.trial_reporter)
-    outcomes, interrupted = [], False
-    document = refresh_document(study, store, request.results_dir)
-    started = time.monotonic()
-    while True:
-        reason = _stop_reason(plan, study, outcomes, time.monotonic() - started)
-        if reason is not None:
-            break
-        try:
-            outcome = run_trial(context)
-        except KeyboardInterrupt:
-            interrupted, reason = True, "interrupted"
-            break
-        outcomes.append(outcome)
-        document = refresh_document(study, store, request.results_dir)
-        if request.save_model == "best":
-            keep_only_best_model(document, request.results_dir)
-        listener.trial_finished(outcome, document["best"])
-        if outcome.interrupted:
-            interrupted, reason = True, "interrupted"
-            break
-    summary = SearchSummary(info, outcomes, reason, document,
-                            storage_module.studies_dir(request.results_dir)
-                            / f"{plan.study.name}.json",
-                            nothing_to_do=not outcomes and not interrupted,
-                            interrupted=interrupted)
+    study_lock = None
+    if request.exclusive:
+        from nnx.search.lock import StudyLock, lock_path
+
+        study_lock = StudyLock(lock_path(request.results_dir, plan.study.name))
+        holder = study_lock.acquire()
+        if holder is not None:
+            return SearchSummary(None, [], "another sweep holds the study", None,
+                                 _document_path(request, plan), nothing_to_do=True,
+                                 held_by=holder, lock_path=study_lock.path)
+    try:
+        return _run_opened(plan, request, listener)
+    finally:
+        if study_lock is not None:
+            study_lock.release()
+
+
+def _run_opened(plan, request, listener):
+    session = open_search(plan, request)
+    listener.opened(session.info)
+    if request.n_jobs > 1:
+        from nnx.search.workers import run_workers
+
+        result = run_workers(session, listener)
+    else:
+        result = trial_loop(session, listener, Tickets(plan.budget.n_trials))
+    outcomes, reason, interrupted = result.outcomes, result.reason, result.interrupted
+    document = refresh_document(session.study, session.store, request.results_dir)
+    if request.save_model == "best":
+        keep_only_best_model(document, request.results_dir)
+    summary = SearchSummary(session.info, outcomes, reason, document,
+                            _document_path(request, plan),
+                            nothing_to_do=not outcomes and not interrupted
+                            and not result.worker_failures,
+                            interrupted=interrupted, worker_failures=result.worker_failures)
     if request.export_best:
         if document["best"] is None:
             listener.note("no trial has completed yet: nothing to export")
@@ -238,11 +244,147 @@ def run_search(request, listener=None):
     return summary
 
 
-def _stop_reason(plan, study, outcomes, elapsed):
-    reason = plan.budget.stop_reason(started=len(outcomes), finished_in_study=_finished(study),
-                                     elapsed=elapsed)
-    if reason is None and plan.grid_points is not None and _grid_exhausted(study):
-        reason = f"grid exhausted: all {len(plan.grid_points)} points have run"
+def _document_path(request, plan):
+    return storage_module.studies_dir(request.results_dir) / f"{plan.study.name}.json"
+
+
+@dataclass
+class Session:
+    """An open study and what a trial loop needs to run its trials."""
+
+    plan: _Plan
+    request: SearchRequest
+    store: object
+    study: object
+    context: TrialContext
+    info: SearchInfo
+
+
+def open_search(plan, request):
+    """Open (or create) the study, fail trials whose worker is gone, build its sampler and
+    pruner (seeded for this worker); returns a Session."""
+    source = None
+    if request.warm_start is not None:
+        source = storage_module.find_study(request.warm_start, request.results_dir,
+                                           request.storage)
+    store = storage_module.open_storage(request.storage, request.results_dir, plan.study.name)
+    n_points = len(plan.grid_points) if plan.grid_points is not None else None
+    study, resumed = open_study(store, plan.study, grid_size=n_points)
+    identity = liveness.Identity.current()
+    reaped = liveness.reap(study, identity)
+    trials_before = len(study.trials)
+    study.sampler = samplers.build_sampler(
+        plan.method, seed=samplers.sampler_seed(plan.study.name, trials_before, request.worker),
+        space=plan.space, n_points=n_points or 0)
+    epochs = plan.config["train"]["epochs"]
+    study.pruner = pruners.build_pruner(plan.pruner, epochs)
+    warm = 0 if source is None else enqueue_warm_start(study, source, request.warm_start,
+                                                       plan.space)
+    info = SearchInfo(study=plan.study.name, storage=store.label, resumed=resumed,
+                      method=plan.method, pruner=plan.pruner, metric=plan.study.metric,
+                      direction=plan.study.direction, n_params=len(plan.space),
+                      trials_before=trials_before, finished_before=_finished(study),
+                      budget=plan.budget, warm_started=warm, reaped=reaped)
+    if plan.grid_points is not None:
+        info.grid_size = n_points
+        info.grid_left = _waiting(study)
+    context = TrialContext(
+        study=study, space=plan.space, raw=plan.raw, metric=plan.study.metric, epochs=epochs,
+        method=plan.method, results_dir=request.results_dir, experiment=str(request.experiment),
+        overrides=list(request.overrides), threads=request.threads,
+        save_model=request.save_model, grid_points=plan.grid_points, worker=request.worker,
+        identity=identity, reseed=None if plan.grid_points is not None else _reseeder(plan))
+    return Session(plan, request, store, study, context, info)
+
+
+def _reseeder(plan):
+    """number -> a sampler seeded from (study, trial number): trial numbers are unique
+    across every worker and machine of a study, so concurrent workers never replay each
+    other's proposals, while a study run again from scratch proposes the same again."""
+    def reseed(number):
+        return samplers.build_sampler(plan.method,
+                                      seed=samplers.sampler_seed(plan.study.name, number),
+                                      space=plan.space)
+
+    return reseed
+
+
+class Tickets:
+    """How many more trials this invocation may start (`--n-trials`; None: no limit).
+    `shared` is a multiprocessing Value that the workers of one invocation share."""
+
+    def __init__(self, limit, shared=None):
+        self.limit, self.shared, self.local = limit, shared, 0
+
+    def taken(self):
+        return self.local if self.shared is None else self.shared.value
+
+    def take(self):
+        if self.limit is None:
+            return True
+        if self.shared is None:
+            if self.local >= self.limit:
+                return False
+            self.local += 1
+            return True
+        with self.shared.get_lock():
+            if self.shared.value >= self.limit:
+                return False
+            self.shared.value += 1
+            return True
+
+
+@dataclass
+class LoopResult:
+    outcomes: list
+    reason: str | None
+    interrupted: bool = False
+    worker_failures: list = field(default_factory=list)
+
+
+def trial_loop(session, listener, tickets, should_stop=None):
+    """Run trials until a budget, the grid, repeated failures or `should_stop()` (a reason
+    or None) stops it; before each trial, fail the trials of workers that are gone."""
+    plan, request, study, context = session.plan, session.request, session.study, \
+        session.context
+    context.reporter = listener.trial_reporter
+    outcomes, interrupted, reason = [], False, None
+    while True:
+        try:
+            for reaped in liveness.reap(study, context.identity):
+                listener.reaped(reaped)
+            reason = stop_reason(plan, study, outcomes, time.time() - request.started_at,
+                                  tickets)
+            if reason is None and should_stop is not None:
+                reason = should_stop()
+            if reason is None and not tickets.take():
+                reason = _n_trials_reason(plan.budget.n_trials)
+            if reason is not None:
+                break
+            outcome = run_trial(context)
+        except KeyboardInterrupt:
+            interrupted, reason = True, "interrupted"
+            break
+        if outcome is None:
+            reason = _grid_exhausted_reason(plan)
+            break
+        outcomes.append(outcome)
+        document = refresh_document(study, session.store, request.results_dir)
+        if request.save_model == "best":
+            keep_only_best_model(document, request.results_dir)
+        listener.trial_finished(outcome, document["best"])
+        if outcome.interrupted:
+            interrupted, reason = True, "interrupted"
+            break
+    return LoopResult(outcomes, reason, interrupted)
+
+
+def stop_reason(plan, study, outcomes, elapsed, tickets):
+    counts = _counts(study)
+    reason = plan.budget.stop_reason(started=tickets.taken(), finished_in_study=counts["finished"],
+                                     running_in_study=counts["running"], elapsed=elapsed)
+    if reason is None and plan.grid_points is not None and not counts["waiting"]:
+        reason = _grid_exhausted_reason(plan)
     tail = outcomes[-MAX_CONSECUTIVE_FAILURES:]
     if reason is None and len(tail) == MAX_CONSECUTIVE_FAILURES and all(
             o.state == "failed" for o in tail):
@@ -250,17 +392,35 @@ def _stop_reason(plan, study, outcomes, elapsed):
     return reason
 
 
+def _n_trials_reason(n):
+    return f"{n} trial{'s' if n != 1 else ''} run (--n-trials {n})"
+
+
+def _grid_exhausted_reason(plan):
+    return (f"grid exhausted: all {len(plan.grid_points)} points have run (or are running "
+            f"in another worker)")
+
+
+def _counts(study):
+    from optuna.trial import TrialState
+
+    counts = {"finished": 0, "running": 0, "waiting": 0}
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            counts["finished"] += 1
+        elif trial.state == TrialState.RUNNING:
+            counts["running"] += 1
+        elif trial.state == TrialState.WAITING:
+            counts["waiting"] += 1
+    return counts
+
+
+def _waiting(study):
+    return _counts(study)["waiting"]
+
+
 def _finished(study):
-    from optuna.trial import TrialState
-
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
-
-
-def _grid_exhausted(study):
-    from optuna.trial import TrialState
-
-    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    return not waiting and study.sampler.is_exhausted(study)
+    return _counts(study)["finished"]
 
 
 def refresh_document(study, store, results_dir):
@@ -279,6 +439,8 @@ def keep_only_best_model(document, results_dir):
     folder = runs_dir(results_dir)
     for row in document["trials"]:
         run_id = row["run_id"]
+        if row["state"] in ("running", "waiting"):
+            continue  # not told yet: it may become the best (another worker's trial)
         if not run_id or run_id == best or not (folder / f"{run_id}.npz").exists():
             continue
         record_path = folder / f"{run_id}.json"
@@ -287,8 +449,8 @@ def keep_only_best_model(document, results_dir):
         except NnxError:
             continue
         model = record.get("model_path")
-        if model and Path(model).exists():
-            Path(model).unlink()
+        if model:
+            Path(model).unlink(missing_ok=True)  # another worker may have removed it first
         record["model_path"] = None
         write_run(results_dir, record)
 

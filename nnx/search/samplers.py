@@ -3,10 +3,12 @@ a sampler is built, so the CLI help and config checks stay fast).
 
 Seeding (pitfalls.md): a sampler is not stored with the study, so every invocation and
 every worker builds a fresh one. Seeding it from the study name alone would replay the same
-proposals on each resume; `sampler_seed` mixes in the number of trials the study already
-holds and the worker's index. The grid is the exception: GridSampler shuffles its points
-with the seed and stores only point indices, so every invocation and worker of a study must
-use the same seed (GRID_SEED) for an index to keep naming the same point.
+proposals on each resume, and seeding two workers (or two cron runs that start together)
+alike would make them propose the same points. The search loop re-seeds the sampler for
+every trial from (study, trial number) (`sampler_seed(name, number)`): Optuna hands out
+trial numbers atomically, so they differ between all workers and machines, and a study run
+again from scratch proposes the same again. The grid hands out queued points instead and
+needs no seed (GRID_SEED only keeps GridSampler's point indices stable).
 """
 
 import hashlib

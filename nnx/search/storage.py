@@ -3,18 +3,25 @@
 Default: one Optuna journal file per study beside its JSON, `<results>/studies/<study>.journal`
 (JournalStorage + JournalFileBackend). It needs no server, appends under a file lock, and is
 what Optuna recommends for several processes on one machine; SQLite is not (its writers
-lock each other out and several creating the schema at once can crash).
+lock each other out and several creating the schema at once can crash). The journal's lock
+is a kernel `flock` on `<study>.journal.lock` (`FlockLock`), not Optuna's default symlink
+lock: a worker killed while it appends leaves no stale lock behind (the symlink lock would
+stall every other worker for its 30 s grace period and then log a warning).
 `--storage URL` (postgresql://..., sqlite:///...) uses Optuna's RDB storage, so several
 machines can work on one study.
 """
 
 import os
+import random
 import re
+import time
 from pathlib import Path
 
 from nnx.errors import NnxError, closest
 
 JOURNAL_SUFFIX = ".journal"
+CONNECT_TIMEOUT_S = 5  # a wrong host fails within this, instead of TCP's minutes
+SCHEMA_RETRIES = 3  # machines creating the tables of a fresh database at once may collide
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
@@ -57,6 +64,33 @@ class Storage:
         return optuna.get_all_study_names(storage=self.optuna)
 
 
+class FlockLock:
+    """The lock of a journal file, held with `fcntl.flock` on `<journal>.lock`: the kernel
+    releases it when its process dies, however it dies. (Optuna's JournalFileBackend takes
+    any object with `acquire()` and `release()`.)"""
+
+    def __init__(self, journal):
+        self.path = f"{os.fspath(journal)}.lock"
+        self._fd = None
+
+    def acquire(self):
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
+
+    def release(self):
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the lock
+
+
 def open_journal(path, create=True):
     """The embedded storage of one study (the file is created on first use)."""
     from optuna.storages import JournalStorage
@@ -67,36 +101,67 @@ def open_journal(path, create=True):
         raise NnxError(f"no study journal at {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        backend = JournalFileBackend(os.fspath(path))
+        backend = JournalFileBackend(os.fspath(path), lock_obj=FlockLock(path))
         return Storage(JournalStorage(backend), os.fspath(path), journal=path)
     except (OSError, ValueError) as err:
         raise NnxError(f"cannot open the study journal {path}: {err}") from None
 
 
 def open_url(url):
-    """Optuna's RDB storage at `url`; NnxError (nothing created) when it cannot be reached."""
+    """Optuna's RDB storage at `url`; NnxError (nothing created) when it cannot be reached:
+    a wrong scheme, host, port, user or password gives one line, within CONNECT_TIMEOUT_S."""
     shown = describe_url(url)
     if "://" not in url:
         raise NnxError(f"--storage {shown!r} is not a database URL; use e.g. "
-                       "postgresql://user@host/db or sqlite:///path/to/file.db")
+                       "postgresql://user:password@host/db or sqlite:///path/to/file.db")
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "postgres":  # what Heroku and libpq write; sqlalchemy does not know it
+        raise NnxError(f"--storage {shown}: write postgresql://, not postgres://")
     from optuna.storages import RDBStorage
 
     engine_kwargs = {}
-    if url.startswith("postgresql"):
-        engine_kwargs["connect_args"] = {"connect_timeout": 10}
-    try:
-        storage = RDBStorage(url, engine_kwargs=engine_kwargs or None)
-    except ModuleNotFoundError as err:
-        hint = " (pip install 'nnx[postgres]')" if url.startswith("postgres") else ""
-        raise NnxError(f"cannot open storage {shown}: the database driver {err.name!r} is "
-                       f"not installed{hint}") from None
-    except Exception as err:  # noqa: BLE001 - sqlalchemy's errors are many; all mean the same
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        if "Failed to import DB access module" in reason:  # Optuna's words for a missing driver
-            reason = "its database driver is not installed" + (
-                " (pip install 'nnx[postgres]')" if url.startswith("postgres") else "")
-        raise NnxError(f"cannot open storage {shown}: {reason}") from None
+    if scheme.startswith("postgresql"):
+        engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    if scheme == "postgresql":
+        url = f"{postgresql_driver()}://{url.split('://', 1)[1]}"
+    for attempt in range(SCHEMA_RETRIES):
+        try:
+            storage = RDBStorage(url, engine_kwargs=engine_kwargs or None)
+            break
+        except ModuleNotFoundError as err:
+            hint = " (pip install 'nnx[postgres]')" if scheme.startswith("postgres") else ""
+            raise NnxError(f"cannot open storage {shown}: the database driver {err.name!r} is "
+                           f"not installed{hint}") from None
+        except Exception as err:  # noqa: BLE001 - sqlalchemy's errors are many
+            reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            if _schema_race(reason) and attempt + 1 < SCHEMA_RETRIES:
+                time.sleep(0.2 + random.random())  # another machine is creating the tables
+                continue
+            raise NnxError(f"cannot open storage {shown}: {_storage_reason(reason, scheme)}"
+                           ) from None
     return Storage(storage, shown)
+
+
+def postgresql_driver():
+    """`postgresql+psycopg2` when psycopg2 is installed (the `postgres` extra), else plain
+    `postgresql`: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, 2.0 as psycopg2."""
+    import importlib.util
+
+    return "postgresql+psycopg2" if importlib.util.find_spec("psycopg2") else "postgresql"
+
+
+def _schema_race(reason):
+    return "already exists" in reason or "duplicate key" in reason
+
+
+def _storage_reason(reason, scheme):
+    if "Failed to import DB access module" in reason:  # Optuna's words for a missing driver
+        return "its database driver is not installed" + (
+            " (pip install 'nnx[postgres]')" if scheme.startswith("postgres") else "")
+    if "Can't load plugin" in reason:
+        return (f"unknown database scheme {scheme!r}; use postgresql:// (or "
+                "postgresql+psycopg2://), mysql://, or sqlite:///")
+    return reason
 
 
 def open_storage(url, results_dir, study):
@@ -139,7 +204,8 @@ def delete_study(name, results_dir, url=None):
     storage = find_study(name, results_dir, url)
     removed = []
     if storage.journal is not None:
-        for path in (storage.journal, Path(f"{storage.journal}.lock")):
+        for path in (storage.journal, Path(f"{storage.journal}.lock"),
+                     studies_dir(results_dir) / f"{name}.lock"):  # and the --exclusive lock
             if path.exists():
                 path.unlink()
                 removed.append(path)

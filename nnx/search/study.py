@@ -5,17 +5,26 @@ What makes a study is kept in the study's own user attributes in the storage (so
 can rebuild the study JSON): the fingerprinted document (the resolved experiment without its
 name, search section, threads and diagnostics, plus the space as written, the metric and the
 direction), the experiment path and `--set` overrides that started it, and the last method.
+
+Many processes may open one study at the same moment (workers, cron on several machines).
+Optuna's `create_study` lets exactly one of them create it; that one writes nnx's attributes,
+queues a grid's points (one WAITING trial per point: Optuna hands each to one worker only),
+and sets `nnx_ready` last. The others wait for `nnx_ready` before they use the study.
 """
 
 import copy
 import hashlib
 import json
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from nnx.errors import NnxError
 from nnx.results import utc_now
+from nnx.search.samplers import GRID_PARAM
 
 STUDY_SCHEMA = "nnx.study/1"
+READY_WAIT_S = 60.0  # how long a study's creator may take to describe it and queue its grid
 # Parts of the resolved experiment that do not change what a trial computes.
 UNFINGERPRINTED = (("name",), ("search",), ("diagnostics",), ("train", "threads"))
 FINISHED = ("complete", "pruned", "diverged")  # what --max-trials counts
@@ -79,11 +88,13 @@ class StudyPlan:
     overrides: list
 
 
-def open_study(storage, plan):
+def open_study(storage, plan, grid_size=None):
     """(optuna Study, resumed?) for `plan`: load the study, or create it with nnx's
-    attributes; StudyChanged when the existing one was started from another experiment."""
+    attributes (and, for a grid of `grid_size` points, its queue); StudyChanged when the
+    existing one was started from another experiment."""
     import optuna
 
+    created = False
     try:
         study = optuna.load_study(study_name=plan.name, storage=storage.optuna)
         resumed = True
@@ -91,15 +102,67 @@ def open_study(storage, plan):
         try:
             study = optuna.create_study(study_name=plan.name, storage=storage.optuna,
                                         direction=plan.direction)
-        except optuna.exceptions.DuplicatedStudyError:  # another worker created it just now
+            created = True
+        except optuna.exceptions.DuplicatedStudyError:  # another process created it just now
             study = optuna.load_study(study_name=plan.name, storage=storage.optuna)
-        else:
-            _describe_new_study(study, plan)
         resumed = False
+    if created:
+        _describe_new_study(study, plan)
+    else:
+        wait_until_ready(study)
     check_same_experiment(study, plan)
+    if grid_size is not None:
+        queue_grid(study, grid_size)
+    if created:
+        study.set_user_attr("nnx_ready", True)
     if study.user_attrs.get("nnx_method") != plan.method:
         study.set_user_attr("nnx_method", plan.method)
     return study, resumed
+
+
+def wait_until_ready(study, wait_s=READY_WAIT_S):
+    """Wait while another process is still setting up a study it just created (at most
+    `wait_s`, or a few seconds when the study shows no sign of nnx at all)."""
+    started = time.monotonic()
+    while time.monotonic() - started < wait_s:
+        attrs = study.user_attrs
+        if attrs.get("nnx_ready"):
+            return
+        if "nnx_fingerprint" in attrs:
+            if _age_s(attrs.get("nnx_created")) > wait_s:
+                return  # made before nnx_ready existed, or its creator died setting it up
+        elif study.get_trials(deepcopy=False) or time.monotonic() - started > 5:
+            return  # not an nnx study: check_same_experiment says so
+        time.sleep(0.2)
+
+
+def _age_s(stamp):
+    try:
+        created = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return float("inf")
+    return (datetime.now(UTC) - created).total_seconds()
+
+
+def grid_point_of(trial):
+    """The grid point index a trial runs or will run (None: not a grid trial)."""
+    point = trial.params.get(GRID_PARAM, (trial.system_attrs.get("fixed_params") or {}).get(
+        GRID_PARAM))
+    return None if point is None else int(point)
+
+
+def queue_grid(study, grid_size):
+    """Queue every grid point that no trial has taken yet, once per study: the creator does
+    it before `nnx_ready`; a study searched by another method before gets it on its first
+    grid run."""
+    if study.user_attrs.get("nnx_grid_queued") == grid_size:
+        return 0
+    taken = {grid_point_of(t) for t in study.get_trials(deepcopy=False)}
+    points = [i for i in range(grid_size) if i not in taken]
+    for point in points:
+        study.enqueue_trial({GRID_PARAM: point})
+    study.set_user_attr("nnx_grid_queued", grid_size)
+    return len(points)
 
 
 def _describe_new_study(study, plan):
@@ -119,16 +182,24 @@ def check_same_experiment(study, plan):
                        f"search; choose another name with --study NEW_NAME")
     if attrs["nnx_fingerprint"] == fingerprint(plan.document):
         return
-    difference = first_difference(attrs.get("nnx_document", {}), plan.document)
+    recorded = attrs.get("nnx_document", {})
+    differences = []  # the objective first: a changed metric also changes the direction
+    for key in ("metric", "direction", "space", "experiment"):
+        difference = first_difference(recorded.get(key, _MISSING), plan.document.get(key),
+                                       key)
+        if difference is not None:
+            differences.append(difference)
     what = ""
-    if difference is not None:
-        path, old, new = difference
+    if differences:
         label = {"experiment": "the experiment", "space": "search.space",
                  "metric": "search.metric", "direction": "search.direction"}
-        head, _, rest = path.partition(".")
-        field = rest if head == "experiment" and rest else (
-            f"search.space.{rest}" if head == "space" and rest else label.get(head, path))
-        what = f" ({field}: {_show(old)} then, {_show(new)} now)"
+        shown = []
+        for path, old, new in differences[:2]:
+            head, _, rest = path.partition(".")
+            field = rest if head == "experiment" and rest else (
+                f"search.space.{rest}" if head == "space" and rest else label.get(head, path))
+            shown.append(f"{field}: {_show(old)} then, {_show(new)} now")
+        what = f" ({'; '.join(shown)})"
     started = attrs.get("nnx_experiment", "?")
     overrides = " ".join(f"--set {o}" for o in attrs.get("nnx_overrides", []))
     raise StudyChanged(
@@ -153,11 +224,17 @@ class Budget:
     max_trials: int | None = None
     timeout: float | None = None
 
-    def stop_reason(self, *, started, finished_in_study, elapsed):
-        """Why no further trial may start now (a one-line reason), or None."""
+    def stop_reason(self, *, started, finished_in_study, elapsed, running_in_study=0):
+        """Why no further trial may start now (a one-line reason), or None. Trials running
+        elsewhere count toward --max-trials: they will finish (or, failing, be queued again
+        and picked up by whoever is still running), so starting one more would overshoot."""
         if self.max_trials is not None and finished_in_study >= self.max_trials:
             return (f"the study holds {finished_in_study} finished trials (--max-trials "
                     f"{self.max_trials})")
+        if (self.max_trials is not None
+                and finished_in_study + running_in_study >= self.max_trials):
+            return (f"the study holds {finished_in_study} finished trials and "
+                    f"{running_in_study} running (--max-trials {self.max_trials})")
         if self.n_trials is not None and started >= self.n_trials:
             return f"{started} trial{'s' if started != 1 else ''} run (--n-trials {self.n_trials})"
         if self.timeout is not None and elapsed >= self.timeout:

@@ -132,10 +132,12 @@ def _finite(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def study_documents(results_dir, url=None):
+def study_documents(results_dir, url=None, write=True):
     """(documents, problems): the study JSON of every study in the results folder's journals
-    (or in the storage at `url`), rebuilt from storage; a damaged journal is listed in
-    `problems` as (where, message) instead of stopping the listing."""
+    (or in the storage at `url`), rebuilt from storage and (`write`) written to the results
+    folder — so that `nnx studies --storage URL` brings this host's study JSONs, and with
+    them `nnx report`, up to date with what every machine ran. A damaged journal is listed
+    in `problems` as (where, message) instead of stopping the listing."""
     import optuna
 
     from nnx.errors import NnxError
@@ -160,6 +162,16 @@ def study_documents(results_dir, url=None):
             for name in store.study_names():
                 study = optuna.load_study(study_name=name, storage=store.optuna)
                 documents.append(build_document(study, store.label))
+                if write:
+                    _write_quietly(results_dir, documents[-1], problems)
         except Exception as err:  # noqa: BLE001 - a damaged journal must not stop the list
             problems.append((store.label, f"cannot read it: {type(err).__name__}: {err}"))
     return documents, problems
+
+
+def _write_quietly(results_dir, document, problems):
+    try:
+        write_document(results_dir, document)
+    except OSError as err:  # a read-only results folder still lists
+        problems.append((str(studies_dir(results_dir)), f"cannot write {document['study']}"
+                                                        f".json: {err.strerror or err}"))

@@ -12,18 +12,23 @@ States. nnx keeps its own state in the user attribute `nnx_state` and tells Optu
 - failed   -> FAIL (a crash, an invalid combination, an interrupt); a crashed or
   interrupted trial is queued once more with the same parameters.
 Other user attributes: params (the effective {path: value}), run_id, value, error, seed,
-epochs, duration_s, host, pid, worker, threads, command (the reproducing `nnx train`).
-The per-epoch curve is Optuna's own intermediate values (reported each epoch).
+epochs, duration_s, host, pid, process, heartbeat, worker, threads, command (the
+reproducing `nnx train`); `nnx.search.liveness` reads host/pid/process/heartbeat to find
+trials whose worker is gone. The per-epoch curve is Optuna's own intermediate values.
+
+A trial comes from `study.ask()`, which hands out a queued (WAITING) trial first — Optuna
+changes WAITING to RUNNING atomically, so two workers never get the same one — and creates
+a new one otherwise. A grid hands out only queued trials (`queue_only`): its points are all
+queued when the study is created, and an empty queue means the grid is exhausted.
 """
 
 import math
-import os
-import socket
 import time
 from dataclasses import dataclass, field
 
 from nnx.callbacks import Callback
 from nnx.config import ConfigError
+from nnx.search import liveness
 from nnx.search.samplers import GRID_PARAM
 
 
@@ -36,16 +41,62 @@ class PruningCallback(Callback):
         self.trial, self.monitor, self.epochs = trial, monitor, epochs
 
     def on_epoch_end(self, epoch, logs):
+        from optuna.exceptions import UpdateFinishedTrialError
+
         value = logs.get(self.monitor)
         if value is None or not math.isfinite(value):
             return
         step = epoch + 1
-        self.trial.report(float(value), step)
+        try:
+            self.trial.report(float(value), step)
+        except UpdateFinishedTrialError:  # another worker failed it: HeartbeatCallback stops
+            return
         if step < self.epochs and self.trial.should_prune():
             self.model.stop_training = True
             self.model.status = "pruned"
             self.model.stop_reason = (f"pruned after epoch {step} of {self.epochs}: "
                                       f"{self.monitor} {value:.4g}")
+
+
+class HeartbeatCallback(Callback):
+    """Writes the trial's `heartbeat` attribute after an epoch (the first one, then at most
+    every HEARTBEAT_EVERY_S), with the longest epoch so far. When the storage refuses (another
+    worker judged this one gone, failed the trial and queued it again), training stops: the
+    trial is no longer this worker's."""
+
+    def __init__(self, trial):
+        self.trial = trial
+        self.longest = 0.0
+        self.written = None  # time.time() of the last write
+        self.lost = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.began = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs):
+        self.longest = max(self.longest, time.monotonic() - self.began)
+        now = time.time()
+        if self.written is not None and now - self.written < liveness.HEARTBEAT_EVERY_S:
+            return
+        if not beat(self.trial, self.longest):
+            self.lost = True
+            self.model.stop_training = True
+            self.model.status = "failed"
+            self.model.stop_reason = ("another worker marked this trial failed (no heartbeat "
+                                      "within the grace period) and queued it again")
+        self.written = now
+
+
+def beat(trial, longest_epoch_s=0.0):
+    """Write the trial's heartbeat; False when the trial was finished by someone else."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    try:
+        trial.set_user_attr("heartbeat", {"at": round(time.time(), 3),
+                                          "longest_epoch_s": round(longest_epoch_s, 3)})
+    except UpdateFinishedTrialError:
+        return False
+    return True
 
 
 @dataclass
@@ -66,6 +117,8 @@ class TrialContext:
     grid_points: list | None = None
     worker: int = 0
     reporter: object = None  # callable(number, params) -> nnx.progress.Reporter or None
+    identity: object = None  # liveness.Identity of this process (None: look it up)
+    reseed: object = None  # callable(trial number) -> the sampler for that trial, or None
 
 
 @dataclass
@@ -80,6 +133,8 @@ class TrialOutcome:
     epochs: int = 0
     command: str | None = None
     interrupted: bool = False
+    worker: int = 0
+    lost: bool = False  # another worker failed it (stale heartbeat) and queued it again
 
 
 def propose(ctx, trial):
@@ -89,24 +144,45 @@ def propose(ctx, trial):
     return ctx.space.sample(trial)
 
 
+def take_trial(ctx):
+    """A queued trial, else (not for a grid) a new one; None when a grid's queue is empty.
+    The sampler is re-seeded for the trial's number before anything is sampled (samplers
+    sample lazily, at the first suggest)."""
+    import optuna
+
+    if ctx.grid_points is None:
+        trial = ctx.study.ask()
+        if ctx.reseed is not None:
+            ctx.study.sampler = ctx.reseed(trial.number)
+        return trial
+    trial_id = ctx.study._pop_waiting_trial_id()  # what ask() does first, atomically
+    return None if trial_id is None else optuna.Trial(ctx.study, trial_id)
+
+
 def run_trial(ctx):
-    """Ask the study for a trial, run it, tell the result; returns a TrialOutcome."""
+    """Take a trial, run it, tell the result; returns a TrialOutcome, or None when a grid
+    has no point left to hand out."""
     from nnx.experiment import run_experiment
 
-    trial = ctx.study.ask()
+    trial = take_trial(ctx)
+    if trial is None:
+        return None
     started = time.perf_counter()
     params = {}
+    heartbeat = HeartbeatCallback(trial)
     try:
-        for key, value in (("host", socket.gethostname()), ("pid", os.getpid()),
-                           ("worker", ctx.worker), ("method", ctx.method)):
+        identity = ctx.identity or liveness.Identity.current()
+        for key, value in (*identity.attrs().items(), ("worker", ctx.worker),
+                           ("method", ctx.method)):
             trial.set_user_attr(key, value)
+        beat(trial)
         params = propose(ctx, trial)
         trial.set_user_attr("params", params)
         trial.set_user_attr("seed", params.get("seed", ctx.raw.get("seed", 0)))
         reporter = ctx.reporter(trial.number, params) if ctx.reporter else None
         pruning = PruningCallback(trial, ctx.metric, params.get("train.epochs", ctx.epochs))
         record = run_experiment(
-            ctx.space.apply(ctx.raw, params), ctx.results_dir, callbacks=[pruning],
+            ctx.space.apply(ctx.raw, params), ctx.results_dir, callbacks=[heartbeat, pruning],
             reporter=reporter, save_model=ctx.save_model != "none", source=ctx.experiment)
     except ConfigError as err:  # these values make an invalid experiment: no use retrying
         err.source = None
@@ -118,8 +194,12 @@ def run_trial(ctx):
     except Exception as err:  # noqa: BLE001 - a crashed trial is recorded; the study goes on
         return _finish(ctx, trial, started, TrialOutcome(
             trial.number, "failed", params, error=f"{type(err).__name__}: {err}"), retry=True)
-    return _finish(ctx, trial, started, outcome_of(trial.number, params, record, ctx), record,
-                   retry=record["status"] in ("failed", "interrupted"))
+    outcome = outcome_of(trial.number, params, record, ctx)
+    if heartbeat.lost:
+        outcome.state, outcome.lost = "failed", True
+        outcome.error = record.get("stop_reason")
+    return _finish(ctx, trial, started, outcome, record,
+                   retry=record["status"] in ("failed", "interrupted") and not heartbeat.lost)
 
 
 def outcome_of(number, params, record, ctx):
@@ -148,22 +228,36 @@ def outcome_of(number, params, record, ctx):
 
 
 def _finish(ctx, trial, started, outcome, record=None, retry=False):
+    """Record the outcome on the trial and tell Optuna. When the trial was already finished
+    by someone else (another worker judged this one gone), the outcome is kept in the run
+    record only: that worker has failed the trial and queued its parameters again."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     outcome.duration_s = round(time.perf_counter() - started, 3)
+    outcome.worker = ctx.worker
     attrs = {"nnx_state": outcome.state, "run_id": outcome.run_id, "value": outcome.value,
              "error": outcome.error, "duration_s": outcome.duration_s,
              "epochs": outcome.epochs, "command": outcome.command}
     if record is not None:
         attrs["threads"] = record["environment"].get("threads")
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
-    if outcome.state == "complete":
-        ctx.study.tell(trial, outcome.value)
-    elif outcome.state in ("pruned", "diverged"):
-        ctx.study.tell(trial, state=TrialState.PRUNED)
-    else:
-        ctx.study.tell(trial, state=TrialState.FAIL)
-        if retry and "nnx_retry_of" not in trial.user_attrs and trial.params:
-            ctx.study.enqueue_trial(trial.params, user_attrs={"nnx_retry_of": trial.number})
+    try:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        if outcome.state == "complete":
+            ctx.study.tell(trial, outcome.value)
+        elif outcome.state in ("pruned", "diverged"):
+            ctx.study.tell(trial, state=TrialState.PRUNED)
+        else:
+            ctx.study.tell(trial, state=TrialState.FAIL)
+    except (UpdateFinishedTrialError, ValueError) as err:
+        if not isinstance(err, UpdateFinishedTrialError) and "Cannot tell" not in str(err):
+            raise
+        outcome.state, outcome.lost = "failed", True
+        outcome.error = ("another worker marked this trial failed (no heartbeat within the "
+                         "grace period) and queued it again; this result is kept in the run "
+                         "record only")
+        return outcome
+    if outcome.state == "failed" and retry:
+        liveness.requeue(ctx.study, ctx.study._storage.get_trial(trial._trial_id))
     return outcome

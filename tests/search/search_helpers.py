@@ -4,6 +4,9 @@ temporary folder, and the CLI run in-process with the results folder there."""
 import copy
 import json
 import os
+import subprocess
+import sys
+import time
 
 import yaml
 from typer.testing import CliRunner
@@ -47,7 +50,7 @@ class Workspace:
         from nnx.cli import app
 
         args = [str(a) for a in args]
-        if args and args[0] in ("search", "train", "studies"):
+        if args and args[0] in ("search", "train", "studies") and "--results-dir" not in args:
             args += ["--results-dir", str(self.results)]
         cwd = os.getcwd()
         os.chdir(self.root)
@@ -59,6 +62,51 @@ class Workspace:
     def study(self, name="tiny"):
         return json.loads((self.results / "studies" / f"{name}.json").read_text())
 
+    def run_record(self, run_id):
+        return json.loads((self.results / "runs" / f"{run_id}.json").read_text())
+
     def journal(self, name="tiny"):
         path = self.results / "studies" / f"{name}.journal"
         return path.read_bytes() if path.exists() else None
+
+    def spawn(self, *args, results=None):
+        """Start `nnx ARGS` as a real process from the workspace (for kills and overlaps);
+        returns the Popen (stdout and stderr together, as text)."""
+        args = [str(a) for a in args]
+        if args and args[0] in ("search", "train", "studies") and "--results-dir" not in args:
+            args += ["--results-dir", str(results or self.results)]
+        return subprocess.Popen([sys.executable, "-m", "nnx.cli", *args], cwd=self.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def trials(self, name="tiny"):
+        """The study's trials as Optuna has them now (read from its journal)."""
+        import optuna
+
+        from nnx.search.storage import journal_path, open_journal
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        path = journal_path(self.results, name)
+        if not path.exists():
+            return []
+        try:
+            study = optuna.load_study(study_name=name, storage=open_journal(path).optuna)
+        except KeyError:  # the file exists, the study not yet
+            return []
+        return study.get_trials(deepcopy=False)
+
+
+def wait_for(condition, timeout=60.0, every=0.05, what="the condition"):
+    """Poll `condition()` until it returns something true; returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def finish(process, timeout=120):
+    """Wait for a spawned process; returns (exit code, output)."""
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output

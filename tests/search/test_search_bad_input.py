@@ -57,10 +57,15 @@ def test_grid_over_a_continuous_range_without_step(ws, existing):
 @pytest.mark.parametrize("url, fragment", [
     ("sqlite:////nonexistent/folder/studies.db", "cannot open storage"),
     ("postgresql://nnx@127.0.0.1:1/studies", "cannot open storage"),
+    ("postgresql://nnx:secret@no-such-host.invalid/studies", "cannot open storage"),
+    ("postgres://nnx:secret@127.0.0.1/studies", "write postgresql://, not postgres://"),
+    ("postgresq://nnx@127.0.0.1/studies", "unknown database scheme 'postgresq'"),
     ("results/studies.db", "is not a database URL"),
 ])
 def test_unreachable_storage(ws, existing, url, fragment):
-    refused(ws.nnx("search", ws.experiment(), "--method", "random", "--storage", url), fragment)
+    result = ws.nnx("search", ws.experiment(), "--method", "random", "--storage", url)
+    refused(result, fragment)
+    assert "secret" not in result.output  # a password is never shown
     existing()
 
 
@@ -72,6 +77,11 @@ def test_unreachable_storage(ws, existing, url, fragment):
     (["--warm-start", "tiny"], "names the study being run"),
     (["--set", "train.epochs=0"], "train.epochs"),
     (["--set", "search.metric=val_r2"], "add 'r2' to train.metrics"),
+    (["--n-jobs", "0"], "--n-jobs must be a positive number of worker processes, got 0"),
+    (["--n-jobs", "-2"], "--n-jobs must be a positive number of worker processes, got -2"),
+    (["--n-jobs", "2", "--storage", "sqlite:///studies.db"], "SQLite is not"),
+    (["--set", "search.metric=val_loss"], "search.metric: \"val_accuracy\" then, "
+                                          "\"val_loss\" now"),
 ])
 def test_bad_options(ws, existing, args, fragment):
     refused(ws.nnx("search", ws.experiment(), "--method", "random", *args), fragment)

@@ -1,0 +1,144 @@
+"""Several workers on one study: `--n-jobs` (spawned processes), a grid shared out without
+running a point twice, budgets over all workers, overlapping invocations on one journal,
+and a worker killed mid-trial (SIGKILL) whose trial is failed, queued again and re-run."""
+
+import os
+import signal
+import subprocess
+import sys
+
+from search_helpers import BASE, finish, wait_for
+
+from nnx.search.workers import threads_per_worker
+
+GRID = {"train.optimizer.lr": {"type": "categorical", "choices": [0.003, 0.01, 0.03]},
+        "model.layers.0.units": {"type": "categorical", "choices": [4, 8]}}
+TWO_EPOCHS = {**BASE["train"], "epochs": 2}
+SLOW = ["--set", "train.epochs=300", "--pruner", "none"]  # ~2 s a trial: time to kill one
+
+
+def finished(trials):
+    return [t for t in trials if t["state"] in ("complete", "pruned", "diverged")]
+
+
+def point(trial):
+    return tuple(sorted(trial["params"].items()))
+
+
+def test_a_grid_is_shared_by_two_workers_without_running_a_point_twice(ws):
+    path = ws.experiment(space=GRID, train=TWO_EPOCHS)
+    result = ws.nnx("search", path, "--method", "grid", "--n-jobs", 2, "--n-trials", 50)
+    assert result.exit_code == 0, result.output
+    assert "2 workers (pids" in result.output and "grid exhausted" in result.output
+    trials = ws.study()["trials"]
+    assert len(trials) == 6 and len(finished(trials)) == 6
+    assert len({point(t) for t in trials}) == 6  # every point once
+    assert {t["number"] for t in trials} == set(range(6))
+    threads = threads_per_worker(2)
+    for trial in trials:
+        record = ws.run_record(trial["run_id"])
+        assert record["environment"]["threads"] == threads
+    again = ws.nnx("search", path, "--method", "grid", "--n-jobs", 2)
+    assert again.exit_code == 0 and "nothing to do: grid exhausted" in again.output
+    assert "workers (pids" not in again.output  # no process started for nothing
+    assert len(ws.study()["trials"]) == 6
+
+
+def test_budgets_count_over_all_workers(ws):
+    path = ws.experiment(train=TWO_EPOCHS)
+    result = ws.nnx("search", path, "--method", "random", "--n-jobs", 2, "--n-trials", 3)
+    assert result.exit_code == 0, result.output
+    assert len(ws.study()["trials"]) == 3 and "3 trials run (--n-trials 3)" in result.output
+    result = ws.nnx("search", path, "--method", "random", "--n-jobs", 2, "--max-trials", 7)
+    assert result.exit_code == 0, result.output
+    trials = ws.study()["trials"]
+    assert 7 <= len(finished(trials)) <= 7 + 2 - 1  # at most K-1 over
+    assert len({point(t) for t in trials}) == len(trials)  # no proposal repeated
+    assert all(t["state"] != "running" for t in trials)
+
+
+def test_two_overlapping_invocations_share_one_journal(ws):
+    path = ws.experiment(train=TWO_EPOCHS)
+    runs = [ws.spawn("search", path, "--method", "random", "--n-trials", 4) for _ in range(2)]
+    results = [finish(run) for run in runs]
+    for code, output in results:
+        assert code == 0, output
+        assert "locked" not in output.lower() and "Traceback" not in output
+    trials = ws.study()["trials"]
+    assert sorted(t["number"] for t in trials) == list(range(8))
+    assert len(finished(trials)) == 8
+    assert len({point(t) for t in trials}) == 8  # two invocations never propose alike
+    assert len({t["pid"] for t in trials}) == 2
+
+
+def test_a_killed_worker_is_failed_queued_and_rerun_by_the_same_command(ws):
+    path = ws.experiment()
+    command = ["search", path, "--method", "random", "--max-trials", 3, *SLOW]
+    run = ws.spawn(*command)
+    def finished_and_running():
+        trials = ws.trials()  # one snapshot
+        done = any(t.state.name == "COMPLETE" for t in trials)
+        return done and next((t for t in trials if t.state.name == "RUNNING"
+                              and t.intermediate_values), None)
+
+    victim = wait_for(finished_and_running, what="a finished trial and a running one")
+    os.kill(victim.user_attrs["pid"], signal.SIGKILL)
+    code, output = finish(run)
+    assert code == -signal.SIGKILL, output
+    before = {t["number"]: t["value"] for t in finished(ws.study()["trials"])}
+    assert before and victim.number not in before
+    result = ws.nnx(*command)
+    assert result.exit_code == 0, result.output
+    assert f"trial {victim.number:>3}  failed    worker lost" in result.output
+    trials = {t["number"]: t for t in ws.study()["trials"]}
+    assert {n: trials[n]["value"] for n in before} == before  # finished trials intact
+    killed = trials[victim.number]
+    assert killed["state"] == "failed" and "worker lost" in killed["error"]
+    rerun = [t for t in trials.values() if t["number"] > victim.number
+             and t["params"] == killed["params"]]
+    assert len(rerun) == 1 and rerun[0]["state"] == "complete"
+    assert not [t for t in trials.values() if t["state"] in ("running", "waiting")]
+    assert len(finished(trials.values())) == 3  # budget met; the failed trial not counted
+
+
+def test_a_worker_killed_under_n_jobs_is_rerun_by_the_other(ws):
+    path = ws.experiment()
+    run = ws.spawn("search", path, "--method", "random", "--n-jobs", 2, "--max-trials", 3,
+                   *SLOW)
+    victim = wait_for(lambda: next((t for t in ws.trials() if t.state.name == "RUNNING"
+                                    and t.intermediate_values), None),
+                      what="a running trial")
+    os.kill(victim.user_attrs["pid"], signal.SIGKILL)
+    code, output = finish(run)
+    assert code == 0, output
+    assert f"worker {victim.user_attrs['worker']} (pid {victim.user_attrs['pid']}) was " \
+           "killed by SIGKILL" in output
+    assert f"trial {victim.number:>3}  failed    worker lost" in output
+    trials = ws.study()["trials"]
+    killed = trials[victim.number]
+    assert killed["state"] == "failed"
+    assert [t["params"] for t in trials[victim.number + 1:]].count(killed["params"]) == 1
+    assert 3 <= len(finished(trials)) <= 3 + 2 - 1
+    assert not [t for t in trials if t["state"] in ("running", "waiting")]
+
+
+def test_ctrl_c_interrupts_every_worker_and_their_trials_run_again(ws):
+    """Ctrl-C on a terminal signals the whole process group: each worker stops its trial
+    after the current batch, marks it failed and queues it again; the search exits 130."""
+    path = ws.experiment()
+    args = ["search", path, "--method", "random", "--n-jobs", "2", "--max-trials", "4",
+            *SLOW, "--results-dir", str(ws.results)]
+    run = subprocess.Popen([sys.executable, "-m", "nnx.cli", *args], cwd=ws.root, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           start_new_session=True)  # its own group, like a terminal's job
+    wait_for(lambda: sum(t.state.name == "RUNNING" and bool(t.intermediate_values)
+                         for t in ws.trials()) == 2, what="both workers in a trial")
+    os.killpg(run.pid, signal.SIGINT)
+    code, output = finish(run)
+    assert code == 130, output
+    trials = ws.study()["trials"]
+    interrupted = [t for t in trials if t["state"] == "failed"]
+    assert len(interrupted) == 2 and all(t["error"] == "interrupted" for t in interrupted)
+    queued = [t for t in trials if t["state"] == "waiting"]
+    assert sorted(map(point, queued)) == sorted(map(point, interrupted))
+    assert not [t for t in trials if t["state"] == "running"]
