@@ -22,13 +22,13 @@ Ho, Wo); the bottom/right padding follows from Ho, Wo (positions past the input 
 """
 
 import numpy as np
-from numba import njit
 
 from nnx.activations import LINEAR
 from nnx.kernels.activations import activate, activation_grad
+from nnx.kernels.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def _valid_range(offset, stride, size, count):
     """The outputs o in [lo, hi) of 0..count whose input o*stride + offset lies in [0, size)."""
     lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
@@ -37,7 +37,7 @@ def _valid_range(offset, stride, size, count):
     return lo, max(lo, hi)
 
 
-@njit(cache=True)
+@kernel
 def im2col(x, first, geom, cols):
     """x (N, C, H, W) -> cols (C*kh*kw, m*Ho*Wo) for the m samples from `first` on: row
     (c, i, j) holds x[n, c, ih, iw] for every output position, 0 in the padding."""
@@ -70,7 +70,7 @@ def im2col(x, first, geom, cols):
                             cols[row, base + ow] = zero
 
 
-@njit(cache=True)
+@kernel
 def col2im(dcols, geom, dx):
     """The adjoint of im2col: dx (N, C, H, W) = the sum of dcols (C*kh*kw, N*Ho*Wo) over
     every window position that read each input element (padding positions are dropped)."""
@@ -95,13 +95,13 @@ def col2im(dcols, geom, dx):
                             dx[n, c, ih, ow * sw + off_w] += dcols[row, base + ow]
 
 
-@njit(cache=True)
+@kernel
 def _leading(buffer, rows, cols):
     """The first rows*cols elements of a contiguous buffer as a contiguous (rows, cols)."""
     return buffer.reshape(buffer.size)[:rows * cols].reshape(rows, cols)
 
 
-@njit(cache=True)
+@kernel
 def conv_forward(x, W, b, geom, code, cols, zT, z, y):
     """x (N, C, H, W), W (F, C, kh, kw), b (F,) or empty -> z = conv(x, W) + b and
     y = act(z), both (N, F, Ho, Wo); y may be z. Element-wise activations only.
@@ -133,7 +133,7 @@ def conv_forward(x, W, b, geom, code, cols, zT, z, y):
             activate(zn, code, y3[first + m])  # on a cache-hot (F, P) block
 
 
-@njit(cache=True)
+@kernel
 def conv_backward(W, geom, cols, y, z, dy, code, dzT, dW, db, dcols, dx):
     """Gradients of y = act(conv(x, W) + b) from dy (N, F, Ho, Wo), with the cols, z and y
     of the forward pass: dW (F, C, kh, kw), db (F,) or empty, dx (N, C, H, W) or empty (the

@@ -8,10 +8,11 @@ batches keep their digits; every stored array keeps the caller's dtype.
 """
 
 import numpy as np
-from numba import njit
+
+from nnx.kernels.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def batch_norm_train(x, gamma, beta, eps, momentum, running_mean, running_var, xhat, invstd,
                      y):
     """x (N, C, S) -> xhat = (x - mean) * invstd and y = gamma * xhat + beta (N, C, S), with
@@ -43,7 +44,7 @@ def batch_norm_train(x, gamma, beta, eps, momentum, running_mean, running_var, x
         running_var[c] = (1.0 - momentum) * running_var[c] + momentum * sq / (count - 1)
 
 
-@njit(cache=True)
+@kernel
 def batch_norm_infer(x, gamma, beta, eps, running_mean, running_var, y):
     """x (N, C, S) -> y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
     n_batch, channels, size = x.shape
@@ -56,7 +57,7 @@ def batch_norm_infer(x, gamma, beta, eps, running_mean, running_var, y):
                 y[n, c, s] = x[n, c, s] * scale_t + shift_t
 
 
-@njit(cache=True)
+@kernel
 def batch_norm_backward(dy, xhat, gamma, invstd, dgamma, dbeta, dx):
     """Gradients of training-mode batch norm from dy (N, C, S): dgamma, dbeta (C,) and
     dx = invstd * gamma * (dy - mean(dy) - xhat * mean(dy * xhat)) (N, C, S)."""

@@ -6,6 +6,8 @@ geom: int64 array (kh, kw, stride_h, stride_w); the output shape gives Ho, Wo.
 
 from numba import njit
 
+from nnx.kernels.jit import kernel
+
 
 @njit(cache=True, inline="always")
 def _take_max(best, where, v, at):
@@ -14,7 +16,7 @@ def _take_max(best, where, v, at):
     return (v if take else best), (at if take else where)
 
 
-@njit(cache=True)
+@kernel
 def max_pool_forward(x, geom, y, argmax):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), the max of each window; argmax (N, C, Ho, Wo)
     int32 holds its flat position ih*W + iw in the input plane: the first max on ties, a
@@ -54,7 +56,7 @@ def max_pool_forward(x, geom, y, argmax):
                     out[ow], arg[ow] = best, where
 
 
-@njit(cache=True)
+@kernel
 def max_pool_backward(dy, argmax, dx):
     """dx (N, C, H, W): each dy (N, C, Ho, Wo) goes to its window's argmax (summed where
     overlapping windows share one)."""
@@ -69,7 +71,7 @@ def max_pool_backward(dy, argmax, dx):
                     plane[argmax[n, c, oh, ow]] += dy[n, c, oh, ow]
 
 
-@njit(cache=True)
+@kernel
 def avg_pool_forward(x, geom, y):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), the mean of each window."""
     n_batch, channels = x.shape[0], x.shape[1]
@@ -88,7 +90,7 @@ def avg_pool_forward(x, geom, y):
                     y[n, c, oh, ow] = total * scale
 
 
-@njit(cache=True)
+@kernel
 def avg_pool_backward(dy, geom, dx):
     """dx (N, C, H, W): each dy (N, C, Ho, Wo) spread evenly over its window."""
     n_batch, channels = dx.shape[0], dx.shape[1]
