@@ -34,17 +34,29 @@ def sigmoid(v):
 
 
 @kernel
-def bias_activate(z, b, code, y):
+def bias_activate(z, b, code, y, alive=None):
     """z: (n, m) pre-activation, updated in place to z + b (b: (m,) or empty); y = act(z).
 
-    y may be z itself (linear activation, or when z is not needed for backward).
+    y may be z itself (linear activation, or when z is not needed for backward). Given
+    `alive` (m,) bool and a relu, marks the units with a positive output in the same pass.
     """
     n, m = z.shape
     if b.shape[0] > 0:
         for i in range(n):
             for j in range(m):
                 z[i, j] += b[j]
-    activate(z, code, y)
+    if alive is not None and code == RELU:
+        zero = z.dtype.type(0.0)
+        for i in range(n):
+            for j in range(m):
+                v = z[i, j]
+                if v > zero:
+                    y[i, j] = v
+                    alive[j] = True
+                else:
+                    y[i, j] = zero
+    else:
+        activate(z, code, y)
 
 
 @kernel

@@ -3,7 +3,7 @@ activation passes, and the backward for dW, db and dx."""
 
 import numpy as np
 
-from nnx.kernels.activations import activation_grad, bias_activate, mark_alive
+from nnx.kernels.activations import activation_grad, bias_activate
 from nnx.kernels.jit import kernel
 
 
@@ -20,9 +20,7 @@ def dense_forward(x, W, b, code, z, y, alive=None):
     Given `alive` (m,) bool, marks the units with a positive output (dead-unit diagnostics).
     """
     np.dot(x, W, z)
-    bias_activate(z, b, code, y)
-    if alive is not None:
-        mark_alive(y.reshape((y.shape[0], y.shape[1], 1)), alive)
+    bias_activate(z, b, code, y, alive)
 
 
 @kernel
