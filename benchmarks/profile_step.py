@@ -37,10 +37,12 @@ def profile(name):
     model.fit(x, y, epochs=1, batch_size=batch)  # compile / load kernels
     xb, yb = x[:batch], y[:batch]
     order = rng.permutation(len(x))[:batch]
-    out = model._forward(xb)
-    for layer in model.layers:  # leave the training caches in place for backward
-        layer.forward(layer._x if hasattr(layer, "_x") else xb, training=True)
     model.train_step(xb, yb)
+
+    def loss_and_backward():  # on the training caches the last forward left in place
+        outs = model._forward([xb], training=True)
+        loss, grads = model._losses_and_grads(outs, [yb])
+        model._backward(grads, model._fused_flags)
     params, grads = model.parameters(), model.gradients()
     dense = model.layers[0]
     z = np.empty((batch, dense.units), np.float32)
@@ -51,8 +53,8 @@ def profile(name):
         "whole fit step (epoch / batches)": best_us(
             lambda: model.fit(x, y, epochs=1, batch_size=batch), 20) / 40,
         "train_step": best_us(lambda: model.train_step(xb, yb)),
-        "  forward (all layers)": best_us(lambda: model._forward(xb)),
-        "  loss + backward": best_us(lambda: model._backward_from_loss(out, yb)),
+        "  forward (all layers)": best_us(lambda: model._forward([xb], training=True)),
+        "  forward + loss + backward": best_us(loss_and_backward),
         "  optimizer step": best_us(lambda: model.optimizer.step(params, grads)),
         "  parameters()/gradients() lists": best_us(
             lambda: (model.parameters(), model.gradients())),
