@@ -80,7 +80,8 @@ def test_dense_uses_fans_of_its_kernel():
 @pytest.mark.parametrize("spec,message", [
     ("he_normall", "unknown initializer 'he_normall'"),
     ("glorot", "known: "),
-    ({"type": "random_normal", "stddev": -1.0}, "random_normal: stddev must be a number > 0, got -1.0"),
+    ({"type": "random_normal", "stddev": -1.0},
+     "random_normal: stddev must be a number > 0, got -1.0"),
     ({"type": "random_uniform", "minval": 1.0, "maxval": 0.0}, "must be below maxval"),
     ({"type": "constant", "valu": 1.0}, "did you mean 'value'"),
 ])
