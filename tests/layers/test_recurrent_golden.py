@@ -6,40 +6,14 @@ the biases spread); this file does not import torch. The float64 comparison is t
 float32 one checks that the float32 path matches within float32 rounding.
 """
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
+from golden_cases import Fixtures
 
-from nnx import layers
-
-GOLDEN = np.load(Path(__file__).parents[1] / "golden" / "recurrent.npz")
-CASES = sorted({k.rsplit("/", 1)[0] for k in GOLDEN.files if k.endswith("/config")})
-
-
-def case_arrays(case):
-    prefix = case + "/"
-    return {k[len(prefix):]: GOLDEN[k] for k in GOLDEN.files if k.startswith(prefix)}
-
-
-def run(case, dtype):
-    """nnx's output, input gradient and parameter gradients on the fixture's weights."""
-    a = case_arrays(case)
-    config = json.loads(a["config"].tobytes().decode())
-    layer = layers.from_config(config)
-    layer.dtype = np.dtype(dtype)
-    x = a["x"].astype(dtype)
-    layer.build(x.shape[1:], np.random.default_rng(0))
-    weights = {k[len("param/"):]: v for k, v in a.items() if k.startswith("param/")}
-    assert set(weights) == set(layer.params)
-    for key, value in weights.items():
-        layer.params[key] = value.astype(dtype)
-    if "mask" in a:
-        layer.mask = a["mask"]
-    y = layer.forward(x, training=True)
-    dx = layer.backward(a["r"].astype(dtype))
-    return a, y, dx, layer.grads
+FIXTURES = Fixtures("recurrent")
+CASES = FIXTURES.cases
+case_arrays = FIXTURES.arrays
+run = FIXTURES.run_layer
 
 
 def test_every_kind_and_mode_is_covered():
