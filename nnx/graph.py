@@ -244,10 +244,6 @@ class Model(BaseModel):
     def _build_for(self, input_shapes):
         raise AssertionError("a graph model is built when it is made")
 
-    @property
-    def output_layers(self):
-        return [node.layer for node in self.outputs]
-
     def _output_layer(self, k):
         """The layer whose activation may fuse with output k's loss: not when it is shared,
         merges, or its output also feeds other layers."""

@@ -51,7 +51,7 @@ class BaseModel:
     - `_forward_fn(output)`: a function xs -> [arrays] computing the named node(s);
     - `_build_for(input_shapes)` (models built at the first fit/predict), `_input_grad_flags()`
       ([(layer, needs_input_grad)], set before every step: layers may be shared by models),
-      `_structure_config()`, `output_layers`, `summary()` and `summary_rows()`.
+      `_structure_config()`, `summary()` and `summary_rows()`.
 
     One training step: `_forward(training=True)` -> loss per output (from the output, or
     from the output layer's `preactivation` when fused) -> `_backward` -> optimizer step.
@@ -458,11 +458,6 @@ class BaseModel:
 
         save_model(self, path, preprocessing)
 
-    @property
-    def output_layers(self):
-        """The layer computing each output (None where an output is an input)."""
-        raise NotImplementedError
-
 
 class Sequential(BaseModel):
     """A stack of layers, each feeding the next."""
@@ -526,10 +521,6 @@ class Sequential(BaseModel):
     @property
     def output_shapes(self):
         return [self.output_shape]
-
-    @property
-    def output_layers(self):
-        return [self.layers[-1]] if self.layers else [None]
 
     def _output_layer(self, k):
         return self.layers[-1] if self.layers else None

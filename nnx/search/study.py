@@ -27,7 +27,6 @@ STUDY_SCHEMA = "nnx.study/1"
 READY_WAIT_S = 60.0  # how long a study's creator may take to describe it and queue its grid
 # Parts of the resolved experiment that do not change what a trial computes.
 UNFINGERPRINTED = (("name",), ("search",), ("diagnostics",), ("train", "threads"))
-FINISHED = ("complete", "pruned", "diverged")  # what --max-trials counts
 
 
 class StudyChanged(NnxError):
