@@ -3,9 +3,10 @@ wrong (and, for names, lists the known ones with the closest match)."""
 
 import numpy as np
 import pytest
+from errors_helper import raises
 
 import nnx
-from nnx import NnxError, layers, optimizers
+from nnx import layers, optimizers
 
 X = np.random.default_rng(0).standard_normal((8, 4))
 Y = np.random.default_rng(1).standard_normal((8, 2))
@@ -22,15 +23,6 @@ def classifier():
     model = nnx.Sequential([layers.Dense(3, activation="softmax")], input_shape=(4,), seed=0)
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     return model
-
-
-def raises(fn, *fragments):
-    with pytest.raises(NnxError) as err:
-        fn()
-    message = str(err.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    return message
 
 
 def test_wrong_input_shape_to_fit():

@@ -2,21 +2,12 @@
 wrong (a cycle cannot be built: a node only ever takes nodes that exist already)."""
 
 import numpy as np
-import pytest
+from errors_helper import raises
 
 import nnx
-from nnx import NnxError, layers
+from nnx import layers
 
 X = np.random.default_rng(0).standard_normal((6, 4))
-
-
-def raises(fn, *fragments):
-    with pytest.raises(NnxError) as err:
-        fn()
-    message = str(err.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    return message
 
 
 def two_inputs():
