@@ -142,7 +142,10 @@ class _Conv(Layer):
         else:
             geometry = (self._kernel, self._stride, self._dilation,
                         (pads[0][0], pads[1][0]), self.output_shape[1:])
-        self._geom = np.array([v for pair in geometry for v in pair], dtype=np.int64)
+        # The flat column layout (nnx/kernels/conv.py) needs stride 1; it pays where output
+        # rows are short, so a 1-D convolution (one long row) keeps the gathered layout.
+        flat = int(all(s == 1 for s in self._stride) and geometry[4][0] > 1)
+        self._geom = np.array([v for pair in geometry for v in pair] + [flat], dtype=np.int64)
 
     # -- computing --------------------------------------------------------------------
     def _bias(self, dtype, table):
@@ -156,25 +159,35 @@ class _Conv(Layer):
             array = self._buffers[key] = np.empty(shape, dtype=dtype)
         return array
 
+    def _padded_size(self, samples):
+        """Elements of the flat layout's padded planes for `samples` samples, with the slack
+        that the last plane's wrapped-around columns read; 0 in the gathered layout."""
+        if not self._geom[10]:
+            return 0
+        hp, wp = conv.padded_shape(self._geom)
+        slack = (self._geom[1] - 1) * self._geom[5]
+        return int(samples * self.input_shape[0] * hp * wp + slack)
+
     def forward(self, x, training=False):
         self.check_input(x)
         W = self.params["W"]
         n = x.shape[0]
         out2d = as_2d(self.output_shape, self.rank)
-        plane = out2d[1] * out2d[2]
         taps = W[0].size
         # Training keeps the columns of the whole batch for backward; inference gathers a
         # few samples at a time (about INFERENCE_COLS elements), whatever the batch size.
-        chunk = n if training else max(1, min(n, INFERENCE_COLS // (taps * plane)))
-        cols = self._scratch("cols" if training else "cols_infer", (taps, chunk * plane),
-                             W.dtype)
-        zT = self._scratch("zT", (self.filters, chunk * plane), W.dtype)
+        span = out2d[1] * int(conv.pitch(self._geom))  # columns per sample
+        chunk = n if training else max(1, min(n, INFERENCE_COLS // (taps * span)))
+        mode = "" if training else "_infer"  # each keeps its own size across epochs
+        cols = self._scratch("cols" + mode, (taps, chunk * span), W.dtype)
+        zT = self._scratch("zT" + mode, (self.filters, chunk * span), W.dtype)
+        xp = self._scratch("xp" + mode, (self._padded_size(chunk),), W.dtype)
         x4 = np.ascontiguousarray(x).reshape((n,) + as_2d(self.input_shape, self.rank))
         z = np.empty((n,) + out2d, dtype=W.dtype)
         y = z if self.code == activations.LINEAR else np.empty_like(z)
         conv.conv_forward(x4, W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)),
-                          self._bias(W.dtype, self.params), self._geom, self.code, cols, zT,
-                          z, y)
+                          self._bias(W.dtype, self.params), self._geom, self.code, xp, cols,
+                          zT, z, y)
         shape = (n,) + self.output_shape
         self.preactivation = z.reshape(shape)
         if training:
@@ -197,13 +210,15 @@ class _Conv(Layer):
         dzT = self._scratch("dzT", (self.filters, cols.shape[1]), W.dtype)
         if self.needs_input_grad:
             dcols = self._scratch("dcols", cols.shape, W.dtype)
+            dxp = self._scratch("dxp", (self._padded_size(n),), W.dtype)
             dx = np.empty((n,) + as_2d(self.input_shape, self.rank), dtype=W.dtype)
         else:
             dcols, dx = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0, 0), dtype=W.dtype)
+            dxp = np.empty(0, dtype=W.dtype)
         conv.conv_backward(W.reshape(w2d), self._geom, cols, self._y.reshape(out2d),
                            self.preactivation.reshape(out2d), dy4, code, dzT,
                            self.grads["W"].reshape(w2d), self._bias(W.dtype, self.grads),
-                           dcols, dx)
+                           dcols, dxp, dx)
         return dx.reshape((n,) + self.input_shape) if self.needs_input_grad else None
 
 

@@ -1,6 +1,6 @@
-"""Convolution kernels: im2col and col2im are adjoint and zero-fill the padding, the fused
-forward/backward equal their plain numpy equivalents, float32 stays float32, and the
-activation code does not multiply the compiled versions."""
+"""Convolution kernels: im2col and col2im (both column layouts) are adjoint and zero-fill the
+padding, the fused forward/backward equal their plain numpy equivalents, float32 stays
+float32, and the activation code does not multiply the compiled versions."""
 
 import numpy as np
 import pytest
@@ -14,16 +14,19 @@ GEOMETRIES = [  # (C, H, W), (kh, kw), stride, dilation, pads (top, left), outpu
     ((3, 7, 8), (3, 2), (2, 3), (1, 1), (1, 0), (4, 3)),
     ((1, 9, 9), (3, 3), (2, 2), (2, 2), (2, 2), (5, 5)),
     ((2, 1, 11), (1, 4), (1, 3), (1, 2), (0, 3), (1, 5)),
+    ((2, 6, 7), (2, 3), (1, 1), (2, 1), (1, 2), (5, 8)),
 ]
+FLAT = [0, 1, 5]  # the stride-1 geometries, which can also use the flat layout
+LAYOUTS = [(i, 0) for i in range(len(GEOMETRIES))] + [(i, 1) for i in FLAT]
 
 
-def geom(kernel, stride, dilation, pads, out):
-    return np.array(kernel + stride + dilation + pads + out, dtype=np.int64)
+def geom(kernel, stride, dilation, pads, out, flat=0):
+    return np.array(kernel + stride + dilation + pads + out + (flat,), dtype=np.int64)
 
 
 def columns_by_definition(x, g):
     """cols (C*kh*kw, N*Ho*Wo) from np.pad and strided slices (bottom/right padded enough)."""
-    kh, kw, sh, sw, dh, dw, pt, pl, ho, wo = (int(v) for v in g)
+    kh, kw, sh, sw, dh, dw, pt, pl, ho, wo = (int(v) for v in g[:10])
     xp = np.pad(x, ((0, 0), (0, 0), (pt, ho * sh + kh * dh), (pl, wo * sw + kw * dw)))
     n, c = x.shape[:2]
     cols = np.empty((c, kh, kw, n, ho, wo))
@@ -35,18 +38,51 @@ def columns_by_definition(x, g):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-@pytest.mark.parametrize("shape,kernel,stride,dilation,pads,out", GEOMETRIES)
-def test_im2col_matches_the_definition_and_col2im_is_its_adjoint(shape, kernel, stride,
-                                                                 dilation, pads, out):
+def padded_size(g, samples, channels):
+    """The flat layout's xp size (as the layer computes it); 0 for the gathered layout."""
+    hp, wp = K.padded_shape(g)
+    return samples * channels * hp * wp + (g[1] - 1) * g[5] if g[10] else 0
+
+
+def span(g):
+    return int(g[8] * K.pitch(g))
+
+
+def kept_columns(cols, g, n):
+    """The columns of real output positions, in the gathered layout's order."""
+    ho, wo = int(g[8]), int(g[9])
+    return cols.reshape(cols.shape[0], n, ho, -1)[..., :wo].reshape(cols.shape[0], -1)
+
+
+def gather(x, g, cols):
+    xp = np.full(padded_size(g, x.shape[0], x.shape[1]), np.nan)
+    if g[10]:
+        K.pad_planes(x, 0, x.shape[0], g, xp)
+        K.im2col_flat(xp, g, cols)
+    else:
+        K.im2col(x, 0, g, cols)
+
+
+def scatter(d, g, dx):
+    if g[10]:
+        K.col2im_flat(d, g, np.full(padded_size(g, dx.shape[0], dx.shape[1]), np.nan), dx)
+    else:
+        K.col2im(d, g, dx)
+
+
+@pytest.mark.parametrize("index,flat", LAYOUTS)
+def test_im2col_matches_the_definition_and_col2im_is_its_adjoint(index, flat):
+    shape, kernel, stride, dilation, pads, out = GEOMETRIES[index]
     rng = np.random.default_rng(0)
-    g = geom(kernel, stride, dilation, pads, out)
+    g = geom(kernel, stride, dilation, pads, out, flat)
     x = rng.standard_normal((2,) + shape)
-    cols = np.full((shape[0] * kernel[0] * kernel[1], 2 * out[0] * out[1]), np.nan)
-    K.im2col(x, 0, g, cols)
-    np.testing.assert_array_equal(cols, columns_by_definition(x, g))
+    cols = np.full((shape[0] * kernel[0] * kernel[1], 2 * span(g)), np.nan)
+    gather(x, g, cols)
+    assert not np.isnan(cols).any()
+    np.testing.assert_array_equal(kept_columns(cols, g, 2), columns_by_definition(x, g))
     d = rng.standard_normal(cols.shape)
     dx = np.full_like(x, np.nan)
-    K.col2im(d, g, dx)
+    scatter(d, g, dx)
     assert np.isclose(np.sum(cols * d), np.sum(x * dx), rtol=1e-13)  # <Ax, d> == <x, A'd>
 
 
@@ -61,46 +97,50 @@ def reference_forward_backward(x, W, b, g, dy, code):
     return z, y, dzT @ cols.T, dz.sum(axis=(0, 2, 3)), W.reshape(f, -1).T @ dzT
 
 
+@pytest.mark.parametrize("index,flat", [(2, 0), (5, 1)])
 @pytest.mark.parametrize("code", [activations.LINEAR, activations.TANH])
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
-def test_forward_and_backward_match_numpy(code, dtype, rtol):
+def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
     rng = np.random.default_rng(1)
-    shape, kernel, stride, dilation, pads, out = GEOMETRIES[2]
-    g = geom(kernel, stride, dilation, pads, out)
-    n, f, k, p = 3, 4, shape[0] * kernel[0] * kernel[1], out[0] * out[1]
+    shape, kernel, stride, dilation, pads, out = GEOMETRIES[index]
+    g = geom(kernel, stride, dilation, pads, out, flat)
+    n, f, k, s = 3, 4, shape[0] * kernel[0] * kernel[1], span(g)
     x = rng.standard_normal((n,) + shape).astype(dtype)
     W = rng.standard_normal((f, shape[0]) + kernel).astype(dtype)
     b = rng.standard_normal(f).astype(dtype)
     dy = rng.standard_normal((n, f) + out).astype(dtype)
-    cols, zT = np.empty((k, n * p), dtype), np.empty((f, n * p), dtype)
+    xp = np.empty(padded_size(g, n, shape[0]), dtype)
+    cols, zT = np.empty((k, n * s), dtype), np.empty((f, n * s), dtype)
     z, y = np.empty((n, f) + out, dtype), np.empty((n, f) + out, dtype)
-    K.conv_forward(x, W, b, g, code, cols, zT, z, y)
-    dW, db, dcols = np.empty_like(W), np.empty_like(b), np.empty_like(cols)
-    dx = np.empty_like(x)
-    K.conv_backward(W, g, cols, y, z, dy, code, np.empty_like(zT), dW, db, dcols, dx)
+    K.conv_forward(x, W, b, g, code, xp, cols, zT, z, y)
+    dW, db, dcols, dx = np.empty_like(W), np.empty_like(b), np.empty_like(cols), np.empty_like(x)
+    K.conv_backward(W, g, cols, y, z, dy, code, np.empty_like(zT), dW, db, dcols,
+                    np.empty_like(xp), dx)
     ref = reference_forward_backward(*(a.astype(np.float64) for a in (x, W, b)), g,
                                      dy.astype(np.float64), code)
-    for got, want in zip((z, y, dW.reshape(f, k), db, dcols), ref, strict=True):
+    for got, want in zip((z, y, dW.reshape(f, k), db), ref[:4], strict=True):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
     want_dx = np.empty(x.shape)
     K.col2im(ref[4], g, want_dx)
+    assert dx.dtype == dtype
     np.testing.assert_allclose(dx, want_dx, rtol=rtol, atol=rtol)
 
 
-def test_forward_in_chunks_equals_one_pass():
+@pytest.mark.parametrize("index,flat", [(3, 0), (1, 1)])
+def test_forward_in_chunks_equals_one_pass(index, flat):
     """Inference gathers a few samples at a time into a small cols: same numbers."""
     rng = np.random.default_rng(4)
-    shape, kernel, stride, dilation, pads, out = GEOMETRIES[3]
-    g = geom(kernel, stride, dilation, pads, out)
-    n, f, k, p = 7, 3, shape[0] * kernel[0] * kernel[1], out[0] * out[1]
+    shape, kernel, stride, dilation, pads, out = GEOMETRIES[index]
+    g = geom(kernel, stride, dilation, pads, out, flat)
+    n, f, k, s = 7, 3, shape[0] * kernel[0] * kernel[1], span(g)
     x, W = rng.standard_normal((n,) + shape), rng.standard_normal((f, shape[0]) + kernel)
     b = rng.standard_normal(f)
     results = []
     for chunk in (n, 3, 1):
         z, y = np.empty((n, f) + out), np.empty((n, f) + out)
-        K.conv_forward(x, W, b, g, activations.ELU, np.empty((k, chunk * p)),
-                       np.empty((f, chunk * p)), z, y)
+        K.conv_forward(x, W, b, g, activations.ELU, np.empty(padded_size(g, chunk, shape[0])),
+                       np.empty((k, chunk * s)), np.empty((f, chunk * s)), z, y)
         results.append((z, y))
     for z, y in results[1:]:
         np.testing.assert_array_equal(z, results[0][0])
@@ -112,10 +152,10 @@ def test_empty_bias_and_empty_dx_are_skipped():
     g = geom((3, 3), (1, 1), (1, 1), (1, 1), (4, 4))
     x, W = rng.standard_normal((2, 1, 4, 4)), rng.standard_normal((2, 1, 3, 3))
     cols, zT, z = np.empty((9, 32)), np.empty((2, 32)), np.empty((2, 2, 4, 4))
-    K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, cols, zT, z, z)
+    K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, np.empty(0), cols, zT, z, z)
     dW = np.empty_like(W)
     K.conv_backward(W, g, cols, z, z, np.ones_like(z), activations.LINEAR, np.empty_like(zT),
-                    dW, np.empty(0), np.empty((0, 0)), np.empty((0, 0, 0, 0)))
+                    dW, np.empty(0), np.empty((0, 0)), np.empty(0), np.empty((0, 0, 0, 0)))
     np.testing.assert_allclose(dW.reshape(2, 9), np.ones((2, 32)) @ cols.T)
 
 
@@ -126,6 +166,6 @@ def test_activation_codes_share_one_compiled_version():
     before = len(K.conv_forward.signatures)
     for name in ("relu", "tanh", "gelu", "elu"):
         z, y = np.empty((1, 3, 2, 2)), np.empty((1, 3, 2, 2))
-        K.conv_forward(x, W, b, g, activations.code(name), np.empty((18, 4)),
+        K.conv_forward(x, W, b, g, activations.code(name), np.empty(0), np.empty((18, 4)),
                        np.empty((3, 4)), z, y)
     assert len(K.conv_forward.signatures) <= before + 1

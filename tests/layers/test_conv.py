@@ -193,6 +193,30 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
     assert layer._cols.shape == (18, 9 * 12)  # the training columns are kept for backward
 
 
+@pytest.mark.parametrize("make,shape,flat", [
+    (lambda: layers.Conv2D(3, 3, padding="same"), (2, 6, 5), 1),
+    (lambda: layers.Conv2D(3, (2, 3), dilation=(2, 1), padding=1), (2, 6, 7), 1),
+    (lambda: layers.Conv2D(3, 3, stride=(1, 2)), (2, 6, 7), 0),
+    (lambda: layers.Conv1D(3, 3, padding="same"), (2, 9), 0),
+])
+def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
+    """Stride-1 2-D layers take the flat column layout; forcing the gathered one gives the
+    same outputs and gradients."""
+    layer = built(make(), shape)
+    assert layer._geom[10] == flat
+    x, results = inputs((3,) + shape), []
+    for layout in (flat, 0):
+        layer._geom[10] = layout
+        y = layer.forward(x, training=True)
+        dx = layer.backward(inputs(y.shape, seed=2))
+        results.append((y, dx, {k: g.copy() for k, g in layer.grads.items()}))
+    (y1, dx1, g1), (y0, dx0, g0) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(dx1, dx0, rtol=1e-13, atol=1e-14)
+    for key in g0:
+        np.testing.assert_allclose(g1[key], g0[key], rtol=1e-13, atol=1e-14)
+
+
 def test_first_layer_skips_the_input_gradient_but_fills_grads():
     layer = built(layers.Conv2D(3, 3, padding=1, activation="relu"), (2, 5, 5))
     x = inputs((2, 2, 5, 5))
