@@ -134,6 +134,8 @@ class BaseModel:
             fusable = bool(layer is not None and not made.from_logits and made.fused_activation
                            and getattr(layer, "activation", None) == made.fused_activation
                            and hasattr(layer, "backward_preactivation"))
+            if layer is not None:  # the fused loss reads it; other layers may skip storing it
+                layer.keeps_preactivation = fusable
             self._fused.append(made.with_logits() if fusable else None)
             self._fused_flags.append(fusable)
             # (the loss to compute, the layer whose pre-activation it takes when fused)

@@ -205,22 +205,25 @@ def _output_rows(geom):
 @kernel
 def conv_forward(x, W, b, geom, code, xp, cols, zT, z, y):
     """x (N, C, H, W), W (F, C, kh, kw), b (F,) or empty -> z = conv(x, W) + b and
-    y = act(z), both (N, F, Ho, Wo); y may be z. Element-wise activations only.
+    y = act(z), both (N, F, Ho, Wo); y may be z, and z may be empty (with no samples) when
+    only y is wanted. Element-wise activations only.
 
     cols (C*kh*kw, B*S) and zT (F, B*S) are scratch for B samples at a time (S columns per
     sample, by layout): with B = N, cols ends up holding the columns of the whole batch
     (backward needs them); inference passes a smaller B so that a large batch does not need
     a huge cols. xp is the flat layout's scratch for B samples' padded planes (empty for
     the gathered layout)."""
-    n_batch, filters = z.shape[0], z.shape[1]
-    plane = z.shape[2] * z.shape[3]
+    n_batch, filters = y.shape[0], y.shape[1]
+    plane = y.shape[2] * y.shape[3]
     rows, width, step = _output_rows(geom)
     span = rows * step
     k = cols.shape[0]
     chunk = max(1, cols.shape[1] // span)
     W2 = W.reshape(filters, k)
-    z3 = z.reshape(n_batch, filters, plane)
+    keep_z = z.shape[0] > 0
+    z3 = z.reshape(z.shape[0], filters, plane)
     y3 = y.reshape(n_batch, filters, plane)
+    scratch = np.empty((filters, plane), dtype=y.dtype)  # z of one sample, when not kept
     has_bias = b.shape[0] > 0
     for first in range(0, n_batch, chunk):
         count = min(chunk, n_batch - first)
@@ -233,7 +236,7 @@ def conv_forward(x, W, b, geom, code, xp, cols, zT, z, y):
             im2col(x, first, geom, part)
         np.dot(W2, part, out)
         for m in range(count):
-            zn = z3[first + m]
+            zn = z3[first + m] if keep_z else scratch
             for f in range(filters):
                 bias = b[f] if has_bias else zT.dtype.type(0.0)
                 for r in range(rows):

@@ -1,5 +1,5 @@
-"""Pooling and batch-norm kernels: both max-pool paths find the first argmax, float32 stays
-float32, and batch statistics keep their digits on large float32 batches."""
+"""Pooling and batch-norm kernels: both max-pool paths find the first argmax (the last NaN),
+float32 stays float32, and batch statistics keep their digits on large float32 batches."""
 
 import numpy as np
 import pytest
@@ -26,6 +26,34 @@ def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
     dx = np.full_like(x, np.nan)
     pool.max_pool_backward(np.ones_like(y), argmax, dx)
     assert dx.dtype == np.float32 and dx.sum() == y.size
+
+
+def sequential_winner(window):
+    """The position the scan rule picks: a later value wins if larger or NaN."""
+    best = 0
+    for k in range(1, len(window)):
+        if window[k] > window[best] or np.isnan(window[k]):
+            best = k
+    return best
+
+
+@pytest.mark.parametrize("geom", [[2, 2, 2, 2], [2, 2, 1, 1]])
+def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom):
+    """The 2x2 stride-2 path reduces each window as a tree; on ties (small integers) and
+    NaNs it still picks what a left-to-right, top-to-bottom scan picks."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (4, 3, 6, 6)).astype(np.float64)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    g = np.array(geom, dtype=np.int64)
+    kh, kw, sh, sw = geom
+    ho, wo = (6 - kh) // sh + 1, (6 - kw) // sw + 1
+    y, argmax = np.empty((4, 3, ho, wo)), np.empty((4, 3, ho, wo), np.int32)
+    pool.max_pool_forward(x, g, y, argmax)
+    for n, c, oh, ow in np.ndindex(y.shape):
+        window = x[n, c, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw].ravel()
+        k = sequential_winner(window)
+        assert argmax[n, c, oh, ow] == (oh * sh + k // kw) * 6 + ow * sw + k % kw
+        np.testing.assert_array_equal(y[n, c, oh, ow], window[k])
 
 
 def test_avg_pool_float32_stays_float32():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gradcheck import check_layer_gradients, max_rel_error
 
-from nnx import NnxError, layers
+from nnx import NnxError, Sequential, layers
 from nnx.layers import conv as conv_module
 from nnx.layers.conv import same_padding
 
@@ -77,7 +77,8 @@ def test_conv1d_gradients(kernel, stride, padding, dilation, length):
     check_layer_gradients(layer, inputs((3, 2, length)))
 
 
-@pytest.mark.parametrize("activation", ["linear", "relu", "leaky_relu", "elu", "sigmoid"])
+@pytest.mark.parametrize("activation", ["linear", "relu", "leaky_relu", "elu", "sigmoid",
+                                        "gelu"])
 def test_gradients_of_each_activation_without_bias(activation):
     layer = built(layers.Conv2D(2, 3, padding=1, activation=activation, use_bias=False),
                   (2, 4, 5))
@@ -231,8 +232,31 @@ def test_first_layer_skips_the_input_gradient_but_fills_grads():
         np.testing.assert_array_equal(layer.grads[key], grad)
 
 
+def test_preactivation_is_stored_only_where_it_is_read():
+    """Gelu's gradient and a fused loss read z; other activations take theirs from y."""
+    x = inputs((2, 2, 6, 6))
+    for activation, kept in (("relu", False), ("tanh", False), ("gelu", True)):
+        layer = built(layers.Conv2D(3, 3, activation=activation), (2, 6, 6))
+        layer.forward(x, training=True)
+        assert (layer.preactivation is not None) == kept
+
+
+def test_a_loss_fused_with_a_conv_output_layer_reads_its_stored_preactivation():
+    model = Sequential([layers.Conv1D(2, 3, activation="sigmoid")], input_shape=(2, 8), seed=0)
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    assert model.layers[0].keeps_preactivation
+    x = inputs((4, 2, 8))
+    target = (inputs((4, 2, 6), seed=5) > 0).astype(float)
+    p = model.predict(x)
+    want = -np.mean(target * np.log(p) + (1 - target) * np.log(1 - p))
+    loss, out = model.train_step(x, target)
+    np.testing.assert_allclose(out, p, rtol=1e-12)
+    np.testing.assert_allclose(loss, want, rtol=1e-6)
+
+
 def test_backward_preactivation_skips_the_activation():
     layer = built(layers.Conv1D(3, 3, activation="tanh"), (2, 8))
+    layer.keeps_preactivation = True  # as compile() sets it on a fused output layer
     linear = built(layers.Conv1D(3, 3), (2, 8))
     x = inputs((2, 2, 8))
     layer.forward(x, training=True)
