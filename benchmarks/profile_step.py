@@ -1,7 +1,8 @@
 """Where one training step's time goes: `python -m benchmarks.profile_step [mlp_small|mlp]`.
 
-Times each part of `Sequential.train_step` on its own (the minimum over many repeats, so a
-busy machine disturbs it little) and prints microseconds per part and its share.
+Times each part of the training step that fit runs (`_train_step`, on batches already
+checked and converted) on its own (the minimum over many repeats, so a busy machine disturbs
+it little) and prints microseconds per part and its share.
 """
 
 import sys
@@ -37,7 +38,7 @@ def profile(name):
     model.fit(x, y, epochs=1, batch_size=batch)  # compile / load kernels
     xb, yb = x[:batch], y[:batch]
     order = rng.permutation(len(x))[:batch]
-    model.train_step(xb, yb)
+    model._train_step([xb], [yb])
 
     def loss_and_backward():  # on the training caches the last forward left in place
         outs = model._forward([xb], training=True)
@@ -52,7 +53,7 @@ def profile(name):
     parts = {
         "whole fit step (epoch / batches)": best_us(
             lambda: model.fit(x, y, epochs=1, batch_size=batch), 20) / 40,
-        "train_step": best_us(lambda: model.train_step(xb, yb)),
+        "train_step": best_us(lambda: model._train_step([xb], [yb])),
         "  forward (all layers)": best_us(lambda: model._forward([xb], training=True)),
         "  forward + loss + backward": best_us(loss_and_backward),
         "  optimizer step": best_us(lambda: model.optimizer.step(params, grads)),

@@ -243,7 +243,7 @@ class BaseModel:
             else:
                 idx = order[start:stop]
                 xb, yb = [a[idx] for a in xs], [t[idx] for t in ys]
-            loss, out = self.train_step(self._unlist(xb), self._unlist(yb))
+            loss, out = self._train_step(xb, yb)
             outs = [out] if len(ys) == 1 else out
             for buffer, o in zip(preds, outs):
                 if buffer is not None:
@@ -269,8 +269,14 @@ class BaseModel:
 
     def train_step(self, xb, yb):
         """One forward, backward and update on a batch; returns (loss, output). Several
-        inputs/outputs: lists of arrays in, a list of outputs back."""
-        xs, ys = self._as_list(xb, len(self.input_shapes)), self._as_list(yb, len(self._losses))
+        inputs/outputs: lists of arrays in, a list of outputs back. The batch is checked and
+        converted as fit's data is (dtype, shapes, class labels)."""
+        if self.optimizer is None:
+            raise NnxError("compile the model before train_step")
+        return self._train_step(*self._prepare(xb, yb))
+
+    def _train_step(self, xs, ys):
+        """train_step on lists of prepared arrays: fit's inner loop."""
         for layer, flag in self._input_grad_flags():  # layers may be shared with a submodel
             layer.needs_input_grad = flag
         outs = self._forward(xs, training=True)

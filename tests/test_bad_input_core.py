@@ -35,6 +35,24 @@ def test_wrong_input_shape_to_predict():
            "the model expects inputs of shape (batch, 4), got (3, 2, 2)")
 
 
+def test_train_step_checks_its_batch_like_fit():
+    raises(lambda: regression_model().train_step(np.ones((8, 5)), Y),
+           "the model expects inputs of shape (batch, 4), got (8, 5)")
+    raises(lambda: classifier().train_step(X, np.arange(8)), "class labels must be in 0..2")
+    model = nnx.Sequential([layers.Dense(3)], input_shape=(4,), seed=0)
+    raises(lambda: model.train_step(X, Y), "compile the model before train_step")
+
+
+def test_train_step_converts_a_float64_batch_for_a_float32_model():
+    a, b = classifier(), classifier()
+    labels = np.arange(8) % 3
+    loss64, out64 = a.train_step(X, labels)  # X is float64; the model computes in float32
+    loss32, out32 = b.train_step(X.astype(np.float32), labels)
+    assert out64.dtype == np.float32
+    np.testing.assert_array_equal(out64, out32)
+    assert loss64 == loss32
+
+
 def test_input_without_batch_axis():
     raises(lambda: regression_model().predict(np.ones(4)), "inputs must have a batch axis")
 

@@ -210,14 +210,14 @@ def test_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
     model = nnx.Sequential([layers.Dense(1)], input_shape=(3,), dtype="float64")
     model.compile(optimizer=optimizers.SGD(lr=0.05), loss="mse")
     batch_losses = []
-    orig = model.train_step
+    orig = model._train_step
 
-    def spy(xb, yb):
-        loss, out = orig(xb, yb)
-        batch_losses.append((loss, len(xb)))
+    def spy(xs, ys):
+        loss, out = orig(xs, ys)
+        batch_losses.append((loss, len(xs[0])))
         return loss, out
 
-    model.train_step = spy
+    model._train_step = spy
     hist = model.fit(X[:10], REG_Y[:10, :1], epochs=1, batch_size=4)
     want = sum(l * n for l, n in batch_losses) / 10
     assert [n for _, n in batch_losses] == [4, 4, 2]
