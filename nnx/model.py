@@ -354,12 +354,6 @@ class BaseModel:
 
     # -- input checks -----------------------------------------------------------------
     @staticmethod
-    def _as_list(value, count):
-        if count == 1 and not isinstance(value, (list, tuple)):
-            return [value]
-        return list(value)
-
-    @staticmethod
     def _unlist(values):
         return values[0] if len(values) == 1 else values
 
