@@ -12,10 +12,14 @@ start_server() {
   if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -qx "$version main"; then
     pg_createcluster "$version" main >/dev/null
   fi
-  pg_ctlcluster "$version" main start 2>/dev/null || pg_ctlcluster "$version" main status >/dev/null
   port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $3}')
-  for _ in $(seq 1 30); do
+  # Readiness decides, not `pg_ctlcluster status`: a server killed with its session leaves a
+  # pid file (and lock files) naming a pid that may still look alive for a moment, and its
+  # first restart may refuse. So: start, wait, and start again until it accepts connections.
+  for attempt in $(seq 1 30); do
     su postgres -c "pg_isready -q -p $port" && break
+    [ "$attempt" -lt 30 ] || { echo "PostgreSQL $version did not start" >&2; exit 1; }
+    pg_ctlcluster "$version" main start >/dev/null 2>&1 || true
     sleep 1
   done
   su postgres -c "psql -q -p $port -v ON_ERROR_STOP=1" <<'SQL'
