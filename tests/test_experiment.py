@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from experiment_configs import tiny_moons
 
 import nnx
 from nnx.callbacks import Callback
@@ -17,15 +18,7 @@ from nnx.data import Preprocessor
 from nnx.experiment import expand_layers, prepare, run_experiment
 from nnx.results import RUN_KEYS, read_run
 
-TINY = {
-    "name": "tiny",
-    "seed": 0,
-    "data": {"dataset": "moons", "n_samples": 200},
-    "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"},
-                         {"type": "dense", "units": 1, "activation": "sigmoid"}]},
-    "train": {"loss": "binary_crossentropy", "optimizer": {"type": "adam", "lr": 0.05},
-              "epochs": 4, "batch_size": 16, "metrics": ["accuracy"]},
-}
+TINY = tiny_moons(epochs=4)
 
 
 def tiny(**train):

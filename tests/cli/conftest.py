@@ -10,19 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from experiment_configs import tiny_moons
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
 
-TINY = {
-    "name": "tiny",
-    "seed": 0,
-    "data": {"dataset": "moons", "n_samples": 200},
-    "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"},
-                         {"type": "dense", "units": 1, "activation": "sigmoid"}]},
-    "train": {"loss": "binary_crossentropy", "optimizer": {"type": "adam", "lr": 0.05},
-              "epochs": 3, "batch_size": 16, "metrics": ["accuracy"]},
-}
+TINY = tiny_moons(epochs=3)
 
 # Slow enough to interrupt: one sample per batch, many epochs.
 SLOW = {

@@ -7,6 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from gradcheck import check_layer_gradients
+from layer_checks import assert_float32_follows_float64
 
 from nnx import NnxError, layers
 
@@ -164,16 +165,8 @@ def test_backward_keeps_one_block_per_head_when_probabilities_are_not_kept():
 
 
 def test_float32_in_float32_out():
-    layer = built(dtype="float32", causal=True)
-    layer.mask = PADDING
-    x = inputs().astype(np.float32)
-    y = layer.forward(x, training=True)
-    dx = layer.backward(np.ones_like(y))
-    assert y.dtype == dx.dtype == np.float32
-    assert all(g.dtype == np.float32 for g in layer.grads.values())
-    ref = built(causal=True)
-    ref.mask = PADDING
-    np.testing.assert_allclose(y, ref.forward(x.astype(np.float64)), rtol=1e-5, atol=1e-5)
+    assert_float32_follows_float64(lambda dtype: built(dtype=dtype, causal=True), inputs(),
+                                   PADDING, 1e-5)
 
 
 def test_params_layout_and_config():

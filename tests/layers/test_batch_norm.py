@@ -6,22 +6,16 @@ dtypes, configs and bad arguments."""
 import numpy as np
 import pytest
 from gradcheck import check_layer_gradients
+from layer_checks import built_norm, norm_inputs
 
 from nnx import NnxError, layers
 
 
 def built(shape, dtype="float64", **kwargs):
-    layer = layers.BatchNormalization(**kwargs)
-    layer.dtype = np.dtype(dtype)
-    layer.build(shape, np.random.default_rng(0))
-    rng = np.random.default_rng(5)
-    layer.params["gamma"][...] = rng.uniform(0.5, 1.5, layer.params["gamma"].shape)
-    layer.params["beta"][...] = rng.standard_normal(layer.params["beta"].shape)
-    return layer
+    return built_norm(layers.BatchNormalization, shape, dtype, **kwargs)
 
 
-def inputs(shape, seed=1):
-    return np.random.default_rng(seed).standard_normal(shape) * 2.0 + 0.7
+inputs = norm_inputs
 
 
 @pytest.mark.parametrize("shape,batch", [((4,), 6), ((3, 5), 2), ((2, 3, 4), 2), ((3, 1), 3)])

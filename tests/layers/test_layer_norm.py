@@ -5,22 +5,16 @@ bad input. PyTorch's own numbers are in test_attention_golden.py."""
 import numpy as np
 import pytest
 from gradcheck import check_layer_gradients
+from layer_checks import built_norm, norm_inputs
 
 from nnx import NnxError, layers
 
 
 def built(shape, dtype="float64", **kwargs):
-    layer = layers.LayerNormalization(**kwargs)
-    layer.dtype = np.dtype(dtype)
-    layer.build(shape, np.random.default_rng(0))
-    rng = np.random.default_rng(5)
-    layer.params["gamma"][...] = rng.uniform(0.5, 1.5, layer.params["gamma"].shape)
-    layer.params["beta"][...] = rng.standard_normal(layer.params["beta"].shape)
-    return layer
+    return built_norm(layers.LayerNormalization, shape, dtype, **kwargs)
 
 
-def inputs(shape, seed=1):
-    return np.random.default_rng(seed).standard_normal(shape) * 2.0 + 0.7
+inputs = norm_inputs
 
 
 @pytest.mark.parametrize("shape,batch", [((6,), 4), ((5, 8), 2), ((2, 3, 4), 2), ((1,), 3)])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from experiment_configs import tiny_moons
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -28,13 +29,7 @@ IRIS = {
 }
 
 MOONS = {
-    "name": "moons-tiny",
-    "seed": 1,
-    "data": {"dataset": "moons", "n_samples": 200},
-    "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"},
-                         {"type": "dense", "units": 1, "activation": "sigmoid"}]},
-    "train": {"loss": "binary_crossentropy", "optimizer": {"type": "adam", "lr": 0.05},
-              "epochs": 2, "batch_size": 16, "metrics": ["accuracy"]},
+    **tiny_moons("moons-tiny", seed=1, epochs=2),
     "search": {"metric": "val_loss", "direction": "minimize", "method": "grid",
                "pruner": "none", "space": {
                    "train.optimizer.lr": {"type": "categorical", "choices": [0.01, 0.1]},
