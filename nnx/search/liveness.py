@@ -19,7 +19,8 @@ A worker is gone when
   20 minutes is given an hour. Clocks of the hosts must agree to well within the grace.
 
 `reap` marks such a trial failed (Optuna FAIL, nnx `failed` with the reason) and queues its
-parameters again (WAITING, once: a retried trial is not retried a second time). `tell` is
+parameters again (WAITING, once: a retry that is lost too is not queued again; see
+`requeue`), and a queued retry runs before any other trial (`nnx.search.trial`). `tell` is
 atomic in both storages (a row lock in PostgreSQL, the journal's append order), so when two
 workers reap the same trial only one of them succeeds and queues the retry.
 """
@@ -152,13 +153,27 @@ def fail_and_requeue(study, trial, reason):
     return True
 
 
-def requeue(study, trial):
-    """Queue a failed trial's parameters once more; returns whether it was queued."""
+def requeue(study, trial, interrupted=False):
+    """Queue a failed trial's parameters once more; returns whether it was queued.
+
+    An interrupted trial (Ctrl-C) is queued every time: the user stopped it, not its
+    parameters, and a grid point would otherwise never complete. A trial that crashed or
+    whose worker was lost is queued only when it was not itself queued after a crash or a
+    loss: its parameters may be what kills the worker (out of memory)."""
     params = retry_params(trial)
-    if "nnx_retry_of" in trial.user_attrs or not params:
+    if not params or (not interrupted and _retried_after_failure(trial)):
         return False
-    study.enqueue_trial(params, user_attrs={"nnx_retry_of": trial.number})
+    study.enqueue_trial(params, user_attrs={"nnx_retry_of": trial.number,
+                                            "nnx_retry_after": "interrupted" if interrupted
+                                            else "failed"})
     return True
+
+
+def _retried_after_failure(trial):
+    """Whether `trial` is the one retry of a crashed or lost trial (a retry recorded without
+    its cause predates interrupted ones being retried: it was one)."""
+    attrs = trial.user_attrs
+    return "nnx_retry_of" in attrs and attrs.get("nnx_retry_after", "failed") == "failed"
 
 
 def reap(study, me=None):

@@ -10,16 +10,18 @@ States. nnx keeps its own state in the user attribute `nnx_state` and tells Optu
   without one), so a region where training blows up is avoided instead of re-proposed;
   the median pruner looks only at complete trials, so a diverged curve does not move it;
 - failed   -> FAIL (a crash, an invalid combination, an interrupt); a crashed or
-  interrupted trial is queued once more with the same parameters.
+  interrupted trial is queued once more with the same parameters (`liveness.requeue`).
 Other user attributes: params (the effective {path: value}), run_id, value, error, seed,
 epochs, duration_s, host, pid, process, heartbeat, worker, threads, command (the
 reproducing `nnx train`); `nnx.search.liveness` reads host/pid/process/heartbeat to find
 trials whose worker is gone. The per-epoch curve is Optuna's own intermediate values.
 
-A trial comes from `study.ask()`, which hands out a queued (WAITING) trial first — Optuna
-changes WAITING to RUNNING atomically, so two workers never get the same one — and creates
-a new one otherwise. A grid hands out only queued trials (`queue_only`): its points are all
-queued when the study is created, and an empty queue means the grid is exhausted.
+A trial is a queued (WAITING) one when there is one, else a new one from `study.ask()`.
+Retries come first (`take_queued`): Optuna hands out the oldest queued trial, which put a
+retry behind a grid's remaining points, where a budget ran out before reaching it. Optuna
+changes WAITING to RUNNING atomically, so two workers never get the same trial. A grid runs
+only queued trials: its points are all queued when the study is created, and an empty queue
+means the grid is exhausted.
 """
 
 import math
@@ -150,13 +152,39 @@ def take_trial(ctx):
     sample lazily, at the first suggest)."""
     import optuna
 
-    if ctx.grid_points is None:
+    trial_id = take_queued(ctx.study, grid=ctx.grid_points is not None)
+    if trial_id is not None:
+        trial = optuna.Trial(ctx.study, trial_id)
+    elif ctx.grid_points is not None:
+        return None
+    else:
         trial = ctx.study.ask()
-        if ctx.reseed is not None:
-            ctx.study.sampler = ctx.reseed(trial.number)
-        return trial
-    trial_id = ctx.study._pop_waiting_trial_id()  # what ask() does first, atomically
-    return None if trial_id is None else optuna.Trial(ctx.study, trial_id)
+    if ctx.reseed is not None:
+        ctx.study.sampler = ctx.reseed(trial.number)
+    return trial
+
+
+def take_queued(study, grid=False):
+    """The id of a queued trial now RUNNING for this worker, or None when none is left.
+
+    Retries of trials that a Ctrl-C, a crash or a lost worker stopped come first (oldest
+    first), then the others in the order they were queued. A grid takes only its points.
+    Taking is Optuna's `_pop_waiting_trial_id` in another order: `set_trial_state_values`
+    (a row lock in an RDB, the append order of a journal) returns False, or raises, when
+    another worker took the trial first."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    queued = [t for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+              if not grid or GRID_PARAM in t.system_attrs.get("fixed_params", {})]
+    queued.sort(key=lambda t: ("nnx_retry_of" not in t.user_attrs, t.number))
+    for trial in queued:
+        try:
+            if study._storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
+                return trial._trial_id
+        except UpdateFinishedTrialError:
+            continue
+    return None
 
 
 def run_trial(ctx):
@@ -259,5 +287,6 @@ def _finish(ctx, trial, started, outcome, record=None, retry=False):
                          "record only")
         return outcome
     if outcome.state == "failed" and retry:
-        liveness.requeue(ctx.study, ctx.study._storage.get_trial(trial._trial_id))
+        liveness.requeue(ctx.study, ctx.study._storage.get_trial(trial._trial_id),
+                         interrupted=outcome.interrupted)
     return outcome
