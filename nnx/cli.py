@@ -412,7 +412,8 @@ def search(
              "among the --n-jobs workers).")] = None,
     n_jobs: Annotated[int, typer.Option(
         "--n-jobs", "-j", show_default=False,
-        help="Worker processes on this study, each with cores/K threads (default: 1).")
+        help="Worker processes on this study, each with cores/K threads (default: 1; at "
+             "most one per core).")
     ] = 1,
     exclusive: Annotated[bool, typer.Option(
         "--exclusive", help="For cron: if another sweep of this study runs on this host, "

@@ -18,6 +18,7 @@ from nnx.config import ConfigError, read_experiment
 from nnx.errors import NnxError
 from nnx.search import liveness, pruners, samplers
 from nnx.search import storage as storage_module
+from nnx.search.cores import worker_count
 from nnx.search.space import parse_space
 from nnx.search.study import Budget, StudyPlan, check_budget, fingerprint_document, open_study
 from nnx.search.study_json import build_document, export_best, trial_row, write_document
@@ -128,16 +129,15 @@ class _Plan:
     study: StudyPlan
     budget: Budget
     grid_points: list | None
+    n_jobs: int  # worker processes to start: --n-jobs capped to the cores
+    warnings: list  # one line each, for the listener before the study opens
 
 
 def plan_search(request):
     """Check everything the request names without writing anything; NnxError when bad."""
     check_budget(request.n_trials, request.max_trials, request.timeout)
-    if isinstance(request.n_jobs, bool) or not isinstance(request.n_jobs, int) or (
-            request.n_jobs < 1):
-        raise NnxError(f"--n-jobs must be a positive number of worker processes, got "
-                       f"{request.n_jobs!r}")
-    if request.n_jobs > 1 and (request.storage or "").lower().startswith("sqlite"):
+    n_jobs, jobs_warning = worker_count(request.n_jobs)
+    if n_jobs > 1 and (request.storage or "").lower().startswith("sqlite"):
         raise NnxError(f"--n-jobs {request.n_jobs} needs a storage that several processes can "
                        "write at once, which SQLite is not ('database is locked'): leave out "
                        "--storage (a journal file per study) or use postgresql://...")
@@ -182,7 +182,8 @@ def plan_search(request):
                                                     search["direction"]),
                       experiment=str(request.experiment), overrides=list(request.overrides))
     return _Plan(request, raw, config, space, method, pruner, study,
-                 Budget(n_trials, request.max_trials, request.timeout), grid_points)
+                 Budget(n_trials, request.max_trials, request.timeout), grid_points, n_jobs,
+                 [jobs_warning] if jobs_warning else [])
 
 
 def quiet_optuna():
@@ -218,9 +219,11 @@ def run_search(request, listener=None):
 
 
 def _run_opened(plan, request, listener):
+    for warning in plan.warnings:
+        listener.note(warning)
     session = open_search(plan, request)
     listener.opened(session.info)
-    if request.n_jobs > 1:
+    if plan.n_jobs > 1:
         from nnx.search.workers import run_workers
 
         result = run_workers(session, listener)

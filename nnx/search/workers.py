@@ -2,15 +2,16 @@
 
 The parent has already checked the request, created (or resumed) the study — one process
 creates it, so the schema and nnx's attributes are written once, and a grid's points are
-queued once — and failed the trials of workers that are gone. It then starts K workers with
-multiprocessing's `spawn` (a fresh interpreter: GNU OpenMP, numba's threading layer, is not
-fork-safe), each with OMP/OpenBLAS/MKL/NUMBA thread counts of max(1, cores // K) in its
-environment before anything is imported (`--threads T` sets T instead), so that K workers
-do not fight over the cores. Each worker runs `trial_loop` on its own connection to the
-storage, with its own sampler seed (from its index, host and pid), and:
+queued once — and failed the trials of workers that are gone. It then starts K workers
+(`--n-jobs`, at most one per core: `nnx.search.cores`) with multiprocessing's `spawn` (a
+fresh interpreter: GNU OpenMP, numba's threading layer, is not fork-safe), each with
+OMP/OpenBLAS/MKL/NUMBA thread counts of max(1, cores // K) in its environment before
+anything is imported (`--threads T` sets T instead), so that K workers do not fight over
+the cores. Each worker runs `trial_loop` on its own connection to the storage, with its
+own sampler seed (from its index, host and pid), and:
 
-- takes a trial from Optuna (queued ones first, atomically), so no two workers run one
-  trial, and a grid hands each point to one worker only;
+- takes a trial from Optuna (queued ones first, retries before all, atomically), so no two
+  workers run one trial, and a grid hands each point to one worker only;
 - stops when the shared `--n-trials` count is used up (a Value shared by the workers), when
   `--max-trials` is met counting the trials running elsewhere (overshoot: at most K-1, when
   workers check at the same instant), at `--timeout`, when the parent asks (Ctrl-C) or is
@@ -35,6 +36,7 @@ from dataclasses import dataclass, replace
 
 from nnx.errors import NnxError
 from nnx.search import liveness
+from nnx.search.cores import available_cores
 from nnx.search.loop import (
     LoopResult,
     SearchListener,
@@ -49,13 +51,6 @@ from nnx.search.loop import (
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
 POLL_S = 1.0
-
-
-def available_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def threads_per_worker(n_jobs, threads=None):
@@ -98,11 +93,11 @@ def run_workers(session, listener):
     if reason is not None:  # budget met or grid done: start no process at all
         return LoopResult([], reason)
     ctx = multiprocessing.get_context("spawn")
-    threads = threads_per_worker(request.n_jobs, request.threads)
+    threads = threads_per_worker(plan.n_jobs, request.threads)
     shared, stop = ctx.Value("i", 0), ctx.Event()
     workers = []
     try:
-        for index in range(request.n_jobs):
+        for index in range(plan.n_jobs):
             receiver, sender = ctx.Pipe(duplex=False)
             worker_request = replace(request, worker=index, n_jobs=1, threads=threads,
                                      exclusive=False, export_best=None, warm_start=None)

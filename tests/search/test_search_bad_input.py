@@ -88,6 +88,15 @@ def test_bad_options(ws, existing, args, fragment):
     existing()
 
 
+@pytest.mark.parametrize("cores, n_jobs", [(2, 9), (2, 500), (1, 5)])
+def test_n_jobs_above_four_times_the_cores(ws, existing, monkeypatch, cores, n_jobs):
+    monkeypatch.setattr("nnx.search.cores.available_cores", lambda: cores)
+    refused(ws.nnx("search", ws.experiment(), "--method", "random", "--n-jobs", n_jobs),
+            f"--n-jobs {n_jobs} is more than 4 x the {cores} core", "this process may use: "
+            f"give at most {4 * cores} (any number above {cores} runs {cores} workers)")
+    existing()
+
+
 def test_warm_start_does_not_apply_to_a_grid(ws, existing):
     space = {"train.batch_size": {"type": "categorical", "choices": [8, 16]}}
     refused(ws.nnx("search", ws.experiment("grid.yaml", space=space, name="g"), "--method",

@@ -57,6 +57,18 @@ def test_budgets_count_over_all_workers(ws):
     assert all(t["state"] != "running" for t in trials)
 
 
+def test_n_jobs_above_the_cores_is_capped_to_the_cores_with_a_warning(ws, monkeypatch):
+    monkeypatch.setattr("nnx.search.cores.available_cores", lambda: 2)
+    path = ws.experiment(train=TWO_EPOCHS)
+    result = ws.nnx("search", path, "--method", "random", "--n-jobs", 8, "--n-trials", 2)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].endswith("warning: --n-jobs 8 is more than the 2 cores this process may "
+                             "use: running 2 workers"), result.output
+    assert "2 workers (pids" in result.output and "1 thread each" in result.output
+    assert len(ws.study()["trials"]) == 2
+
+
 def test_two_overlapping_invocations_share_one_journal(ws):
     path = ws.experiment(train=TWO_EPOCHS)
     runs = [ws.spawn("search", path, "--method", "random", "--n-trials", 4) for _ in range(2)]
