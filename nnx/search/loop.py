@@ -21,7 +21,13 @@ from nnx.search import storage as storage_module
 from nnx.search.cores import worker_count
 from nnx.search.space import parse_space
 from nnx.search.study import Budget, StudyPlan, check_budget, fingerprint_document, open_study
-from nnx.search.study_json import build_document, export_best, trial_row, write_document
+from nnx.search.study_json import (
+    build_document,
+    check_export_path,
+    export_best,
+    trial_row,
+    write_document,
+)
 from nnx.search.trial import TrialContext, run_trial
 
 SAVE_MODEL = ("best", "all", "none")
@@ -144,6 +150,8 @@ def plan_search(request):
     if request.save_model not in SAVE_MODEL:
         raise NnxError(f"--save-model must be one of {', '.join(SAVE_MODEL)}, got "
                        f"{request.save_model!r}")
+    if request.export_best is not None:
+        check_export_path(request.export_best)
     overrides = list(request.overrides)
     if request.threads:
         overrides.append(f"train.threads={request.threads}")

@@ -5,9 +5,12 @@ reproduces a trial; the best trial as a ready experiment file (`--export-best`).
 
 import json
 import math
+import os
 import shlex
+import tempfile
 from pathlib import Path
 
+from nnx.errors import NnxError
 from nnx.search.storage import studies_dir
 from nnx.search.study import STUDY_SCHEMA
 
@@ -126,6 +129,30 @@ def export_best(path, raw, space, document):
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return best
+
+
+def check_export_path(path):
+    """Refuse, before any trial runs, a `--export-best` path that `export_best` could not
+    write: not a .yaml/.yml name, a folder, or below a file or a folder nnx cannot write in
+    (a missing folder is fine: it is created)."""
+    target = Path(path)
+    if target.suffix.lower() not in (".yaml", ".yml"):
+        raise NnxError(f"--export-best {path}: the best trial is written as an experiment "
+                       "file, whose name ends in .yaml or .yml")
+    if target.is_dir():
+        raise NnxError(f"--export-best {path} is a folder; give a file name in it, such as "
+                       f"{target / 'best.yaml'}")
+    folder = next(ancestor for ancestor in target.absolute().parents if ancestor.exists())
+    if not folder.is_dir():
+        raise NnxError(f"--export-best {path}: {folder} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):  # what creating the file there needs
+            pass
+    except OSError as err:
+        raise NnxError(f"--export-best {path}: cannot create a file in {folder} "
+                       f"({err.strerror or err})") from None
+    if target.exists() and not os.access(target, os.W_OK):
+        raise NnxError(f"--export-best {path}: the file is read-only")
 
 
 def _finite(value):

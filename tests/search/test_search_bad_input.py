@@ -97,6 +97,28 @@ def test_n_jobs_above_four_times_the_cores(ws, existing, monkeypatch, cores, n_j
     existing()
 
 
+@pytest.mark.parametrize("target, fragment", [
+    ("best.json", "whose name ends in .yaml or .yml"),
+    ("best", "whose name ends in .yaml or .yml"),
+    ("folder.yaml", "is a folder; give a file name in it"),
+    ("exp.yaml/best.yaml", "exp.yaml is a file, not a folder"),
+    ("exp.yaml/sub/best.yaml", "exp.yaml is a file, not a folder"),
+    ("/proc/nnx-best.yaml", "cannot create a file in /proc"),
+])
+def test_export_best_is_checked_before_any_trial(ws, existing, target, fragment):
+    (ws.root / "folder.yaml").mkdir()
+    result = ws.nnx("search", ws.experiment(), "--method", "random", "--export-best", target)
+    refused(result, f"--export-best {target}", fragment)
+    existing()  # no trial ran
+
+
+def test_export_best_creates_a_missing_folder(ws):
+    result = ws.nnx("search", ws.experiment(), "--method", "random", "--n-trials", 1,
+                    "--export-best", "new/folder/best.yml")
+    assert result.exit_code == 0, result.output
+    assert (ws.root / "new" / "folder" / "best.yml").read_text().startswith("# best trial 0")
+
+
 def test_warm_start_does_not_apply_to_a_grid(ws, existing):
     space = {"train.batch_size": {"type": "categorical", "choices": [8, 16]}}
     refused(ws.nnx("search", ws.experiment("grid.yaml", space=space, name="g"), "--method",
