@@ -211,15 +211,21 @@ def validate(
     set_: SetOpt = None,
     json_: JsonOpt = False,
 ):
-    """Check an experiment without training: the fields, the data, the model's shapes.
+    """Check an experiment without training: the fields, the data, the model's shapes, and
+    the search space as `nnx search` checks it.
 
     Prints the resolved settings and the model with its parameter counts; loads no kernels.
     """
     with _exit_codes():
-        from nnx.config import load_experiment
+        from nnx.config import read_experiment
         from nnx.experiment import prepare
 
-        prepared = prepare(load_experiment(experiment, list(set_ or [])), source=str(experiment))
+        raw, config = read_experiment(experiment, list(set_ or []))
+        if config["search"]:  # its space as `nnx search` checks it
+            from nnx.search.space import checked_space
+
+            checked_space(raw, config["search"], config["search"]["method"], str(experiment))
+        prepared = prepare(config, source=str(experiment))
         config, data, model = prepared.config, prepared.data, prepared.model
         sizes = {s: 0 if getattr(data, f"x_{s}") is None else len(getattr(data, f"x_{s}"))
                  for s in ("train", "val", "test")}

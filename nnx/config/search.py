@@ -3,8 +3,8 @@
 Kept apart from the rest of the schema on purpose: this is the one place to change.
 Method and pruner names come from the registries in `nnx.search`; the space syntax
 (types, ranges, `when:` conditions) from `nnx.search.space`. Whether each searched path
-is a field the experiment accepts is checked by `nnx search` (`Space.check_paths`), which
-resolves the experiment with the parameters set.
+is a field the experiment accepts is checked by `nnx search` and `nnx validate`
+(`checked_space`), which resolve the experiment with the parameters set.
 """
 
 from nnx.config.errors import ConfigError, describe, join, unknown_key

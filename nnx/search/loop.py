@@ -19,7 +19,7 @@ from nnx.errors import NnxError
 from nnx.search import liveness, pruners, samplers
 from nnx.search import storage as storage_module
 from nnx.search.cores import worker_count
-from nnx.search.space import parse_space
+from nnx.search.space import checked_space
 from nnx.search.study import Budget, StudyPlan, check_budget, fingerprint_document, open_study
 from nnx.search.study_json import (
     build_document,
@@ -166,13 +166,7 @@ def plan_search(request):
     samplers.get(method).check_available()
     pruner = request.pruner or search["pruner"]
     pruners.get(pruner)
-    try:
-        space = parse_space(search["space"])
-        space.check_paths(raw)
-        grid_points = space.grid_points() if method == "grid" else None
-    except ConfigError as err:
-        err.source = err.source or str(request.experiment)
-        raise
+    space, grid_points = checked_space(raw, search, method, str(request.experiment))
     name = storage_module.check_study_name(request.study or config["name"])
     if request.warm_start is not None:
         if method == "grid":

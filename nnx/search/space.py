@@ -206,6 +206,20 @@ class Space:
         return values
 
 
+def checked_space(raw, search, method, source=None):
+    """(Space, grid points or None for another method) of the experiment `raw` (the file
+    with its overrides) whose resolved `search:` section is `search`: every searched path
+    set and resolved on the experiment. What `nnx search` and `nnx validate` both refuse,
+    as a ConfigError naming `source`."""
+    try:
+        space = parse_space(search["space"])
+        space.check_paths(raw)
+        return space, space.grid_points() if method == "grid" else None
+    except ConfigError as err:
+        err.source = err.source or source
+        raise
+
+
 def parse_space(space, where="search.space"):
     """A Space from the `search.space` mapping; ConfigError naming the bad field."""
     if space is None:

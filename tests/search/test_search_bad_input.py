@@ -48,6 +48,23 @@ def test_bad_space(ws, existing, case):
     existing()
 
 
+@pytest.mark.parametrize("case", [*SPACES, "a value the field rejects", "grid too large"])
+def test_validate_refuses_a_space_as_search_does(ws, case):
+    space, *_ = SPACES.get(case, [None])
+    search = {}
+    if case == "a value the field rejects":  # a path the schema knows, a value it does not
+        space = {"train.batch_size": {"type": "categorical", "choices": [16, -3]}}
+    if case == "grid too large":
+        space = {f"model.layers.{i}.units": {"type": "int", "low": 1, "high": 100}
+                 for i in range(2)} | {"train.epochs": {"type": "int", "low": 1, "high": 101}}
+        search = {"method": "grid"}
+    path = ws.experiment(space=space, search=search)
+    searched = ws.nnx("search", path)
+    refused(searched)
+    refused(ws.nnx("validate", path))
+    assert ws.nnx("validate", path).output == searched.output
+
+
 def test_grid_over_a_continuous_range_without_step(ws, existing):
     refused(ws.nnx("search", ws.experiment(), "--method", "grid"),
             "search.space.train.optimizer.lr", "a grid needs a step")
