@@ -25,11 +25,11 @@ def worker_count(n_jobs):
     cores = available_cores()
     if n_jobs <= cores:
         return n_jobs, None
+    plural = "s" if cores != 1 else ""
     if n_jobs > MAX_JOBS_PER_CORE * cores:
         raise NnxError(f"--n-jobs {n_jobs} is more than {MAX_JOBS_PER_CORE} x the {cores} "
-                       f"core{'s' if cores != 1 else ''} this process may use: give at most "
+                       f"core{plural} this process may use: give at most "
                        f"{MAX_JOBS_PER_CORE * cores} (any number above {cores} runs {cores} "
-                       "workers)")
-    return cores, (f"warning: --n-jobs {n_jobs} is more than the {cores} "
-                   f"core{'s' if cores != 1 else ''} this process may use: running {cores} "
-                   f"worker{'s' if cores != 1 else ''}")
+                       f"worker{plural})")
+    return cores, (f"warning: --n-jobs {n_jobs} is more than the {cores} core{plural} this "
+                   f"process may use: running {cores} worker{plural}")

@@ -110,7 +110,7 @@ def test_n_jobs_above_four_times_the_cores(ws, existing, monkeypatch, cores, n_j
     monkeypatch.setattr("nnx.search.cores.available_cores", lambda: cores)
     refused(ws.nnx("search", ws.experiment(), "--method", "random", "--n-jobs", n_jobs),
             f"--n-jobs {n_jobs} is more than 4 x the {cores} core", "this process may use: "
-            f"give at most {4 * cores} (any number above {cores} runs {cores} workers)")
+            f"give at most {4 * cores} (any number above {cores} runs {cores} worker")
     existing()
 
 
