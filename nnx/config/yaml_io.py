@@ -1,7 +1,9 @@
 """Reading experiment files and `--set` values as YAML, with two fixes to PyYAML's YAML 1.1.
 
 - `1e-3` is a float (YAML 1.1 wants `1.0e-3` and would give the string '1e-3');
-- a key written twice in one mapping is an error (PyYAML silently keeps the last).
+- a key written twice in one mapping is an error (PyYAML silently keeps the last);
+- lists and mappings nest at most `MAX_DEPTH` deep (PyYAML would recurse until Python's
+  stack runs out).
 """
 
 import re
@@ -9,6 +11,7 @@ import re
 import yaml
 
 from nnx.config.errors import ConfigError
+from nnx.limits import MAX_DEPTH
 
 
 class _Loader(yaml.SafeLoader):
@@ -39,6 +42,21 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _load(text):
+    """The YAML document in `text`. Its nesting is checked first on the parser's events,
+    which come without recursion; PyYAML's composer recurses once per level."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_DEPTH} deep",
+                                           problem_mark=event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _problem(err):
     """A YAML error as one line: what and where (line, column)."""
     mark = getattr(err, "problem_mark", None)
@@ -65,7 +83,7 @@ def read_yaml_file(path):
     except OSError as err:
         raise ConfigError(None, f"cannot read {str(path)!r}: {err.strerror or err}") from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return _load(text)
     except yaml.YAMLError as err:
         raise ConfigError(None, f"not valid YAML: {_problem(err)}", source=str(path)) from None
 
@@ -73,6 +91,6 @@ def read_yaml_file(path):
 def parse_value(text):
     """A `--set` value parsed as YAML (`5` -> 5, `1e-3` -> 0.001, `relu` -> 'relu', `` -> None)."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506
+        return _load(text)
     except yaml.YAMLError as err:
         raise ConfigError(None, f"the value {text!r} is not valid YAML: {_problem(err)}") from None
