@@ -12,6 +12,7 @@ could ever get (not with what is free now), so that only what can never fit is r
 """
 
 import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ def check_memory(entries, dtype, batch=None, optimizer=None, model_path="model")
     copies = _copies(optimizer, slots)
     needs = []
     for path, layer, input_shape in entries:
-        parts = [(itemsize * (2 + len(slots)) * elements(shape), f"{key} {tuple(shape)}{copies}")
+        parts = [(itemsize * (2 + len(slots)) * elements(shape), f"{key} {_shape(shape)}{copies}")
                  for key, shape in layer.param_shapes(input_shape).items()]
         if batch is not None:
             parts += [(itemsize * count, what)
@@ -144,9 +145,24 @@ def format_bytes(count):
         power += 1
     if power == 0:
         return f"{count} B"
-    if count // 1024 ** power >= 10**15:  # beyond what a float shows well
-        return f"more than 1e15 {UNITS[power]}"
+    whole = count // 1024 ** power
+    if whole >= 10_000:  # only in the largest unit
+        return f"{_number(whole, digits=4)} {UNITS[power]}"
     return f"{count / 1024 ** power:.1f} {UNITS[power]}"
+
+
+def _shape(shape):
+    return f"({', '.join(_number(int(d)) for d in shape)}{',' if len(shape) == 1 else ''})"
+
+
+def _number(value, digits=15):
+    """An integer as messages show it: in full up to `digits` digits, else as 3e40 (an
+    absurd size typed by mistake can have thousands of digits)."""
+    if value < 10**digits:
+        return str(value)
+    exponent = int(math.log10(value))
+    exponent -= value < 10**exponent  # log10 rounds up just below a power of ten
+    return f"{value // 10**exponent}e{exponent}"
 
 
 def check_arrays(sizes, where):

@@ -105,8 +105,9 @@ def test_a_trillion_units_are_refused_at_validation(tmp_path, command):
 
 
 def test_an_integer_beyond_any_machine_is_refused(tmp_path):
-    path = write_experiment(tmp_path, wide_first_layer(10**40))
-    assert_refused(nnx_limited(tmp_path, "validate", path), "model.layers.0:", "needs")
+    path = write_experiment(tmp_path, wide_first_layer(10**300))
+    assert_refused(nnx_limited(tmp_path, "validate", path), "model.layers.0: needs",
+                   "W (2, 1e300)")
 
 
 def test_layers_that_fit_one_by_one_but_not_together_are_refused(tmp_path, monkeypatch):
@@ -250,6 +251,12 @@ def test_yaml_nested_five_thousand_deep_is_refused(tmp_path, style):
     message = invoke("validate", path)
     assert str(path) in message and f"nested more than {limits.MAX_DEPTH} deep" in message
     assert "line" in message
+
+
+def test_an_integer_too_long_to_read_is_refused(tmp_path):
+    path = write_experiment(tmp_path, wide_first_layer(7))
+    path.write_text(path.read_text().replace("units: 7", f"units: {'1' * 5000}"))
+    assert "integer of 5,000 characters is too long to read" in invoke("validate", path)
 
 
 def test_a_set_value_nested_deep_is_refused(tmp_path):

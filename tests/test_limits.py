@@ -46,7 +46,7 @@ def test_an_address_space_limit_bounds_it(monkeypatch):
 
 @pytest.mark.parametrize("count, text", [
     (512, "512 B"), (1536, "1.5 KiB"), (23 << 30, "23.0 GiB"), (16 * HUGE, "14.6 TiB"),
-    (10**40, "more than 1e15 EiB"), (10**4000, "more than 1e15 EiB")])
+    (9999 * 1024**6, "9999.0 EiB"), (10**40, "8e21 EiB"), (10**4000, "8e3981 EiB")])
 def test_byte_counts_read_as_people_write_them(count, text):
     assert limits.format_bytes(count) == text
 

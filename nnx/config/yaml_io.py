@@ -34,6 +34,17 @@ class _Loader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # Python reads at most 4,300 digits
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {len(node.value):,} characters is too long to read",
+                node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
 
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
