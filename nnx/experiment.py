@@ -19,7 +19,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from nnx import __version__
+from nnx import __version__, limits, optimizers
 from nnx.callbacks import Callback, EarlyStopping, LearningRateScheduler
 from nnx.config import ConfigError, resolve_config
 from nnx.data import DataSplits, load_data
@@ -78,7 +78,7 @@ def prepare(config, source=None):
 def expand_layers(specs):
     """(layer specs without `repeat`, the config index of each) for `repeat: N` specs."""
     expanded, origin = [], []
-    for i, spec in enumerate(specs):
+    for i, spec in enumerate(specs):  # the schema caps `repeat` (nnx.limits)
         spec = dict(spec)
         for _ in range(spec.pop("repeat", 1)):
             expanded.append(dict(spec))
@@ -108,18 +108,35 @@ def build_model(config, data):
     model = Sequential(specs, seed=config["seed"], dtype=config["model"]["dtype"],
                        name=config["name"])
     shape = tuple(data.input_shape)
+    entries = []  # (config path, layer, input shape): what the memory check reads
     for layer, i in zip(model.layers, origin):
+        entries.append((f"model.layers.{i}", layer, shape))
         try:
             shape = tuple(layer.output_shape_for(shape))
         except NnxError as err:
             raise ConfigError(f"model.layers.{i}", f"{err} (its input has shape {shape} per "
                                                    "sample)") from None
     _check_output(config, data, shape)
+    _check_memory(config, data, entries)
     model.build(data.input_shape)
     train = config["train"]
     model.compile(optimizer=train["optimizer"], loss=train["loss"], metrics=train["metrics"])
     _check_output_activation(config, model)
     return model
+
+
+def _check_memory(config, data, entries):
+    """Refuse a model whose training (parameters, gradients, optimizer state, one batch)
+    could not fit in this machine's memory: a ConfigError at the layer, before building."""
+    train = config["train"]
+    n_train = max(len(data.x_train), 1)
+    batch = train["batch_size"]
+    batch = n_train if batch in (None, "full") else min(batch, n_train)
+    try:
+        limits.check_memory(entries, config["model"]["dtype"], batch=batch,
+                            optimizer=optimizers.get(train["optimizer"]))
+    except limits.TooBig as err:
+        raise ConfigError(err.path, err.problem) from None
 
 
 def _needed_outputs(data):
@@ -180,9 +197,13 @@ def _build_graph_model(config, data):
         model = graph_from_config(section, seed=config["seed"], dtype=section["dtype"],
                                   name=config["name"], input_shapes=[tuple(data.input_shape)],
                                   where="model")
-    except GraphConfigError as err:
+    except (GraphConfigError, limits.TooBig) as err:
         raise ConfigError(err.path, err.problem) from None
     _check_output(config, data, model.output_shapes[0])
+    # A graph builds as it is made: its parameters were checked then, the training now.
+    paths = {entry["name"]: f"model.layers.{i}" for i, entry in enumerate(section["layers"])}
+    _check_memory(config, data, [(paths.get(layer.name, "model"), layer, layer.input_shape)
+                                 for layer in model.layers])
     train = config["train"]
     model.compile(optimizer=train["optimizer"], loss=train["loss"], metrics=train["metrics"])
     _check_output_activation(config, model)

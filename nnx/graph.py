@@ -24,6 +24,7 @@ import itertools
 
 import numpy as np
 
+from nnx import limits
 from nnx.errors import NnxError, closest
 from nnx.layers.base import Layer, snake_case
 from nnx.model import BaseModel
@@ -194,20 +195,27 @@ class Model(BaseModel):
 
     def _build_layers(self):
         seeds = np.random.SeedSequence(self.seed).spawn(len(self.layers) + 1)
+        limits.check_memory([(f"layer {i} ({layer.name})", layer, self._first_input(layer))
+                             for i, layer in enumerate(self.layers) if not layer.built],
+                            self.dtype)
         for i, (layer, seq) in enumerate(zip(self.layers, seeds)):
             if layer.built:  # shared with another model: keep its weights
                 if layer.dtype != self.dtype:
                     raise NnxError(f"layer {layer.name!r} holds {layer.dtype} weights but the "
                                    f"model computes in {self.dtype}")
                 continue
-            first = self._calls[layer][0]
-            shapes = [n.shape for n in first.inputs]
             layer.dtype = self.dtype
             try:
-                layer.build(shapes if first.multi else shapes[0], np.random.default_rng(seq))
+                layer.build(self._first_input(layer), np.random.default_rng(seq))
             except NnxError as err:
                 raise NnxError(f"layer {i} ({layer.name}): {err}") from None
         self._shuffle_rng = np.random.default_rng(seeds[-1])
+
+    def _first_input(self, layer):
+        """The input shape of a layer's first call (a list of shapes for a merge)."""
+        first = self._calls[layer][0]
+        shapes = [n.shape for n in first.inputs]
+        return shapes if first.multi else shapes[0]
 
     def _link(self):
         """What backward needs: which nodes depend on parameters (only those need a

@@ -20,6 +20,7 @@ GraphConfigError, an NnxError with the field `path` (`model.layers.2.inputs.0`) 
 from nnx.errors import NnxError, closest
 from nnx.graph import Input, Model
 from nnx.layers.base import snake_case
+from nnx.limits import TooBig
 
 KEYS = ("inputs", "layers", "outputs")
 MODEL_FILE_KEYS = ("class", "name", "seed", "dtype", "compile")  # what get_config adds
@@ -82,7 +83,7 @@ def graph_from_config(config, seed=0, dtype="float32", name=None, input_shapes=N
         except (NnxError, TypeError) as err:
             raise GraphConfigError(path, str(err)) from None
         inputs.append(nodes[spec["name"]])
-    layer_of = {}
+    layer_of, index_of = {}, {}
     for i, entry in enumerate(resolved["layers"]):
         path = _join(where, "layers", i)
         sources = [nodes[n] for n in entry["inputs"]]
@@ -99,9 +100,14 @@ def graph_from_config(config, seed=0, dtype="float32", name=None, input_shapes=N
         node.name = entry["name"] if "share" in entry else None  # a first call: the layer's
         nodes[entry["name"]] = node
         layer_of[entry["name"]] = layer
+        index_of.setdefault(id(layer), i)
     try:
         return Model(inputs, [nodes[n] for n in resolved["outputs"]], name=name, seed=seed,
                      dtype=dtype)
+    except TooBig as err:  # named by the config entry that makes the layer
+        index = index_of.get(id(err.layer))
+        path = _join(where, "layers", index) if index is not None else where or "model"
+        raise TooBig(path, err.problem, err.layer) from None
     except NnxError as err:
         raise GraphConfigError(where, str(err)) from None
 

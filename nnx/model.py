@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from nnx import callbacks as callbacks_module
-from nnx import checks, losses, optimizers
+from nnx import checks, limits, losses, optimizers
 from nnx import layers as layers_module
 from nnx import metrics as metrics_module
 from nnx.errors import NnxError, closest
@@ -481,15 +481,21 @@ class Sequential(BaseModel):
             raise NnxError("the model has no layers")
         seeds = np.random.SeedSequence(self.seed).spawn(len(self.layers) + 1)
         shape = tuple(int(d) for d in input_shape)
-        self.input_shape = shape
-        for i, (layer, seq) in enumerate(zip(self.layers, seeds)):
-            layer.dtype = self.dtype
+        entries = []  # (label, layer, its input shape): every shape first, nothing made yet
+        for i, layer in enumerate(self.layers):
+            entries.append((f"layer {i} ({layer.name})", layer, shape))
             try:
-                layer.build(shape, np.random.default_rng(seq))
+                shape = tuple(layer.output_shape_for(shape))
             except NnxError as err:
                 raise NnxError(f"layer {i} ({layer.name}): {err}") from None
-            shape = layer.output_shape
-        self.output_shape = shape
+        limits.check_memory(entries, self.dtype)
+        for (label, layer, layer_input), seq in zip(entries, seeds):
+            layer.dtype = self.dtype
+            try:
+                layer.build(layer_input, np.random.default_rng(seq))
+            except NnxError as err:
+                raise NnxError(f"{label}: {err}") from None
+        self.input_shape, self.output_shape = entries[0][2], shape
         self._shuffle_rng = np.random.default_rng(seeds[-1])
         # Backward can stop at the lowest layer with parameters: nothing below needs dx.
         with_params = [i for i, layer in enumerate(self.layers) if layer.params]

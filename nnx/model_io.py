@@ -9,6 +9,7 @@ The write goes to a temporary file renamed into place, so a crash never leaves h
 """
 
 import json
+import math
 import os
 import zipfile
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from nnx.atomic import replace_atomically
 from nnx.errors import NnxError
+from nnx.limits import TooBig, check_arrays, loads_json
 
 FORMAT = "nnx.model/1"
 META_KEY = "__nnx__"
@@ -40,19 +42,38 @@ def read_model_file(path):
         raise NnxError(f"model file {path!r} does not exist")
     try:
         with np.load(path, allow_pickle=False) as data:
+            check_arrays(_array_bytes(data), repr(path))  # before reading any of them
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise NnxError(f"{path!r} is not a readable model file ({err})") from None
     if META_KEY not in arrays:
         raise NnxError(f"{path!r} is not an nnx model file (no {META_KEY} entry)")
     try:
-        meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
+        meta = loads_json(arrays.pop(META_KEY).tobytes().decode("utf-8"),
+                          f"{path!r}: its {META_KEY} entry")
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise NnxError(f"{path!r} has a damaged {META_KEY} entry ({err})") from None
     found = meta.get("format") if isinstance(meta, dict) else None
     if found != FORMAT:
         raise NnxError(f"{path!r} has format {found!r}, nnx reads {FORMAT!r}")
     return meta, arrays
+
+
+def _array_bytes(data):
+    """{name: bytes} of the arrays in an open .npz, from their headers alone (reading an
+    array allocates the shape its header states before reading a byte)."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0,
+               (2, 0): np.lib.format.read_array_header_2_0}
+    sizes = {}
+    for info in data.zip.infolist():
+        sizes[info.filename] = info.file_size  # what np.load reads of a member not .npy
+        if info.filename.endswith(".npy"):
+            with data.zip.open(info) as member:
+                reader = readers.get(np.lib.format.read_magic(member))
+                if reader is not None:  # other versions: np.load says what is wrong
+                    shape, _, dtype = reader(member)
+                    sizes[info.filename] = dtype.itemsize * math.prod(shape)
+    return sizes
 
 
 def load_model(path):
@@ -68,6 +89,8 @@ def load_model(path):
             model.compile(**config["compile"])
     except (KeyError, TypeError) as err:
         raise NnxError(f"{path!r} has a damaged model config ({err!r})") from None
+    except TooBig as err:
+        raise NnxError(f"{path!r}: {err}") from None
     expected = set()
     for i, layer in enumerate(model.layers):
         for table in (layer.params, layer.state):

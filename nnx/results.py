@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nnx.atomic import replace_atomically
 from nnx.errors import NnxError, closest
+from nnx.limits import loads_json
 
 RUN_SCHEMA = "nnx.run/1"
 RUN_STATUSES = ("completed", "pruned", "diverged", "interrupted", "failed")
@@ -74,7 +75,7 @@ def read_json(path, schema=None):
     except (OSError, UnicodeDecodeError) as err:
         raise NnxError(f"{path}: cannot read it ({err})") from None
     try:
-        document = json.loads(text)
+        document = loads_json(text, f"{path}: damaged JSON")
     except json.JSONDecodeError as err:
         raise NnxError(f"{path}: damaged JSON ({err.msg} at line {err.lineno}, column "
                        f"{err.colno})") from None

@@ -17,6 +17,7 @@ from nnx.config.errors import ConfigError, describe, join, unknown_key
 from nnx.config.search import check_search
 from nnx.data import check_data_config
 from nnx.errors import NnxError, closest
+from nnx.limits import MAX_LAYERS, MAX_REPEAT
 from nnx.metrics import METRICS
 
 REQUIRED = object()
@@ -122,12 +123,16 @@ def _model(model):
                                           "[{type: dense, units: 1}]"
                           if specs == [] or specs is None else
                           f"must be a list of layers, got {describe(specs)}")
-    resolved = []
+    resolved, count = [], 0
     for i, spec in enumerate(specs):
         path = f"model.layers.{i}"
         repeat = spec.get("repeat") if isinstance(spec, dict) else None
         if repeat is not None:
-            _integer(join(path, "repeat"), repeat, minimum=1)
+            _repeat(join(path, "repeat"), repeat)
+        count += 1 if repeat is None else repeat
+        if count > MAX_LAYERS:
+            raise ConfigError(path, f"the model has more than {MAX_LAYERS:,} layers once "
+                                    "each repeat is expanded; nnx builds at most that many")
         layer, given = from_registry(layers_module.LAYERS, spec, path, ignore=("repeat",))
         entry = {"type": given["type"], **layer.get_config()}
         if repeat is not None:
@@ -256,6 +261,14 @@ def _integer(path, value, minimum=None):
             minimum is not None and value < minimum):
         bound = f" >= {minimum}" if minimum is not None else ""
         raise ConfigError(path, f"must be an integer{bound}, got {describe(value)}")
+    return value
+
+
+def _repeat(path, value):
+    _integer(path, value, minimum=1)
+    if value > MAX_REPEAT:
+        raise ConfigError(path, f"must be at most {MAX_REPEAT:,} (copies of one layer), got "
+                                f"{value}")
     return value
 
 

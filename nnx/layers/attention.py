@@ -55,6 +55,25 @@ class MultiHeadAttention(Layer):
                            f"{self.num_heads}; set key_dim")
         return input_shape
 
+    def param_shapes(self, input_shape):
+        features = input_shape[1]
+        inner = self.num_heads * (self.key_dim or features // self.num_heads)
+        return {**{f"W_{key}": (features, inner) for key in "qkv"}, "W_o": (inner, features),
+                **{f"b_{key}": (inner,) for key in "qkv"}, "b_o": (features,)}
+
+    def memory_for(self, input_shape, batch):
+        steps, features = input_shape
+        inner = self.num_heads * (self.key_dim or features // self.num_heads)
+        need = super().memory_for(input_shape, batch)
+        # q, k, v and the mixed heads with their gradients, the projections' input and output
+        need["the activations"] += 2 * batch * steps * (4 * inner + features)
+        # The probabilities kept for backward (when small enough), the (T, T) blocks the
+        # kernels work in, and the row log-sum-exps.
+        probs = batch * self.num_heads * steps * steps
+        need["the attention scores"] = ((probs if probs <= self.max_cached_probs else 0)
+                                        + 2 * steps * steps + batch * self.num_heads * steps)
+        return need
+
     def create_params(self, input_shape, rng):
         features = input_shape[1]
         self.head_dim = self.key_dim or features // self.num_heads

@@ -5,6 +5,7 @@ model may replace an array (a cast, a restore of best weights) without telling t
 """
 
 import inspect
+import math
 
 import numpy as np
 
@@ -44,6 +45,20 @@ class Layer:
     def output_shape_for(self, input_shape):
         """The output shape for an input shape; raise NnxError when the input does not fit."""
         return input_shape
+
+    def param_shapes(self, input_shape):
+        """{key: shape} of the parameters `create_params` makes for this input shape, from
+        the shapes alone: the memory check (nnx.limits) reads it before anything exists."""
+        return {}
+
+    def memory_for(self, input_shape, batch):
+        """{what: elements} that one training step on `batch` samples allocates in this
+        layer besides its parameters, from the shapes alone (for nnx.limits). By default
+        four arrays of the output's size and four of the input's (outputs, pre-activations,
+        gradients, numpy's temporaries: what the simple layers use at most); a layer with
+        large caches (columns, per-step states, attention scores) adds them."""
+        output = elements(self.output_shape_for(input_shape))
+        return {"the activations": 4 * batch * (output + elements(input_shape))}
 
     def create_params(self, input_shape, rng):
         """Fill `params` (and `state`) for this input shape; parameter-free layers do nothing."""
@@ -112,6 +127,14 @@ def snake_case(class_name):
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
+
+
+def elements(shape):
+    """The number of values of one sample of `shape`, or of several shapes (a merge's
+    inputs) together; Python integers, so that an absurd size cannot overflow."""
+    if shape and isinstance(shape[0], (list, tuple)):
+        return sum(elements(s) for s in shape)
+    return math.prod(int(d) for d in shape)
 
 
 def positive_int(layer, field, value):

@@ -30,6 +30,9 @@ class BatchNormalization(Layer):
                            f"(channels, ...), got {tuple(input_shape)}")
         return input_shape
 
+    def param_shapes(self, input_shape):
+        return {"gamma": (input_shape[0],), "beta": (input_shape[0],)}
+
     def create_params(self, input_shape, rng):
         channels = input_shape[0]
         self.add_param("gamma", (channels,), "ones", channels, channels, rng)

@@ -8,6 +8,8 @@ before merging (Keras's and PyTorch's `bidirectional=True` convention). `merge_m
 `forward.W_ih`, ..., `backward.W_ih`, ... so that model files keep flat keys.
 """
 
+from collections import Counter
+
 import numpy as np
 
 from nnx.errors import NnxError
@@ -37,6 +39,16 @@ class Bidirectional(Layer):
         if self.merge_mode == "concat":
             shape = shape[:-1] + (2 * shape[-1],)
         return shape
+
+    def param_shapes(self, input_shape):
+        return {f"{prefix}.{key}": shape for prefix, layer in self.directions.items()
+                for key, shape in layer.param_shapes(input_shape).items()}
+
+    def memory_for(self, input_shape, batch):
+        need = Counter(super().memory_for(input_shape, batch))  # the merged output
+        for layer in self.directions.values():
+            need.update(layer.memory_for(input_shape, batch))
+        return dict(need)
 
     def create_params(self, input_shape, rng):
         for prefix, layer in self.directions.items():

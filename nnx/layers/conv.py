@@ -13,7 +13,7 @@ import numpy as np
 from nnx import activations, initializers
 from nnx.errors import NnxError
 from nnx.kernels import lazy
-from nnx.layers.base import Layer, positive_int
+from nnx.layers.base import Layer, elements, positive_int
 
 conv = lazy("conv")
 
@@ -131,6 +131,21 @@ class _Conv(Layer):
         out = window_outputs(self, input_shape, self._kernel, self._stride, self._dilation,
                              self.pads_for(input_shape))
         return (self.filters,) + out
+
+    def param_shapes(self, input_shape):
+        return {"W": (self.filters, input_shape[0]) + self._kernel,
+                **({"b": (self.filters,)} if self.use_bias else {})}
+
+    def memory_for(self, input_shape, batch):
+        # Per sample, the columns hold one row per tap for (at most) every position of the
+        # padded input; training keeps them and their gradient, the padded planes too, and
+        # z transposed with its gradient.
+        channels = input_shape[0]
+        positions = elements(tuple(n + before + after for n, (before, after) in zip(
+            input_shape[1:], self.pads_for(input_shape), strict=True)))
+        taps = channels * math.prod(self._kernel)
+        return {**super().memory_for(input_shape, batch),
+                "the im2col columns": 2 * batch * positions * (taps + channels + self.filters)}
 
     def create_params(self, input_shape, rng):
         channels, taps = input_shape[0], math.prod(self._kernel)

@@ -33,6 +33,10 @@ class Dense(Layer):
                            f"{input_shape}: put a flatten layer before it")
         return (self.units,)
 
+    def param_shapes(self, input_shape):
+        return {"W": (input_shape[0], self.units), **({"b": (self.units,)} if self.use_bias
+                                                     else {})}
+
     def create_params(self, input_shape, rng):
         fan_in = input_shape[0]
         self.add_param("W", (fan_in, self.units), self.init, fan_in, self.units, rng)

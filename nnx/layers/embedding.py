@@ -34,6 +34,9 @@ class Embedding(Layer):
                            f"input shape {input_shape}")
         return (input_shape[0], self.output_dim)
 
+    def param_shapes(self, input_shape):
+        return {"W": (self.input_dim, self.output_dim)}
+
     def create_params(self, input_shape, rng):
         self.add_param("W", (self.input_dim, self.output_dim), self.init, self.input_dim,
                        self.output_dim, rng)

@@ -25,6 +25,9 @@ class LayerNormalization(Layer):
                            f"input shape {tuple(input_shape)}")
         return input_shape
 
+    def param_shapes(self, input_shape):
+        return {"gamma": (input_shape[-1],), "beta": (input_shape[-1],)}
+
     def create_params(self, input_shape, rng):
         features = input_shape[-1]
         self.add_param("gamma", (features,), "ones", features, features, rng)

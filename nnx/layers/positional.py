@@ -66,6 +66,9 @@ class PositionalEmbedding(Layer):
                            f"more than max_length={self.max_length}")
         return input_shape
 
+    def param_shapes(self, input_shape):
+        return {"W": (self.max_length or input_shape[0], input_shape[1])}
+
     def create_params(self, input_shape, rng):
         rows, features = self.max_length or input_shape[0], input_shape[1]
         self.add_param("W", (rows, features), self.init, rows, features, rng)

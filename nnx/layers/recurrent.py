@@ -59,6 +59,21 @@ class Recurrent(Layer):
                            f"shape {input_shape}")
         return (input_shape[0], self.units) if self.return_sequences else (self.units,)
 
+    def param_shapes(self, input_shape):
+        gates = self.gates * self.units
+        return {"W_ih": (gates, input_shape[1]), "W_hh": (gates, self.units),
+                **({"b_ih": (gates,), "b_hh": (gates,)} if self.use_bias else {})}
+
+    def memory_for(self, input_shape, batch):
+        steps, features = input_shape
+        need = super().memory_for(input_shape, batch)
+        # The time-major input and its gradient, up to four sequences of states (h, c,
+        # tanh c, the output's gradient) and three of gate values (gates, their gradient,
+        # GRU's recurrent part), one entry per step.
+        need["the per-step states"] = batch * (steps + 1) * (
+            2 * features + 4 * self.units + 3 * self.gates * self.units)
+        return need
+
     def create_params(self, input_shape, rng):
         features, H = input_shape[1], self.units
         G = self.gates * H

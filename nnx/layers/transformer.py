@@ -13,6 +13,8 @@ attention probabilities (MultiHeadAttention has no dropout), only on the three r
 branches as above. `layer.mask` ((N, T), nonzero = real step) is handed to the attention.
 """
 
+from collections import Counter
+
 from nnx import activations
 from nnx.errors import NnxError
 from nnx.layers.attention import MultiHeadAttention
@@ -58,6 +60,27 @@ class TransformerEncoderBlock(Layer):
             return self.attention.output_shape_for(tuple(input_shape))
         except NnxError as err:
             raise NnxError(str(err).replace("'attention'", repr(self.name), 1)) from None
+
+    def _sized_parts(self, input_shape):
+        """(prefix, part, its input shape) of the parts with parameters, ff2 as `build`
+        makes it: what the memory check counts before anything is built."""
+        features = input_shape[1]
+        return (("attention", self.attention, input_shape), ("norm1", self.norm1, input_shape),
+                ("ff1", self.ff1, (features,)), ("ff2", Dense(features), (self.ff_dim,)),
+                ("norm2", self.norm2, input_shape))
+
+    def param_shapes(self, input_shape):
+        return {f"{prefix}.{key}": shape for prefix, part, part_input in
+                self._sized_parts(input_shape)
+                for key, shape in part.param_shapes(part_input).items()}
+
+    def memory_for(self, input_shape, batch):
+        need = Counter(super().memory_for(input_shape, batch))  # the residual sums
+        for _, part, part_input in self._sized_parts(input_shape):
+            # the feed-forward parts see every step as a sample
+            rows = batch if len(part_input) == len(input_shape) else batch * input_shape[0]
+            need.update(part.memory_for(part_input, rows))
+        return dict(need)
 
     def create_params(self, input_shape, rng):
         features = input_shape[1]

@@ -1,0 +1,202 @@
+"""Size limits, checked before anything is allocated.
+
+A model too big for the machine must be refused in one line when it is validated, not
+found out by a MemoryError (or the kernel's out-of-memory killer) after minutes of
+building; a file nested or repeated absurdly must not exhaust the interpreter either.
+
+The memory check estimates from shapes alone: each layer says which parameters it would
+make (`Layer.param_shapes`) and what a training step on a batch keeps (`Layer.memory_for`);
+every parameter also has a gradient and the optimizer's state arrays. The estimate is
+meant to be of the right size, not exact, and is compared with all the memory the process
+could ever get (not with what is free now), so that only what can never fit is refused.
+"""
+
+import json
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnx.errors import NnxError
+from nnx.layers.base import elements
+
+# One layer spec repeated more than this is a slip (an extra zero or two), not a model:
+# the deepest published networks stack about a thousand layers, and each copy costs
+# Python work to build and a kernel call per step.
+MAX_REPEAT = 1000
+# The layers of a model after `repeat`: ten times the deepest published networks, yet few
+# enough that building them (a Python object each) stays quick and small.
+MAX_LAYERS = 10_000
+# Experiments, run records and model configs nest about ten levels deep. PyYAML and json
+# read one nesting level with several Python frames each, so a file nested a few hundred
+# deep would hit Python's recursion limit half-way; a hundred levels is far beyond use.
+MAX_DEPTH = 100
+
+UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+# A container's memory limit: cgroup v2, then v1 (which shows a huge number when unlimited).
+CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+class TooBig(NnxError):
+    """A model that would not fit in memory. `path` names the layer (or the model), as the
+    caller labelled it; `layer` is that layer (None for the whole model)."""
+
+    def __init__(self, path, problem, layer=None):
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem, self.layer = path, problem, layer
+
+
+@dataclass
+class _LayerNeed:
+    path: str
+    layer: object
+    parts: list  # (bytes, what), largest first
+
+    @property
+    def total(self):
+        return sum(size for size, _ in self.parts)
+
+
+def check_memory(entries, dtype, batch=None, optimizer=None, model_path="model"):
+    """Raise TooBig when a model would not fit in the memory this process may use.
+
+    `entries` are (path, layer, input shape) per layer, not yet built; without `batch`
+    only what building makes is counted (parameters and their gradients); with it, also
+    the arrays of one training step on `batch` samples and the `optimizer`'s state.
+    """
+    available, machine = machine_memory()
+    if available is None:
+        return
+    itemsize = np.dtype(dtype).itemsize
+    slots = tuple(getattr(optimizer, "slots", ())) if batch is not None else ()
+    copies = _copies(optimizer, slots)
+    needs = []
+    for path, layer, input_shape in entries:
+        parts = [(itemsize * (2 + len(slots)) * elements(shape), f"{key} {_shape(shape)}{copies}")
+                 for key, shape in layer.param_shapes(input_shape).items()]
+        if batch is not None:
+            parts += [(itemsize * count, what)
+                      for what, count in layer.memory_for(input_shape, batch).items()]
+        needs.append(_LayerNeed(path, layer, sorted(parts, key=lambda p: -p[0])))
+    purpose = f"to train on batches of {batch}" if batch is not None else "for its parameters"
+    largest = max(needs, key=lambda need: need.total, default=None)
+    if largest is not None and largest.total > available:
+        named = ", ".join(f"{format_bytes(size)} for {what}" for size, what in largest.parts[:2])
+        raise TooBig(largest.path, f"needs {format_bytes(largest.total)} {purpose} ({named}); "
+                                   f"{machine}", largest.layer)
+    by_path = {}
+    for need in needs:  # the copies of a repeated layer spec share their path
+        by_path[need.path] = by_path.get(need.path, 0) + need.total
+    total = sum(by_path.values())
+    if total > available:
+        top = sorted(by_path.items(), key=lambda item: -item[1])[:2]
+        named = ", ".join(f"{path} {format_bytes(size)}" for path, size in top)
+        raise TooBig(model_path, f"needs {format_bytes(total)} in all {purpose} (the most: "
+                                 f"{named}); {machine}")
+
+
+def _copies(optimizer, slots):
+    if not slots:
+        return " with its gradient"
+    names = " and ".join(slots)
+    return f" with its gradient and {getattr(optimizer, 'name', 'the optimizer')}'s {names}"
+
+
+def machine_memory():
+    """(bytes, phrase): the most memory this process could get, and where that bound comes
+    from: the machine's physical memory, or less where a cgroup (a container) or an
+    address-space limit (ulimit -v) caps it. (None, None) where none is known."""
+    bounds = []
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        bounds.append((physical, f"this machine has {format_bytes(physical)} of memory"))
+    except (AttributeError, OSError, ValueError):
+        pass
+    for path in CGROUP_LIMITS:
+        limit = _read_limit(path)
+        if limit is not None:
+            bounds.append((limit, f"this process may use {format_bytes(limit)} ({path})"))
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            bounds.append((soft, f"this process may use {format_bytes(soft)} (ulimit -v)"))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(bounds, key=lambda bound: bound[0]) if bounds else (None, None)
+
+
+def _read_limit(path):
+    """The byte count in a cgroup limit file; None when absent or unlimited ("max")."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def format_bytes(count):
+    """`count` bytes for people: 512 B, 23.0 GiB, 14.6 TiB (EiB beyond)."""
+    power = 0
+    while count >= 1024 ** (power + 1) and power < len(UNITS) - 1:
+        power += 1
+    if power == 0:
+        return f"{count} B"
+    whole = count // 1024 ** power
+    if whole >= 10_000:  # only in the largest unit
+        return f"{_number(whole, digits=4)} {UNITS[power]}"
+    return f"{count / 1024 ** power:.1f} {UNITS[power]}"
+
+
+def _shape(shape):
+    return f"({', '.join(_number(int(d)) for d in shape)}{',' if len(shape) == 1 else ''})"
+
+
+def _number(value, digits=15):
+    """An integer as messages show it: in full up to `digits` digits, else as 3e40 (an
+    absurd size typed by mistake can have thousands of digits)."""
+    if value < 10**digits:
+        return str(value)
+    exponent = int(math.log10(value))
+    exponent -= value < 10**exponent  # log10 rounds up just below a power of ten
+    return f"{value // 10**exponent}e{exponent}"
+
+
+def check_arrays(sizes, where):
+    """Raise TooBig when arrays of `sizes` ({name: bytes}, e.g. read from a file's headers)
+    could not all be held in memory at once."""
+    available, machine = machine_memory()
+    total = sum(sizes.values())
+    if available is not None and total > available:
+        name = max(sizes, key=sizes.get)
+        raise TooBig(where, f"its arrays need {format_bytes(total)} ({name}: "
+                            f"{format_bytes(sizes[name])}); {machine}")
+
+
+def loads_json(text, where):
+    """`json.loads(text)`, refused (NnxError naming `where`) when nested more than MAX_DEPTH
+    deep, which json's decoder would follow until Python's stack runs out. A syntax error
+    is json.JSONDecodeError, as from json.loads."""
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise NnxError(f"{where}: nested more than {MAX_DEPTH} deep") from None
+    check_depth(document, where)
+    return document
+
+
+def check_depth(value, where):
+    """NnxError when lists and mappings in `value` nest more than MAX_DEPTH deep (walked
+    without recursion, so that any depth is safe to check)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise NnxError(f"{where}: nested more than {MAX_DEPTH} deep")
+        stack.extend((child, depth + 1) for child in
+                     (item.values() if isinstance(item, dict) else item))
