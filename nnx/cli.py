@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from nnx import __version__
+from nnx import __version__, stop_signals
 from nnx.errors import NnxError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -69,26 +69,30 @@ def _error(message):
 
 @contextmanager
 def _exit_codes():
-    """NnxError -> one red line and exit 2; Ctrl-C -> exit 130; unexpected errors -> exit 1
-    with one line (NNX_DEBUG=1 shows the traceback)."""
-    try:
-        yield
-    except NnxError as err:
-        _error(str(err))
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except KeyboardInterrupt:
-        _error("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except OSError as err:
-        _error(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (typer.Exit, typer.Abort, SystemExit):
-        raise
-    except Exception as err:
-        if os.environ.get("NNX_DEBUG"):
+    """NnxError -> one red line and exit 2; Ctrl-C or SIGTERM -> exit 130 or 143
+    (`nnx.stop_signals`); unexpected errors -> exit 1 with one line (NNX_DEBUG=1 shows the
+    traceback)."""
+    with stop_signals.handled():
+        try:
+            yield
+        except NnxError as err:
+            _error(str(err))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except KeyboardInterrupt:
+            stop_signals.stopping()
+            _error("interrupted")
+            raise typer.Exit(stop_signals.exit_code()) from None
+        except OSError as err:
+            _error(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort, SystemExit):
             raise
-        _error(f"internal error: {type(err).__name__}: {err} (NNX_DEBUG=1 shows the traceback)")
-        raise typer.Exit(EXIT_FAILED) from None
+        except Exception as err:
+            if os.environ.get("NNX_DEBUG"):
+                raise
+            _error(f"internal error: {type(err).__name__}: {err} (NNX_DEBUG=1 shows the "
+                   "traceback)")
+            raise typer.Exit(EXIT_FAILED) from None
 
 
 def _check_writable(folder):
@@ -192,6 +196,7 @@ def train(
             _error(f"run {record['status']}: {record['error']}")
         elif code == EXIT_INTERRUPTED:
             _error(f"interrupted; what was learnt is kept in {record_path}")
+            code = stop_signals.exit_code()
     raise typer.Exit(code)
 
 
@@ -444,7 +449,7 @@ def search(
             warm_start=warm_start, threads=threads, n_jobs=n_jobs, exclusive=exclusive),
             display)
         display.summary(summary)
-        code = EXIT_INTERRUPTED if summary.interrupted else (
+        code = stop_signals.exit_code() if summary.interrupted else (
             EXIT_FAILED if summary.all_failed else EXIT_OK)
         if code == EXIT_FAILED:
             last = (summary.outcomes[-1].error if summary.outcomes
@@ -591,7 +596,8 @@ def report(
 
 
 def main():
-    app()
+    with stop_signals.process_handled():
+        app()
 
 
 if __name__ == "__main__":
