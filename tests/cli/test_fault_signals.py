@@ -3,9 +3,14 @@ are written, a storm of them, and SIGTERM (what kill, cron and systemd send) all
 `interrupted` record on disk and the shell's exit code (130 for SIGINT, 143 for SIGTERM)."""
 
 import json
+import os
 import signal
 import time
 
+import pytest
+
+from nnx import experiment, model_io, results
+from nnx.callbacks import Callback
 from nnx.model_io import load_model
 
 TIMEOUT = 120
@@ -81,3 +86,77 @@ def test_sigterm_stops_after_the_batch_keeps_the_record_and_exits_143(ws):
     record = assert_kept_interrupted(ws, process, 143, "stopped by SIGTERM")
     assert record["metrics"]["test"]["accuracy"] > 0.5  # evaluated after the stop
     assert json.loads((ws.results / "runs" / f"{record['run_id']}.json").read_text())
+
+
+# -- the same in-process, each signal sent from inside one step ------------------------
+def signal_self(signum=signal.SIGINT):
+    os.kill(os.getpid(), signum)
+
+
+class _SignalAtFirstEpoch(Callback):
+    def __init__(self, signum):
+        self.signum = signum
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == 0:
+            signal_self(self.signum)
+
+
+def first_signal_in_training(monkeypatch, signum=signal.SIGINT):
+    original = experiment.training_callbacks
+    monkeypatch.setattr(experiment, "training_callbacks",
+                        lambda train: [*original(train), _SignalAtFirstEpoch(signum)])
+
+
+def signal_before(monkeypatch, module, name, signum=signal.SIGINT):
+    """`module.name` sends `signum` to this process, then does its work."""
+    original = getattr(module, name)
+
+    def wrapped(*args, **kwargs):
+        signal_self(signum)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapped)
+
+
+@pytest.mark.parametrize("module, name", [(model_io, "replace_atomically"),
+                                          (results, "replace_atomically"),
+                                          (experiment, "environment")],
+                         ids=["model file", "record", "between"])
+def test_a_second_signal_while_the_run_is_saved_is_counted_not_raised(ws, monkeypatch,
+                                                                      module, name):
+    first_signal_in_training(monkeypatch)
+    signal_before(monkeypatch, module, name)
+    result = ws.nnx("train", ws.experiment(train={**ws.TINY["train"], "epochs": 50}))
+    assert result.exit_code == 130, result.output
+    record = ws.record()
+    assert record["status"] == "interrupted" and len(record["history"]["loss"]) == 1
+    assert record["metrics"]["test"]["accuracy"] > 0.5
+    assert load_model(ws.results / "runs" / f"{record['run_id']}.npz").count_params() == 33
+
+
+def test_a_second_signal_while_evaluating_stops_the_evaluation(ws, monkeypatch):
+    first_signal_in_training(monkeypatch, signal.SIGTERM)
+    signal_before(monkeypatch, experiment, "evaluate_splits")
+    result = ws.nnx("train", ws.experiment(train={**ws.TINY["train"], "epochs": 50}))
+    assert result.exit_code == 143, result.output
+    record = ws.record()
+    assert record["status"] == "interrupted" and record["stop_reason"] == "stopped by SIGTERM"
+    assert record["metrics"] == {} and record["model_path"]
+
+
+def test_a_signal_while_loading_the_data_stops_at_once(ws, monkeypatch):
+    signal_before(monkeypatch, experiment, "load_data", signal.SIGTERM)
+    result = ws.nnx("train", ws.experiment())
+    assert result.exit_code == 143, result.output
+    assert "error: interrupted" in result.output and "Traceback" not in result.output
+    assert ws.runs() == []
+
+
+def test_a_signal_after_training_keeps_the_completed_run(ws, monkeypatch):
+    """Training is over: the run is complete, the signal changes nothing in it."""
+    signal_before(monkeypatch, experiment, "evaluate_splits")
+    result = ws.nnx("train", ws.experiment())
+    assert result.exit_code == 0, result.output
+    record = ws.record()
+    assert record["status"] == "completed" and record["metrics"]["test"]
