@@ -60,7 +60,7 @@ def prepare(config, source=None):
     try:
         config = resolve_config(config)
         try:
-            data = load_data(config["data"], config["seed"])
+            data = load_data(config["data"], config["seed"], config["model"]["dtype"])
         except ConfigError:
             raise
         except NnxError as err:
@@ -422,7 +422,7 @@ def evaluate_saved(saved, split="test", data_file=None):
                            "unknown; give --data FILE.csv")
         config = saved.record["config"]
         try:
-            data = load_data(config["data"], config.get("seed", 0))
+            data = load_data(config["data"], config.get("seed", 0), saved.model.dtype)
         except (KeyError, TypeError):
             raise NnxError(f"run {saved.record['run_id']!r}: damaged config (no data)") from None
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
