@@ -20,8 +20,8 @@ HEAVY = {
     "name": "heavy",
     "seed": 0,
     "data": {"dataset": "digits"},
-    "model": {"layers": [{"type": "dense", "units": 1024, "activation": "relu"},
-                         {"type": "dense", "units": 1024, "activation": "relu"},
+    "model": {"layers": [{"type": "dense", "units": 512, "activation": "relu"},
+                         {"type": "dense", "units": 512, "activation": "relu"},
                          {"type": "dense", "units": 10, "activation": "softmax"}]},
     "train": {"loss": "categorical_crossentropy", "batch_size": 64, "epochs": 500,
               "metrics": ["accuracy"]},
@@ -44,7 +44,7 @@ def assert_kept_interrupted(ws, process, code, reason):
     assert record["status"] == "interrupted" and record["stop_reason"] == reason
     assert len(record["history"]["loss"]) >= 1
     model = load_model(folder / f"{record['run_id']}.npz")
-    assert model.count_params() == 64 * 1024 + 1024 + 1024 * 1024 + 1024 + 1024 * 10 + 10
+    assert model.count_params() == 64 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10
     return record
 
 
