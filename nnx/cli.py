@@ -1,11 +1,13 @@
 """The `nnx` command: a thin Typer app that parses, calls the library and sets exit codes.
 
-Exit codes (design.md §4): 0 done, 1 the job ran and failed (diverged, crashed), 2 bad usage
-or bad input (one red line on stderr, never a traceback), 130 interrupted.
+Exit codes: 0 done, 1 the job ran and failed (diverged, crashed, a result could not be
+written), 2 bad usage or bad input (one red line on stderr, never a traceback), 130
+interrupted by Ctrl-C, 143 stopped by SIGTERM, 141 stdout closed by its reader.
 Heavy imports (numba, rich's display parts, the experiment machinery) happen inside the
 commands, so that `nnx --help` stays fast.
 """
 
+import errno
 import os
 import sys
 from contextlib import contextmanager
@@ -14,10 +16,13 @@ from typing import Annotated
 
 import typer
 
-from nnx import __version__
-from nnx.errors import NnxError
+from nnx import __version__, stop_signals
+from nnx.errors import NnxError, WriteError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat` cut off by `head`
+# Errors of the machine, not of the input, wherever they come from (a journal append too).
+MACHINE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG)
 STATUS_EXIT = {"completed": EXIT_OK, "pruned": EXIT_OK, "diverged": EXIT_FAILED,
                "failed": EXIT_FAILED, "interrupted": EXIT_INTERRUPTED}
 
@@ -69,36 +74,86 @@ def _error(message):
 
 @contextmanager
 def _exit_codes():
-    """NnxError -> one red line and exit 2; Ctrl-C -> exit 130; unexpected errors -> exit 1
-    with one line (NNX_DEBUG=1 shows the traceback)."""
-    try:
-        yield
-    except NnxError as err:
-        _error(str(err))
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except KeyboardInterrupt:
-        _error("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except OSError as err:
-        _error(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (typer.Exit, typer.Abort, SystemExit):
-        raise
-    except Exception as err:
-        if os.environ.get("NNX_DEBUG"):
+    """NnxError -> one red line and exit 2; a result that cannot be written (full disk,
+    read-only folder) -> one line and exit 1; Ctrl-C or SIGTERM -> exit 130 or 143
+    (`nnx.stop_signals`); stdout closed by its reader -> exit 141 quietly; unexpected
+    errors -> exit 1 with one line (NNX_DEBUG=1 shows the traceback)."""
+    with stop_signals.handled():
+        try:
+            yield
+            sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        except NnxError as err:
+            _error(str(err))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except KeyboardInterrupt:
+            stop_signals.stopping()
+            _error("interrupted")
+            raise typer.Exit(stop_signals.exit_code()) from None
+        except BrokenPipeError:
+            _silence_output()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except SystemExit as exit_:
+            if isinstance(exit_.__context__, BrokenPipeError):  # rich's answer to a closed pipe
+                _silence_output()
+                raise typer.Exit(EXIT_BROKEN_PIPE) from None
             raise
-        _error(f"internal error: {type(err).__name__}: {err} (NNX_DEBUG=1 shows the traceback)")
-        raise typer.Exit(EXIT_FAILED) from None
+        except OSError as err:
+            if isinstance(err, WriteError):
+                _error(str(err))
+                raise typer.Exit(EXIT_FAILED) from None
+            _error(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}")
+            raise typer.Exit(EXIT_FAILED if err.errno in MACHINE_ERRNOS else EXIT_BAD_INPUT) \
+                from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as err:
+            if os.environ.get("NNX_DEBUG"):
+                raise
+            _error(f"internal error: {type(err).__name__}: {err} (NNX_DEBUG=1 shows the "
+                   "traceback)")
+            raise typer.Exit(EXIT_FAILED) from None
+
+
+def _silence_output():
+    """The reader of stdout is gone (`| head`): what is still buffered, and any warning
+    about it at exit, goes to /dev/null instead of becoming a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (AttributeError, OSError, ValueError):
+                pass  # not a real file (captured output)
+    finally:
+        os.close(devnull)
 
 
 def _check_writable(folder):
-    """Refuse a results folder nnx could not write into, before any training."""
+    """Refuse a results folder nnx could not write into, before any training: a path that
+    cannot be a folder is bad input (exit 2), a read-only or unwritable folder a failure of
+    the machine (exit 1)."""
     probe = Path(folder).absolute()
     while not probe.exists():
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+    if not probe.is_dir():
         raise NnxError(f"results folder {str(folder)!r} is not writable ({probe} is not a "
-                       "writable folder)")
+                       "folder)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        read_only = os.statvfs(probe).f_flag & os.ST_RDONLY
+        code = errno.EROFS if read_only else errno.EACCES
+        raise WriteError(folder, OSError(code, os.strerror(code)))
+
+
+def _remove_leftovers(root):
+    """Leftovers of killed writes go (`nnx.leftovers`), said in one line on stderr."""
+    from nnx.leftovers import LEFTOVER_AGE_S, remove_leftovers
+
+    removed = remove_leftovers(root)
+    if removed:
+        _console(stderr=True).print(
+            f"removed {len(removed)} leftover{'s' * (len(removed) != 1)} of interrupted writes "
+            f"(untouched for {LEFTOVER_AGE_S // 60} minutes): "
+            + ", ".join(str(p) for p in removed), highlight=False, markup=False)
 
 
 def _metrics_table(metrics, title=None):
@@ -161,7 +216,8 @@ def train(
     """Train one experiment; write its run record (JSON) and model under the results folder.
 
     Exit 0 when completed, 1 when the run diverged or failed, 130 when interrupted (Ctrl-C
-    stops after the current batch and keeps what was learnt), 2 for bad input.
+    stops after the current batch and keeps what was learnt), 143 when stopped by SIGTERM
+    (the same), 2 for bad input.
     """
     with _exit_codes():
         from nnx.config import load_experiment
@@ -172,6 +228,7 @@ def train(
         config = load_experiment(experiment, overrides)
         root = resolve_results_dir(results_dir)
         _check_writable(root)
+        _remove_leftovers(root)
         from nnx.experiment import run_experiment
 
         record = run_experiment(config, root, reporter=_reporter(quiet, json_),
@@ -192,6 +249,7 @@ def train(
             _error(f"run {record['status']}: {record['error']}")
         elif code == EXIT_INTERRUPTED:
             _error(f"interrupted; what was learnt is kept in {record_path}")
+            code = stop_signals.exit_code()
     raise typer.Exit(code)
 
 
@@ -336,11 +394,14 @@ def predict(
             writer.writerow(columns)
             writer.writerows(rows)
             return
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with open(output, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            writer.writerows(rows)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            with open(output, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                writer.writerows(rows)
+        except OSError as err:
+            raise WriteError(output, err) from err
         _console(stderr=True).print(f"{len(rows)} predictions written to {output}")
 
 
@@ -433,7 +494,7 @@ def search(
     workers, cron, other machines with --storage postgresql://...) may work on one study at
     once. Exit 0 when done (also when the grid is exhausted, the budget already met or,
     with --exclusive, another sweep holds the study), 1 when every trial of this run failed,
-    2 for bad input, 130 when interrupted.
+    2 for bad input, 130 when interrupted (143: by SIGTERM).
     """
     with _exit_codes():
         from nnx.results import results_dir as resolve_results_dir
@@ -442,6 +503,7 @@ def search(
 
         root = resolve_results_dir(results_dir)
         _check_writable(root)
+        _remove_leftovers(root)
         display = SearchDisplay(_console())
         summary = run_search(SearchRequest(
             experiment=str(experiment), overrides=list(set_ or []), results_dir=root,
@@ -451,7 +513,7 @@ def search(
             warm_start=warm_start, threads=threads, n_jobs=n_jobs, exclusive=exclusive),
             display)
         display.summary(summary)
-        code = EXIT_INTERRUPTED if summary.interrupted else (
+        code = stop_signals.exit_code() if summary.interrupted else (
             EXIT_FAILED if summary.all_failed else EXIT_OK)
         if code == EXIT_FAILED:
             last = (summary.outcomes[-1].error if summary.outcomes
@@ -598,7 +660,8 @@ def report(
 
 
 def main():
-    app()
+    with stop_signals.process_handled():
+        app()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""The one exception nnx raises for bad input; only the CLI turns it into a message and exit 2."""
+"""nnx's exceptions: NnxError for bad input (exit 2), WriteError for a result that could not be
+written (exit 1); only the CLI turns them into a message and an exit code."""
 
 import difflib
+import os
 
 
 class NnxError(Exception):
@@ -21,3 +23,16 @@ def unknown_name(family, name, known):
     if hint is not None:
         message += f" (did you mean {hint!r}?)"
     return NnxError(message)
+
+
+class WriteError(OSError):
+    """A file nnx writes could not be written: a full disk, a quota, a read-only or
+    unwritable folder. The job failed, not its input: the CLI exits 1, not 2."""
+
+    def __init__(self, path, cause):
+        super().__init__(cause.errno, cause.strerror, os.fspath(path))
+        self.cause = cause
+
+    def __str__(self):
+        reason = self.strerror or str(self.cause)
+        return f"cannot write {self.filename}: {reason[:1].lower()}{reason[1:]}"

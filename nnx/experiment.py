@@ -9,14 +9,11 @@ it loads no kernels.
 import math
 import os
 import platform
-import signal
 import socket
 import sys
-import threading
 import time
 import traceback
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from nnx import __version__, limits, optimizers
@@ -28,6 +25,7 @@ from nnx.errors import NnxError
 from nnx.model import Sequential
 from nnx.progress import Reporter
 from nnx.results import RUN_SCHEMA, new_run_id, runs_dir, utc_now, write_run
+from nnx.stop_signals import USER_STOP_REASON, RunStop, reason
 
 EVAL_BATCH = 1024
 
@@ -62,7 +60,7 @@ def prepare(config, source=None):
     try:
         config = resolve_config(config)
         try:
-            data = load_data(config["data"], config["seed"])
+            data = load_data(config["data"], config["seed"], config["model"]["dtype"])
         except ConfigError:
             raise
         except NnxError as err:
@@ -216,10 +214,11 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     """Train the experiment once and write its run record; returns the record (a dict).
 
     Bad input raises ConfigError before anything is written. Otherwise a record is always
-    written: status completed, diverged, interrupted (Ctrl-C: training stops after the
-    current batch, a second Ctrl-C stops at once), failed (an unexpected error, kept in
-    `error`), or whatever status a callback left on the model (a pruning callback sets
-    `model.status = "pruned"` and `model.stop_training = True`).
+    written: status completed, diverged, interrupted (Ctrl-C or SIGTERM: training stops
+    after the current batch, a second signal stops training or evaluation at once but never
+    the writing of the model and the record; `nnx.stop_signals`), failed (an unexpected
+    error, kept in `error`), or whatever status a callback left on the model (a pruning
+    callback sets `model.status = "pruned"` and `model.stop_training = True`).
     `callbacks` are extra training callbacks; `reporter` a `nnx.progress.Reporter`.
     """
     started, created = time.perf_counter(), utc_now()
@@ -228,14 +227,14 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     set_threads(config["train"]["threads"])
     run_id = run_id or new_run_id(config["name"])
     reporter = reporter or Reporter()
-    interrupt = _InterruptAfterBatch()
+    stop = RunStop()
     recorder = _Recorder(reporter)
     train = config["train"]
     record = None
     reporter.run_begin(_run_info(run_id, config, data, model))
-    try:
-        with interrupt.installed():
-            outcome = _fit_and_evaluate(model, data, train, recorder, interrupt, callbacks,
+    with stop.installed():
+        try:
+            outcome = _fit_and_evaluate(model, data, train, recorder, stop, callbacks,
                                         config["diagnostics"])
             model_path = None
             if save_model and outcome["status"] != "failed":
@@ -253,32 +252,35 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
             if outcome.get("traceback"):
                 record["traceback"] = outcome["traceback"]
             write_run(results_dir, record)
-    finally:
-        reporter.run_end(record)
+        finally:
+            reporter.run_end(record)
     return record
 
 
-def _fit_and_evaluate(model, data, train, recorder, interrupt, extra_callbacks, diagnostics):
+def _fit_and_evaluate(model, data, train, recorder, stop, extra_callbacks, diagnostics):
     watcher = None if diagnostics == "off" else Diagnostics(diagnostics)
-    fit_callbacks = [*training_callbacks(train), recorder, *extra_callbacks, interrupt,
+    fit_callbacks = [*training_callbacks(train), recorder, *extra_callbacks, _StopAfterBatch(stop),
                      *([watcher] if watcher else [])]
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
     outcome = {"status": "completed", "error": None, "stop_reason": None, "metrics": {},
                "diagnostics": None}
     try:
-        history = model.fit(data.x_train, data.y_train, epochs=train["epochs"],
-                            batch_size=train["batch_size"], validation_data=validation,
-                            shuffle=train["shuffle"], callbacks=fit_callbacks)
+        with stop.interruptible():
+            history = model.fit(data.x_train, data.y_train, epochs=train["epochs"],
+                                batch_size=train["batch_size"], validation_data=validation,
+                                shuffle=train["shuffle"], callbacks=fit_callbacks)
         outcome["status"], outcome["stop_reason"] = history.status, history.stop_reason
-        if interrupt.requested and history.status == "completed":
-            outcome["status"], outcome["stop_reason"] = "interrupted", "interrupted by the user"
+        if stop.requested and history.status in ("completed", "interrupted"):
+            outcome["status"], outcome["stop_reason"] = "interrupted", reason(stop.signum)
         if history.status == "diverged":
             outcome["error"] = history.stop_reason
-        outcome["metrics"] = evaluate_splits(model, data)
-        if watcher is not None:
-            outcome["diagnostics"] = watcher.result(validation_confusion(model, data))
-    except KeyboardInterrupt:  # a second Ctrl-C while evaluating
-        outcome["status"], outcome["stop_reason"] = "interrupted", "interrupted by the user"
+        with stop.interruptible():
+            outcome["metrics"] = evaluate_splits(model, data)
+            if watcher is not None:
+                outcome["diagnostics"] = watcher.result(validation_confusion(model, data))
+    except KeyboardInterrupt:  # a second signal while training or evaluating
+        outcome["status"] = "interrupted"
+        outcome["stop_reason"] = reason(stop.signum) if stop.requested else USER_STOP_REASON
     except Exception as err:  # noqa: BLE001 - a failed run is recorded, not raised
         outcome.update(status="failed", error=f"{type(err).__name__}: {err}",
                        traceback=traceback.format_exc())
@@ -344,41 +346,20 @@ class _Recorder(Callback):
         self.reporter.epoch_end(epoch, logs)
 
 
-class _InterruptAfterBatch(Callback):
-    """Turns Ctrl-C (SIGINT) into a stop after the current batch; a second one stops at once.
+class _StopAfterBatch(Callback):
+    """Ends fit after the current batch once a stop signal came: fit treats the
+    KeyboardInterrupt as 'interrupted' and keeps what was learnt (restoring the best weights
+    when early stopping asks for it)."""
 
-    fit treats the KeyboardInterrupt raised here as 'interrupted' and keeps what was learnt
-    (restoring the best weights when early stopping asks for it).
-    """
-
-    def __init__(self):
-        self.requested = False
-
-    @contextmanager
-    def installed(self):
-        if threading.current_thread() is not threading.main_thread():
-            yield  # signal handlers live in the main thread only
-            return
-        previous = signal.getsignal(signal.SIGINT)
-
-        def handler(signum, frame):
-            if self.requested:
-                raise KeyboardInterrupt
-            self.requested = True
-
-        signal.signal(signal.SIGINT, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous if previous is not None
-                          else signal.default_int_handler)
+    def __init__(self, stop):
+        self.stop = stop
 
     def on_batch_end(self, batch, logs):
-        if self.requested:
+        if self.stop.requested:
             raise KeyboardInterrupt
 
     def on_epoch_end(self, epoch, logs):
-        if self.requested:
+        if self.stop.requested:
             raise KeyboardInterrupt
 
 
@@ -462,7 +443,7 @@ def evaluate_saved(saved, split="test", data_file=None):
                            "unknown; give --data FILE.csv")
         config = saved.record["config"]
         try:
-            data = load_data(config["data"], config.get("seed", 0))
+            data = load_data(config["data"], config.get("seed", 0), saved.model.dtype)
         except (KeyError, TypeError):
             raise NnxError(f"run {saved.record['run_id']!r}: damaged config (no data)") from None
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")

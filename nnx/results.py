@@ -8,6 +8,7 @@ Readers skip keys they do not know and report a damaged file instead of stopping
 import json
 import math
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ RUN_STATUSES = ("completed", "pruned", "diverged", "interrupted", "failed")
 RUN_KEYS = ("schema", "run_id", "name", "status", "created", "duration_s", "config",
             "environment", "history", "metrics", "diagnostics", "model_path", "error")
 DEFAULT_RESULTS_DIR = "results"
+RUN_ID_TAIL = re.compile(r"-\d{8}T\d{6}-[0-9a-f]{6}$")  # what new_run_id appends to the name
 
 
 def results_dir(option=None):
@@ -36,6 +38,10 @@ def new_run_id(name, now=None):
     """`<name>-<UTC yyyymmddTHHMMSS>-<6 hex>`: unique across workers and hosts."""
     now = now or datetime.now(UTC)
     return f"{name}-{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def is_run_id(text):
+    return bool(RUN_ID_TAIL.search(text))
 
 
 def utc_now():

@@ -8,7 +8,7 @@ from nnx.data.builtin import load_builtin
 from nnx.data.files import read_file
 from nnx.data.preprocessing import Preprocessor
 from nnx.data.splits import split_indices
-from nnx.data.targets import encode_targets
+from nnx.data.targets import encode_targets, in_float_dtype
 from nnx.data.validate import check_data_config
 from nnx.errors import NnxError
 
@@ -18,8 +18,8 @@ class DataSplits:
     """The arrays of one experiment; x float32 (N, *input_shape), y as `task` needs it.
 
     y: multiclass int64 (N,) in 0..n_classes-1; binary float32 (N, 1) of 0/1; multilabel
-    float32 (N, K) of 0/1; regression float32 (N, K), not standardized; for an autoencoder
-    the features, flattened and not standardized (N, n_features). `x_val`/`y_val`
+    (N, K) of 0/1 and regression (N, K), not standardized, both in the model's dtype; for
+    an autoencoder the features, flattened and not standardized (N, n_features). `x_val`/`y_val`
     and `x_test`/`y_test` are None when their fraction is 0. `output_units` is the width
     the last layer must have.
     """
@@ -38,8 +38,9 @@ class DataSplits:
     name: str
 
 
-def load_data(data_config, seed):
-    """Load, split (stratified for classes) and preprocess the data the config names.
+def load_data(data_config, seed, dtype="float32"):
+    """Load, split (stratified for classes) and preprocess the data the config names;
+    `dtype` is the model's (regression targets beyond its range are refused).
 
     The seed fixes both the synthetic samples and the split; standardization and one-hot
     vocabularies are fitted on the training rows only. With `autoencoder: true` the task is
@@ -56,10 +57,10 @@ def load_data(data_config, seed):
     else:
         raw = read_file(config["path"], config["target"], config["categorical"])
     if config["autoencoder"]:
-        return _autoencoder_data(raw, config, split_rng)
+        return _autoencoder_data(raw, config, split_rng, dtype)
     task = config["task"] or raw.task
     y, classes = encode_targets(raw.y, task, raw.targets or ["y"],
-                                raw.classes if task == raw.task else None)
+                                raw.classes if task == raw.task else None, dtype, raw.name)
     strata = y[:, 0].astype(np.int64) if task == "binary" else y if task == "multiclass" else None
     train, val, test = split_indices(len(y), config["validation_split"], config["test_split"],
                                      split_rng, strata)
@@ -80,14 +81,15 @@ def load_data(data_config, seed):
                       preprocessing=pre, name=raw.name)
 
 
-def _autoencoder_data(raw, config, split_rng):
+def _autoencoder_data(raw, config, split_rng, dtype):
     """DataSplits whose targets are the unstandardized features (a random split)."""
     n_rows = len(raw.y)
     train, val, test = split_indices(n_rows, config["validation_split"], config["test_split"],
                                      split_rng)
     pre, x = Preprocessor.fit_transform(raw, train, "regression", None, config["standardize"])
     pre.targets = pre.feature_names  # predictions are named after the features they rebuild
-    y = pre.features(raw).reshape(n_rows, -1).astype(np.float32)
+    y = in_float_dtype(pre.features(raw).reshape(n_rows, -1), dtype,
+                       [f"feature {n!r}" for n in pre.feature_names], raw.name)
 
     def rows(index):
         return (None, None) if index is None else (x[index], y[index])

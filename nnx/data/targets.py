@@ -1,8 +1,9 @@
 """Target inference and encoding: original values -> the arrays a loss expects.
 
 multiclass -> int64 labels (N,) in 0..C-1; binary -> float32 (N, 1) of 0/1;
-multilabel -> float32 (N, K) of 0/1; regression -> float32 (N, K), not standardized
-(a prediction then reads in the target's own units, with nothing to undo).
+multilabel -> (N, K) of 0/1 and regression -> (N, K) in the model's float dtype, not
+standardized (a prediction then reads in the target's own units, with nothing to undo);
+a value beyond that dtype's range is refused rather than turned into infinity.
 Class labels are the distinct original values in sorted order.
 """
 
@@ -45,11 +46,12 @@ def infer_task(y, max_int_classes=None):
     return "binary" if n_distinct == 2 else "multiclass"
 
 
-def encode_targets(y, task, names, classes=None):
+def encode_targets(y, task, names, classes=None, dtype="float32", source=None):
     """(encoded y, class labels or None) for `task`; NnxError when y cannot serve it.
 
-    `names` name the target columns in messages; `classes` fixes the label set (a
-    built-in dataset knows all its classes even when a small sample misses one).
+    `names` name the target columns in messages, `source` the file; `classes` fixes the
+    label set (a built-in dataset knows all its classes even when a small sample misses
+    one); `dtype` is the model's, for regression and multilabel targets.
     """
     y = as_columns(y)
     what = ", ".join(repr(n) for n in names)
@@ -60,7 +62,7 @@ def encode_targets(y, task, names, classes=None):
         if task == "multilabel" and not np.isin(y, (0, 1)).all():
             raise NnxError(f"a multilabel target must hold only 0 and 1; target {what} "
                            "holds other values")
-        return y.astype(np.float32), None
+        return in_float_dtype(y, dtype, [f"target {n!r}" for n in names], source), None
     if y.shape[1] > 1:
         raise NnxError(f"a {task} task takes one target column, got {len(names)} ({what}); "
                        "several columns are multilabel or regression")
@@ -77,6 +79,21 @@ def encode_targets(y, task, names, classes=None):
     if task == "binary":
         return codes.astype(np.float32)[:, None], labels
     return codes.astype(np.int64), labels
+
+
+def in_float_dtype(values, dtype, names, source=None):
+    """(N, K) numbers as `dtype`; NnxError naming the column (`names`: one description per
+    column), row and value of the first one beyond the dtype's range."""
+    with np.errstate(over="ignore"):  # reported just below, with the value
+        converted = values.astype(dtype)
+    beyond = ~np.isfinite(converted)
+    if beyond.any():
+        row, column = (int(i) for i in np.argwhere(beyond)[0])
+        where = f"{names[column]}{f' of {source}' if source else ''}"
+        raise NnxError(f"{where} holds {values[row, column]:g} (row {row + 1}), beyond the "
+                       f"{np.dtype(dtype).name} range (about {np.finfo(dtype).max:.1e}); "
+                       "scale it, or set model.dtype: float64")
+    return converted
 
 
 def _plain(value):

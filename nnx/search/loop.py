@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nnx import stop_signals
 from nnx.config import ConfigError, read_experiment
 from nnx.errors import NnxError
 from nnx.search import liveness, pruners, samplers
@@ -354,7 +355,11 @@ def trial_loop(session, listener, tickets, should_stop=None):
         session.context
     context.reporter = listener.trial_reporter
     outcomes, interrupted, reason = [], False, None
+    signals_before = stop_signals.count()
     while True:
+        if stop_signals.count() > signals_before:  # came while a trial's record was written
+            interrupted, reason = True, "interrupted"
+            break
         try:
             for reaped in liveness.reap(study, context.identity):
                 listener.reaped(reaped)

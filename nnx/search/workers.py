@@ -22,9 +22,10 @@ own sampler seed (from its index, host and pid), and:
 When a worker dies (SIGKILL, out of memory), the parent says so and fails its running trial
 and queues its parameters again at once (`liveness.reap`); the other workers go on and pick
 it up. Ctrl-C on a terminal reaches every worker: each stops its trial after the current
-batch, marks it failed and queues it again (design §4), and the search exits 130. A signal
-to the parent alone stops the workers after their current trial; a second one interrupts
-them, a third terminates them.
+batch, marks it failed and queues it again, and the search exits 130. A Ctrl-C
+(SIGINT) to the parent alone stops the workers after their current trial; a second one
+interrupts them, a third terminates them. SIGTERM to the parent (kill, a service manager)
+is passed on to the workers at once, which then stop as after a Ctrl-C; the search exits 143.
 """
 
 import os
@@ -34,6 +35,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from nnx import stop_signals
 from nnx.errors import NnxError
 from nnx.search import liveness
 from nnx.search.cores import available_cores
@@ -147,11 +149,15 @@ def _collect(session, listener, workers, stop, interrupts=0):
             interrupted, interrupts = True, interrupts + 1
             stop.set()
             alive = [w.process for w in workers if w.process.is_alive()]
+            terminated = stop_signals.last() == signal.SIGTERM
             if interrupts == 1:
-                listener.note("interrupted: no new trial starts (Ctrl-C again to stop the "
-                              "workers' trials at once)")
+                listener.note("SIGTERM: the workers stop their trials after the current batch"
+                              if terminated else "interrupted: no new trial starts (Ctrl-C "
+                              "again to stop the workers' trials at once)")
             for process in alive:
-                if interrupts == 2:
+                if interrupts == 1 and terminated:
+                    os.kill(process.pid, signal.SIGTERM)
+                elif interrupts == 2:
                     os.kill(process.pid, signal.SIGINT)
                 elif interrupts > 2:
                     process.terminate()
@@ -233,28 +239,30 @@ def worker_main(request, sender, shared, stop):
             return "the parent process is gone"
         return None
 
-    try:
-        plan = plan_search(request)
-        quiet_optuna()
-        session = open_search(plan, request)
-        for reaped in session.info.reaped:
-            listener.reaped(reaped)
-        result = trial_loop(session, listener, Tickets(plan.budget.n_trials, shared),
-                            should_stop)
-        listener.send("done", result.reason, result.interrupted)
-    except KeyboardInterrupt:
-        listener.send("done", "interrupted", True)
-    except NnxError as err:
-        listener.send("error", str(err))
-        code = 2
-    except Exception as err:  # noqa: BLE001 - reported to the parent as one line
-        if os.environ.get("NNX_DEBUG"):
-            import traceback
+    with stop_signals.process_handled():
+        try:
+            plan = plan_search(request)
+            quiet_optuna()
+            session = open_search(plan, request)
+            for reaped in session.info.reaped:
+                listener.reaped(reaped)
+            result = trial_loop(session, listener, Tickets(plan.budget.n_trials, shared),
+                                should_stop)
+            listener.send("done", result.reason, result.interrupted)
+        except KeyboardInterrupt:
+            stop_signals.stopping()
+            listener.send("done", "interrupted", True)
+        except NnxError as err:
+            listener.send("error", str(err))
+            code = 2
+        except Exception as err:  # noqa: BLE001 - reported to the parent as one line
+            if os.environ.get("NNX_DEBUG"):
+                import traceback
 
-            traceback.print_exc()
-        listener.send("error", f"internal error: {type(err).__name__}: {err}")
-        code = 1
-    finally:
-        sender.close()
+                traceback.print_exc()
+            listener.send("error", f"internal error: {type(err).__name__}: {err}")
+            code = 1
+        finally:
+            sender.close()
     if code:
         sys.exit(code)

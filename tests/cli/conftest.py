@@ -4,8 +4,10 @@ in-process (CliRunner) or as a real `python -m nnx.cli` process."""
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from experiment_configs import tiny_moons
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 120
 
 TINY = tiny_moons(epochs=3)
 
@@ -69,6 +72,22 @@ class Workspace:
         return subprocess.Popen([sys.executable, "-m", "nnx.cli", *map(str, args)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env, cwd=self.root, **popen)
+
+    @staticmethod
+    def wait_for_line(process, pattern, timeout=TIMEOUT):
+        """Read a process's stdout until a line matches; returns the lines read."""
+        deadline = time.monotonic() + timeout
+        lines = []
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if re.search(pattern, line):
+                return lines
+        process.kill()
+        raise AssertionError(f"no line matching {pattern!r}; got {lines!r}, stderr "
+                             f"{process.stderr.read()!r}")
 
     def runs(self):
         folder = self.results / "runs"

@@ -6,25 +6,8 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 TIMEOUT = 120
-
-
-def wait_for_line(process, pattern, timeout=TIMEOUT):
-    """Read stdout until a line matches; returns the lines read."""
-    deadline = time.monotonic() + timeout
-    lines = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if re.search(pattern, line):
-            return lines
-    process.kill()
-    raise AssertionError(f"no line matching {pattern!r}; got {lines!r}, stderr "
-                         f"{process.stderr.read()!r}")
 
 
 def test_pipe_output_is_plain_and_threads_are_recorded(ws):
@@ -40,7 +23,7 @@ def test_pipe_output_is_plain_and_threads_are_recorded(ws):
 
 def test_sigint_stops_training_keeps_the_run_and_exits_130(ws):
     process = ws.process("train", ws.experiment(ws.SLOW))
-    wait_for_line(process, r"epoch 1/500 ")
+    ws.wait_for_line(process, r"epoch 1/500 ")
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 130, err
@@ -60,7 +43,7 @@ def test_sigkill_leaves_no_half_written_json(ws):
     before = {p.name: p.read_bytes() for p in (ws.results / "runs").iterdir()}
 
     process = ws.process("train", ws.experiment(ws.SLOW))
-    wait_for_line(process, r"epoch 1/500 ")
+    ws.wait_for_line(process, r"epoch 1/500 ")
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=TIMEOUT)
     assert process.returncode == -signal.SIGKILL

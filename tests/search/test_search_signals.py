@@ -1,0 +1,75 @@
+"""SIGTERM (what kill, cron and systemd send) to a running `nnx search` stops it as Ctrl-C
+does: the running trial stops after the current batch, is marked failed and queued again,
+finished trials are kept, and the search exits 143."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from search_helpers import finish, wait_for
+
+SLOW = ["--set", "train.epochs=300", "--pruner", "none"]  # ~2 s a trial: time to signal
+
+
+def in_training(ws):
+    """How many trials are running and have reported an epoch."""
+    return sum(t.state.name == "RUNNING" and bool(t.intermediate_values) for t in ws.trials())
+
+
+def assert_stopped_and_queued(ws, code, output, n_stopped):
+    assert code == 143, output
+    assert "Traceback" not in output
+    trials = ws.study()["trials"]
+    stopped = [t for t in trials if t["state"] == "failed"]
+    assert len(stopped) == n_stopped and all(t["error"] == "interrupted" for t in stopped)
+    queued = [t for t in trials if t["state"] == "waiting"]
+    assert sorted(str(t["params"]) for t in queued) == sorted(str(t["params"]) for t in stopped)
+    assert not [t for t in trials if t["state"] == "running"]
+    for trial in stopped:
+        assert ws.run_record(trial["run_id"])["status"] == "interrupted"
+
+
+def test_sigterm_stops_a_search_and_queues_its_trial_again(ws):
+    run = ws.spawn("search", ws.experiment(), "--method", "random", "--max-trials", 3, *SLOW)
+    wait_for(lambda: in_training(ws) == 1, what="a trial in training")
+    run.send_signal(signal.SIGTERM)
+    code, output = finish(run)
+    assert_stopped_and_queued(ws, code, output, 1)
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["parent", "process-group"])
+def test_sigterm_stops_every_worker_after_its_batch(ws, to_group):
+    """`kill PID` reaches the parent alone, which passes SIGTERM on to its workers; a service
+    manager signals the whole group, so that each worker gets it twice."""
+    args = ["search", ws.experiment(), "--method", "random", "--n-jobs", "2", "--max-trials",
+            "4", *SLOW, "--results-dir", str(ws.results)]
+    run = subprocess.Popen([sys.executable, "-m", "nnx.cli", *args], cwd=ws.root, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    wait_for(lambda: in_training(ws) == 2, what="both workers in a trial")
+    if to_group:
+        os.killpg(run.pid, signal.SIGTERM)
+    else:
+        run.send_signal(signal.SIGTERM)
+    code, output = finish(run)
+    assert_stopped_and_queued(ws, code, output, 2)
+
+
+def test_a_signal_while_a_trial_is_saved_keeps_it_and_stops_the_search(ws, monkeypatch):
+    """The signal comes after training (here: at the evaluation): the trial is complete and
+    kept as such, and no further trial starts."""
+    from nnx import experiment
+
+    evaluate = experiment.evaluate_splits
+
+    def signal_then_evaluate(*args):
+        os.kill(os.getpid(), signal.SIGINT)
+        return evaluate(*args)
+
+    monkeypatch.setattr(experiment, "evaluate_splits", signal_then_evaluate)
+    result = ws.nnx("search", ws.experiment(), "--method", "random", "--n-trials", 3)
+    assert result.exit_code == 130, result.output
+    (trial,) = ws.study()["trials"]
+    assert trial["state"] == "complete" and ws.run_record(trial["run_id"])["metrics"]["val"]
