@@ -66,11 +66,11 @@ class Storage:
 
 
 class FlockLock:
-    """The lock of a file (a journal), held with `fcntl.flock` on `<file>.lock`: the kernel
-    releases it when its process dies, however it dies. (Optuna's JournalFileBackend takes
-    any object with `acquire()` and `release()`.) Re-entrant: the journal backend holds it
-    while it checks the file's end, and Optuna's append inside takes it again; a second
-    FlockLock on the same file waits, in this process too."""
+    """The lock of a file (a journal, an SQLite database), held with `fcntl.flock` on
+    `<file>.lock`: the kernel releases it when its process dies, however it dies. (Optuna's
+    JournalFileBackend takes any object with `acquire()` and `release()`.) Re-entrant: the
+    journal backend holds it while it checks the file's end, and Optuna's append inside
+    takes it again; a second FlockLock on the same file waits, in this process too."""
 
     def __init__(self, target):
         self.path = f"{os.fspath(target)}.lock"
@@ -154,7 +154,8 @@ def open_url(url):
         url = f"{postgresql_driver()}://{url.split('://', 1)[1]}"
     for attempt in range(SCHEMA_RETRIES):
         try:
-            storage = RDBStorage(url, engine_kwargs=engine_kwargs or None)
+            with _schema_lock(url):
+                storage = RDBStorage(url, engine_kwargs=engine_kwargs or None)
             break
         except ModuleNotFoundError as err:
             hint = " (pip install 'nnx[postgres]')" if scheme.startswith("postgres") else ""
@@ -178,8 +179,33 @@ def postgresql_driver():
     return "postgresql+psycopg2" if importlib.util.find_spec("psycopg2") else "postgresql"
 
 
+def _schema_lock(url):
+    """For an SQLite file, its FlockLock (`<file>.lock`): processes that open a new file at
+    once would race to create its tables and version row ("UNIQUE constraint failed:
+    alembic_version.version_num"). A server database needs none (the retry covers it), nor
+    does a file whose folder nnx cannot write (SQLite then says what is wrong)."""
+    from contextlib import nullcontext
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL sqlalchemy knows: RDBStorage says so
+        return nullcontext()
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or (
+            database.startswith("file:")):
+        return nullcontext()
+    lock = FlockLock(database)
+    folder = Path(lock.path).parent
+    return lock if os.access(folder, os.W_OK | os.X_OK) else nullcontext()
+
+
 def _schema_race(reason):
-    return "already exists" in reason or "duplicate key" in reason
+    """Whether another process created the same table or version row first: PostgreSQL's
+    words ("already exists", "duplicate key"), SQLite's ("UNIQUE constraint failed")."""
+    return any(words in reason for words in ("already exists", "duplicate key",
+                                             "UNIQUE constraint failed"))
 
 
 def _storage_reason(reason, scheme):
