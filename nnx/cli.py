@@ -568,8 +568,8 @@ def report(
     status: Annotated[list[str] | None, typer.Option(
         "--status", show_default=False,
         help="Overview: only this status (completed, failed, diverged, pruned, interrupted; "
-             "studies: running, finished, empty, damaged, or holding trials of that state). "
-             "Repeatable.")] = None,
+             "studies: running, idle, finished, empty, damaged, or holding trials of that "
+             "state). Repeatable.")] = None,
     name: Annotated[str | None, typer.Option(
         "--name", show_default=False,
         help="Overview: names containing this text, or matching this glob (mnist-*).")

@@ -28,12 +28,13 @@ from nnx.results import RUN_STATUSES, runs_dir
 from nnx.search.study_json import study_status
 
 TRIAL_STATES = ("complete", "pruned", "diverged", "failed")
-STUDY_STATUSES = ("running", "finished", "empty", "damaged")
+STUDY_STATUSES = ("running", "idle", "finished", "empty", "damaged")
 STATUSES = tuple(dict.fromkeys((*RUN_STATUSES, *STUDY_STATUSES, *TRIAL_STATES)))
 SORT_KEYS = ("date", "name", "duration", "status")
 STATUS_STYLE = {"completed": "green", "complete": "green", "finished": "green",
                 "pruned": "yellow", "interrupted": "yellow", "running": "cyan",
-                "diverged": "red", "failed": "red", "empty": "dim", "damaged": "red"}
+                "diverged": "red", "failed": "red", "empty": "dim", "idle": "dim",
+                "damaged": "red"}
 
 
 @dataclass

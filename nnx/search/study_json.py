@@ -43,13 +43,16 @@ def trial_row(trial):
 
 
 def study_status(counts, damaged=False):
-    """A study's state in listings: `damaged` (its journal no longer loads), `running`,
+    """A study's state in listings: `damaged` (its journal no longer loads), `running` (a
+    trial runs now), `idle` (trials are queued but none runs: the next search runs them),
     `finished`, or `empty`."""
     if damaged:
         return "damaged"
     if not sum(counts.values()):
         return "empty"
-    return "running" if counts.get("running") or counts.get("waiting") else "finished"
+    if counts.get("running"):
+        return "running"
+    return "idle" if counts.get("waiting") else "finished"
 
 
 def damaged_document(name, journal, message):
