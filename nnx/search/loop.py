@@ -169,7 +169,8 @@ def plan_search(request):
     except ConfigError as err:
         err.source = err.source or str(request.experiment)
         raise
-    name = storage_module.check_study_name(request.study or config["name"])
+    name = storage_module.check_study_name(
+        config["name"] if request.study is None else request.study)
     if request.warm_start is not None:
         if method == "grid":
             raise NnxError("--warm-start does not apply to --method grid: a grid runs every "
