@@ -122,17 +122,17 @@ def open_journal(path, create=True, on_repair=None):
     if not create and not path.is_file():
         raise NnxError(f"no study journal at {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    # An OSError (a full disk, a read-only folder) goes up as it is, like any failed write.
+    backend = JournalBackend(path, FlockLock(path), on_repair)
+    backend.cut_torn_tail()
     try:
-        backend = JournalBackend(path, FlockLock(path), on_repair)
-        backend.cut_torn_tail()
         return Storage(JournalStorage(backend), os.fspath(path), journal=path)
-    except (OSError, ValueError, LookupError, TypeError, AttributeError) as err:
-        damage = find_damage(path) if path.is_file() else None
+    except (ValueError, LookupError, TypeError, AttributeError) as err:  # a record Optuna
+        damage = find_damage(path)  # cannot replay: where is it?
         if damage is not None:
             raise damage from None
-        reason = err if isinstance(err, OSError | ValueError) else (
-            f"{type(err).__name__}: {err}")
-        raise NnxError(f"cannot open the study journal {path}: {reason}") from None
+        raise NnxError(f"cannot open the study journal {path}: {type(err).__name__}: "
+                       f"{err}") from None
 
 
 def open_url(url):

@@ -177,7 +177,7 @@ def study_documents(results_dir, url=None, write=True, on_repair=None):
                                                           on_repair=on_repair))
             except JournalDamaged as err:
                 documents.append(damaged_document(name, path, str(err)))
-            except NnxError as err:
+            except (NnxError, OSError) as err:  # an unreadable journal: listed as a problem
                 stores.append(err)
     for store in stores:
         if isinstance(store, Exception):
