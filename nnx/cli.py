@@ -544,34 +544,46 @@ def studies(
     with _exit_codes():
         from nnx.results import results_dir as resolve_results_dir
         from nnx.search.loop import quiet_optuna
-        from nnx.search.study_json import study_documents
+        from nnx.search.study_json import study_documents, study_status
 
         quiet_optuna()
-        documents, problems = study_documents(resolve_results_dir(results_dir), storage)
+        notes = _console(stderr=True)
+        documents, problems = study_documents(
+            resolve_results_dir(results_dir), storage,
+            on_repair=lambda torn: notes.print(torn.describe(), markup=False))
         for where, message in problems:
             _error(f"{where}: {message}")
+        for document in documents:
+            if "damaged" in document:
+                _error(document["damaged"])
+        rows = [{"study": d["study"], "status": study_status(d["counts"], "damaged" in d),
+                 **{k: v for k, v in d.items() if k not in ("study", "trials")}}
+                for d in documents]
         if json_:
-            _print_json([{k: v for k, v in d.items() if k != "trials"} for d in documents])
+            _print_json(rows)
             return
-        _console().print(_studies_table(documents) if documents else "no studies")
+        _console().print(_studies_table(rows) if rows else "no studies")
 
 
-def _studies_table(documents):
+def _studies_table(rows):
     from rich.table import Table
 
-    table = Table()
-    columns = ("study", "method", "metric", "trials", "complete", "pruned", "diverged",
-               "failed", "best", "storage")
+    table = Table(caption="c/p/d/f: trials complete / pruned / diverged / failed")
+    columns = ("study", "status", "method", "metric", "trials", "c/p/d/f", "best", "storage")
     for column in columns:
-        table.add_column(column, justify="right" if column in columns[3:9] else "left")
-    for doc in documents:
-        counts, best = doc["counts"], doc["best"]
-        table.add_row(doc["study"], str(doc["method"]), f"{doc['metric']} ({doc['direction']})",
-                      str(len(doc["trials"])),
-                      *[str(counts.get(s, 0)) for s in ("complete", "pruned", "diverged",
-                                                        "failed")],
+        table.add_column(column, justify="right" if column in columns[4:7] else "left",
+                         overflow="fold" if column in ("study", "status") else "ellipsis")
+    for row in rows:
+        if "damaged" in row:
+            table.add_row(row["study"], "[red]damaged[/red]", *["-"] * 5, row["storage"])
+            continue
+        counts, best = row["counts"], row["best"]
+        table.add_row(row["study"], row["status"], str(row["method"]),
+                      f"{row['metric']} ({row['direction']})", str(sum(counts.values())),
+                      "/".join(str(counts.get(s, 0)) for s in ("complete", "pruned",
+                                                               "diverged", "failed")),
                       "-" if best is None else f"{_number(best['value'])} (#{best['trial']})",
-                      doc["storage"])
+                      row["storage"])
     return table
 
 
@@ -589,7 +601,7 @@ def studies_delete(
         from nnx.search.storage import delete_study, find_study
 
         root = resolve_results_dir(results_dir)
-        find_study(name, root, storage)  # NnxError (exit 2) before asking, when absent
+        find_study(name, root, storage, read=False)  # NnxError (exit 2) before asking
         if not yes:
             try:
                 confirmed = typer.confirm(f"delete study {name!r}?", default=False)
@@ -625,8 +637,8 @@ def report(
     status: Annotated[list[str] | None, typer.Option(
         "--status", show_default=False,
         help="Overview: only this status (completed, failed, diverged, pruned, interrupted; "
-             "studies: running, finished, empty, or holding trials of that state). "
-             "Repeatable.")] = None,
+             "studies: running, idle, finished, empty, damaged, or holding trials of that "
+             "state). Repeatable.")] = None,
     name: Annotated[str | None, typer.Option(
         "--name", show_default=False,
         help="Overview: names containing this text, or matching this glob (mnist-*).")

@@ -26,8 +26,14 @@ RUN_ID_TAIL = re.compile(r"-\d{8}T\d{6}-[0-9a-f]{6}$")  # what new_run_id append
 
 
 def results_dir(option=None):
-    """The results folder: the option, else $NNX_RESULTS_DIR, else ./results."""
-    return Path(option or os.environ.get("NNX_RESULTS_DIR") or DEFAULT_RESULTS_DIR)
+    """The results folder: the option, else $NNX_RESULTS_DIR, else ./results; NnxError when
+    that path is something other than a folder (it may not exist yet)."""
+    path = Path(option or os.environ.get("NNX_RESULTS_DIR") or DEFAULT_RESULTS_DIR)
+    if path.exists() and not path.is_dir():
+        source = "--results-dir" if option else (
+            "$NNX_RESULTS_DIR" if os.environ.get("NNX_RESULTS_DIR") else "the results folder")
+        raise NnxError(f"{source} {str(path)!r} is not a folder")
+    return path
 
 
 def runs_dir(root):

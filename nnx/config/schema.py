@@ -77,6 +77,9 @@ def _name(name):
     if not isinstance(name, str) or not NAME.match(name):
         raise ConfigError("name", "must be 1-100 characters of letters, digits, '_', '.' or "
                                   f"'-' (it names the run files), got {describe(name)}")
+    if name.startswith("."):
+        raise ConfigError("name", "must not start with '.' (it names the run and study files, "
+                                  f"which would be hidden), got {describe(name)}")
     return name
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from nnx.errors import NnxError, closest
 from nnx.results import RUN_SCHEMA, find_run, load_runs, read_json, read_run, runs_dir
-from nnx.search.storage import studies_dir
+from nnx.search.journal import find_damage
+from nnx.search.storage import embedded_study_names, journal_path, studies_dir
 from nnx.search.study import STUDY_SCHEMA
+from nnx.search.study_json import damaged_document
 
 
 @dataclass
@@ -65,7 +67,30 @@ def load_results(root):
             results.studies.append((read_study(path), path))
         except NnxError as err:
             results.skipped.append((path, _reason(path, str(err))))
+    listed = {document["study"] for document, _ in results.studies}
+    for name in embedded_study_names(root):
+        if name not in listed:
+            damaged = damaged_study(root, name)
+            if damaged is not None:
+                results.studies.append((damaged, journal_path(root, name)))
+    for document, _ in results.studies:
+        mark_damaged(document, root)
     return results
+
+
+def damaged_study(root, name):
+    """The stand-in document of study `name` when its journal is damaged, else None. The
+    journal is read, never changed."""
+    path = journal_path(root, name)
+    damage = find_damage(path) if path.is_file() else None
+    return None if damage is None else damaged_document(name, path, str(damage))
+
+
+def mark_damaged(document, root):
+    """Note in a study document (`damaged`: the message) when its journal is damaged."""
+    damaged = damaged_study(root, document["study"])
+    if damaged is not None:
+        document["damaged"] = damaged["damaged"]
 
 
 def _reason(path, message):
@@ -84,7 +109,12 @@ def resolve(reference, root):
         return Item("run", read_run(exact), exact)
     study = studies_dir(root) / f"{text}.json"
     if study.is_file():
-        return Item("study", read_study(study), study)
+        document = read_study(study)
+        mark_damaged(document, root)
+        return Item("study", document, study)
+    damaged = damaged_study(root, text) if text in embedded_study_names(root) else None
+    if damaged is not None:
+        return Item("study", damaged, journal_path(root, text))
     try:
         path = find_run(text, root)
     except NnxError as err:

@@ -25,14 +25,16 @@ from nnx.report.values import (
 )
 from nnx.report.view import Column, Note, Table, View, cell
 from nnx.results import RUN_STATUSES, runs_dir
+from nnx.search.study_json import study_status
 
 TRIAL_STATES = ("complete", "pruned", "diverged", "failed")
-STUDY_STATUSES = ("running", "finished", "empty")
+STUDY_STATUSES = ("running", "idle", "finished", "empty", "damaged")
 STATUSES = tuple(dict.fromkeys((*RUN_STATUSES, *STUDY_STATUSES, *TRIAL_STATES)))
 SORT_KEYS = ("date", "name", "duration", "status")
 STATUS_STYLE = {"completed": "green", "complete": "green", "finished": "green",
                 "pruned": "yellow", "interrupted": "yellow", "running": "cyan",
-                "diverged": "red", "failed": "red", "empty": "dim"}
+                "diverged": "red", "failed": "red", "empty": "dim", "idle": "dim",
+                "damaged": "red"}
 
 
 @dataclass
@@ -96,12 +98,6 @@ def trial_span(document):
     return first, max(ends), max(ends) - first.timestamp()
 
 
-def study_status(counts):
-    if not sum(counts.values()):
-        return "empty"
-    return "running" if counts.get("running", 0) or counts.get("waiting", 0) else "finished"
-
-
 def study_row(document, path=""):
     counts = study_counts(document)
     best = as_dict(document.get("best"))
@@ -116,8 +112,11 @@ def study_row(document, path=""):
     running = counts.get("running", 0)
     if running:
         notes = f"{notes}, {running} running" if notes else f"{running} running"
+    if "damaged" in document:
+        notes = document["damaged"]
     return Row("study", document["study"], as_text(document.get("experiment")),
-               study_status(counts), metric, as_number(best.get("value")),
+               study_status(counts, "damaged" in document), metric,
+               as_number(best.get("value")),
                document.get("direction") == "maximize", counts, span, date, notes, [],
                str(path), document)
 
@@ -264,7 +263,7 @@ def overview_view(results, filters):
                    cell(row.duration_s, fmt_duration(row.duration_s)),
                    cell(row.date, fmt_date(row.date, with_year)),
                    cell(row.notes, style="red" if row.flags or row.status in (
-                       "failed", "diverged") else None)])
+                       "failed", "diverged", "damaged") else None)])
     runs = sum(r.kind == "run" for r in rows)
     title = (f"{results.root}: {runs} run{'s' * (runs != 1)}, {len(rows) - runs} "
              f"stud{'ies' if len(rows) - runs != 1 else 'y'}"

@@ -4,7 +4,7 @@ importance (PED-ANOVA) and a slice view (the value against each parameter)."""
 
 from nnx.report.charts import BarChart, LineChart, Series
 from nnx.report.importance import param_importances
-from nnx.report.overview import STATUS_STYLE, study_counts, study_status, trial_span
+from nnx.report.overview import STATUS_STYLE, study_counts, trial_span
 from nnx.report.values import (
     as_dict,
     as_number,
@@ -17,6 +17,7 @@ from nnx.report.values import (
     parse_time,
 )
 from nnx.report.view import Charts, Column, Fields, Note, Table, View, cell
+from nnx.search.study_json import study_status
 
 STATES = ("complete", "pruned", "diverged", "failed", "running", "waiting")
 STATE_STYLE = {**STATUS_STYLE, "waiting": "dim"}
@@ -81,7 +82,7 @@ def study_view(document, path="", top=None):
     best = as_dict(document.get("best"))
     names = param_names(document)
     first, _, span = trial_span(document)
-    status = study_status(counts)
+    status = study_status(counts, "damaged" in document)
     facts = [("status", cell(status, style=STATE_STYLE.get(status))),
              ("method", as_text(document.get("method"), "?")),
              ("metric", f"{metric} ({direction})"),
@@ -96,6 +97,8 @@ def study_view(document, path="", top=None):
               else "-"),
              ("document", str(path))]
     sections = [Fields(None, facts), best_fields(best, metric)]
+    if "damaged" in document:
+        sections.insert(1, Note(document["damaged"], style="red"))
     sections.append(top_table(document, names, top))
     sections.append(BarChart("trials by state", [(s, counts.get(s, 0), str(counts.get(s, 0)))
                                                  for s in STATES if counts.get(s, 0)]))
@@ -221,7 +224,8 @@ def study_document(document, counts, top, importances, reason, path):
     return {"view": "study", "study": document["study"], "method": document.get("method"),
             "metric": document.get("metric"), "direction": document.get("direction"),
             "storage": document.get("storage"), "experiment": document.get("experiment"),
-            "status": study_status(counts), "counts": counts, "best": document.get("best"),
+            "status": study_status(counts, "damaged" in document), "counts": counts,
+            "damaged": document.get("damaged"), "best": document.get("best"),
             "top": [trial_document(t) for t in scored_trials(document)[:top]],
             "convergence": [{"trial": n, "value": v, "best_so_far": b}
                             for n, v, b in convergence(document)],

@@ -121,6 +121,10 @@ class SearchListener:
     def workers_started(self, pids, threads):
         """`--n-jobs`: the worker processes (their pids) and the threads each uses."""
 
+    def journal_repaired(self, torn):
+        """The study's journal ended in a torn record (`journal.TornTail`), now cut off."""
+        self.note(torn.describe())
+
     def note(self, text):
         pass
 
@@ -168,7 +172,8 @@ def plan_search(request):
     pruner = request.pruner or search["pruner"]
     pruners.get(pruner)
     space, grid_points = checked_space(raw, search, method, str(request.experiment))
-    name = storage_module.check_study_name(request.study or config["name"])
+    name = storage_module.check_study_name(
+        config["name"] if request.study is None else request.study)
     if request.warm_start is not None:
         if method == "grid":
             raise NnxError("--warm-start does not apply to --method grid: a grid runs every "
@@ -224,7 +229,7 @@ def run_search(request, listener=None):
 def _run_opened(plan, request, listener):
     for warning in plan.warnings:
         listener.note(warning)
-    session = open_search(plan, request)
+    session = open_search(plan, request, on_repair=listener.journal_repaired)
     listener.opened(session.info)
     if plan.n_jobs > 1:
         from nnx.search.workers import run_workers
@@ -266,14 +271,16 @@ class Session:
     info: SearchInfo
 
 
-def open_search(plan, request):
+def open_search(plan, request, on_repair=None):
     """Open (or create) the study, fail trials whose worker is gone, build its sampler and
-    pruner (seeded for this worker); returns a Session."""
+    pruner (seeded for this worker); returns a Session. `on_repair(TornTail)`: the study's
+    journal had a torn end, cut off (when opening it or before a later write)."""
     source = None
     if request.warm_start is not None:
         source = storage_module.find_study(request.warm_start, request.results_dir,
-                                           request.storage)
-    store = storage_module.open_storage(request.storage, request.results_dir, plan.study.name)
+                                           request.storage, on_repair=on_repair)
+    store = storage_module.open_storage(request.storage, request.results_dir, plan.study.name,
+                                        on_repair=on_repair)
     n_points = len(plan.grid_points) if plan.grid_points is not None else None
     study, resumed = open_study(store, plan.study, grid_size=n_points)
     identity = liveness.Identity.current()

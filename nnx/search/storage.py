@@ -11,6 +11,7 @@ stall every other worker for its 30 s grace period and then log a warning).
 machines can work on one study.
 """
 
+import glob
 import os
 import random
 import re
@@ -65,46 +66,73 @@ class Storage:
 
 
 class FlockLock:
-    """The lock of a journal file, held with `fcntl.flock` on `<journal>.lock`: the kernel
-    releases it when its process dies, however it dies. (Optuna's JournalFileBackend takes
-    any object with `acquire()` and `release()`.)"""
+    """The lock of a file (a journal, an SQLite database), held with `fcntl.flock` on
+    `<file>.lock`: the kernel releases it when its process dies, however it dies. (Optuna's
+    JournalFileBackend takes any object with `acquire()` and `release()`.) Re-entrant: the
+    journal backend holds it while it checks the file's end, and Optuna's append inside
+    takes it again; a second FlockLock on the same file waits, in this process too."""
 
-    def __init__(self, journal):
-        self.path = f"{os.fspath(journal)}.lock"
+    def __init__(self, target):
+        self.path = f"{os.fspath(target)}.lock"
         self._fd = None
+        self._depth = 0
 
     def acquire(self):
         import fcntl
 
+        if self._depth:
+            self._depth += 1
+            return True
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
             os.close(fd)
             raise
-        self._fd = fd
+        self._fd, self._depth = fd, 1
         return True
 
     def release(self):
-        fd, self._fd = self._fd, None
+        if self._depth > 1:
+            self._depth -= 1
+            return
+        fd, self._fd, self._depth = self._fd, None, 0
         if fd is not None:
             os.close(fd)  # closing the descriptor drops the lock
 
+    def __enter__(self):
+        self.acquire()
+        return self
 
-def open_journal(path, create=True):
-    """The embedded storage of one study (the file is created on first use)."""
+    def __exit__(self, *exc):
+        self.release()
+
+
+def open_journal(path, create=True, on_repair=None):
+    """The embedded storage of one study (`create`: the file is created on first use, else
+    it must exist). A torn end is cut now (Optuna might not load the file otherwise) and
+    before every append; each cut goes to `on_repair(TornTail)`. JournalDamaged (nothing
+    changed) when a bad record has good ones after it."""
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+
+    from nnx.search.journal import find_damage
+    from nnx.search.journal_backend import JournalBackend
 
     path = Path(path)
     if not create and not path.is_file():
         raise NnxError(f"no study journal at {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    # An OSError (a full disk, a read-only folder) goes up as it is, like any failed write.
+    backend = JournalBackend(path, FlockLock(path), on_repair)
+    backend.cut_torn_tail()
     try:
-        backend = JournalFileBackend(os.fspath(path), lock_obj=FlockLock(path))
         return Storage(JournalStorage(backend), os.fspath(path), journal=path)
-    except (OSError, ValueError) as err:
-        raise NnxError(f"cannot open the study journal {path}: {err}") from None
+    except (ValueError, LookupError, TypeError, AttributeError) as err:  # a record Optuna
+        damage = find_damage(path)  # cannot replay: where is it?
+        if damage is not None:
+            raise damage from None
+        raise NnxError(f"cannot open the study journal {path}: {type(err).__name__}: "
+                       f"{err}") from None
 
 
 def open_url(url):
@@ -126,7 +154,8 @@ def open_url(url):
         url = f"{postgresql_driver()}://{url.split('://', 1)[1]}"
     for attempt in range(SCHEMA_RETRIES):
         try:
-            storage = RDBStorage(url, engine_kwargs=engine_kwargs or None)
+            with _schema_lock(url):
+                storage = RDBStorage(url, engine_kwargs=engine_kwargs or None)
             break
         except ModuleNotFoundError as err:
             hint = " (pip install 'nnx[postgres]')" if scheme.startswith("postgres") else ""
@@ -150,8 +179,33 @@ def postgresql_driver():
     return "postgresql+psycopg2" if importlib.util.find_spec("psycopg2") else "postgresql"
 
 
+def _schema_lock(url):
+    """For an SQLite file, its FlockLock (`<file>.lock`): processes that open a new file at
+    once would race to create its tables and version row ("UNIQUE constraint failed:
+    alembic_version.version_num"). A server database needs none (the retry covers it), nor
+    does a file whose folder nnx cannot write (SQLite then says what is wrong)."""
+    from contextlib import nullcontext
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL sqlalchemy knows: RDBStorage says so
+        return nullcontext()
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or (
+            database.startswith("file:")):
+        return nullcontext()
+    lock = FlockLock(database)
+    folder = Path(lock.path).parent
+    return lock if os.access(folder, os.W_OK | os.X_OK) else nullcontext()
+
+
 def _schema_race(reason):
-    return "already exists" in reason or "duplicate key" in reason
+    """Whether another process created the same table or version row first: PostgreSQL's
+    words ("already exists", "duplicate key"), SQLite's ("UNIQUE constraint failed")."""
+    return any(words in reason for words in ("already exists", "duplicate key",
+                                             "UNIQUE constraint failed"))
 
 
 def _storage_reason(reason, scheme):
@@ -164,11 +218,12 @@ def _storage_reason(reason, scheme):
     return reason
 
 
-def open_storage(url, results_dir, study):
-    """The storage a study lives in: `url`, else its journal file in the results folder."""
+def open_storage(url, results_dir, study, on_repair=None):
+    """The storage a study lives in, to be written: `url`, else its journal file in the
+    results folder (`on_repair`: see open_journal)."""
     if url:
         return open_url(url)
-    return open_journal(journal_path(results_dir, study))
+    return open_journal(journal_path(results_dir, study), on_repair=on_repair)
 
 
 def embedded_study_names(results_dir):
@@ -178,8 +233,10 @@ def embedded_study_names(results_dir):
     return sorted(p.name[:-len(JOURNAL_SUFFIX)] for p in folder.glob(f"*{JOURNAL_SUFFIX}"))
 
 
-def find_study(name, results_dir, url=None):
-    """The storage holding study `name`; NnxError naming the closest study when absent."""
+def find_study(name, results_dir, url=None, read=True, on_repair=None):
+    """The storage holding study `name`, to be read (a journal with `read=False`: None, the
+    file not even opened, so that a damaged one can still be deleted; `on_repair`: see
+    open_journal); NnxError naming the closest study when absent."""
     if url:
         storage = open_url(url)
         names = storage.study_names()
@@ -187,7 +244,8 @@ def find_study(name, results_dir, url=None):
     else:
         names = embedded_study_names(results_dir)
         where = str(studies_dir(results_dir))
-        storage = open_journal(journal_path(results_dir, name)) if name in names else None
+        storage = open_journal(journal_path(results_dir, name), create=False,
+                               on_repair=on_repair) if read and name in names else None
     if name not in names:
         hint = closest(name, names)
         raise NnxError(f"no study named {name!r} in {where}"
@@ -197,15 +255,17 @@ def find_study(name, results_dir, url=None):
 
 
 def delete_study(name, results_dir, url=None):
-    """Remove a study from its storage, with its journal, lock and JSON files; returns the
-    paths removed (run records and models of its trials stay)."""
+    """Remove a study from its storage, with its journal (damaged or not), lock, torn-end
+    and JSON files; returns the paths removed (run records and models of its trials stay)."""
     import optuna
 
-    storage = find_study(name, results_dir, url)
+    storage = find_study(name, results_dir, url, read=False)
     removed = []
-    if storage.journal is not None:
-        for path in (storage.journal, Path(f"{storage.journal}.lock"),
-                     studies_dir(results_dir) / f"{name}.lock"):  # and the --exclusive lock
+    if storage is None:
+        journal = journal_path(results_dir, name)
+        torn = sorted(journal.parent.glob(f"{glob.escape(journal.name)}.torn-*"))
+        exclusive = studies_dir(results_dir) / f"{name}.lock"  # the --exclusive lock
+        for path in (journal, Path(f"{journal}.lock"), *torn, exclusive):
             if path.exists():
                 path.unlink()
                 removed.append(path)

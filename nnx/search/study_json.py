@@ -45,6 +45,25 @@ def trial_row(trial):
             "started": trial.datetime_start.isoformat() if trial.datetime_start else None}
 
 
+def study_status(counts, damaged=False):
+    """A study's state in listings: `damaged` (its journal no longer loads), `running` (a
+    trial runs now), `idle` (trials are queued but none runs: the next search runs them),
+    `finished`, or `empty`."""
+    if damaged:
+        return "damaged"
+    if not sum(counts.values()):
+        return "empty"
+    if counts.get("running"):
+        return "running"
+    return "idle" if counts.get("waiting") else "finished"
+
+
+def damaged_document(name, journal, message):
+    """The stand-in of a study whose journal is damaged: its name, file and what is wrong."""
+    return {"schema": STUDY_SCHEMA, "study": name, "storage": str(journal), "trials": [],
+            "counts": {}, "best": None, "damaged": message}
+
+
 def best_row(rows, direction):
     """The best complete trial's row (None when no trial completed with a value)."""
     scored = [r for r in rows if r["state"] == "complete" and _finite(r["value"])]
@@ -159,28 +178,34 @@ def _finite(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def study_documents(results_dir, url=None, write=True):
+def study_documents(results_dir, url=None, write=True, on_repair=None):
     """(documents, problems): the study JSON of every study in the results folder's journals
     (or in the storage at `url`), rebuilt from storage and (`write`) written to the results
     folder — so that `nnx studies --storage URL` brings this host's study JSONs, and with
     them `nnx report`, up to date with what every machine ran. A damaged journal is listed
-    in `problems` as (where, message) instead of stopping the listing."""
+    in `problems` as (where, message) instead of stopping the listing, and one whose records
+    are damaged in the middle as a `damaged_document` (the file is not changed); a torn end
+    is cut (`on_repair`: see storage.open_journal)."""
     import optuna
 
     from nnx.errors import NnxError
     from nnx.search import storage as storage_module
+    from nnx.search.journal import JournalDamaged
 
+    documents, problems = [], []
     if url:
         stores = [storage_module.open_url(url)]
     else:
         stores, names = [], storage_module.embedded_study_names(results_dir)
         for name in names:
+            path = storage_module.journal_path(results_dir, name)
             try:
-                stores.append(storage_module.open_journal(
-                    storage_module.journal_path(results_dir, name), create=False))
-            except NnxError as err:
+                stores.append(storage_module.open_journal(path, create=False,
+                                                          on_repair=on_repair))
+            except JournalDamaged as err:
+                documents.append(damaged_document(name, path, str(err)))
+            except (NnxError, OSError) as err:  # an unreadable journal: listed as a problem
                 stores.append(err)
-    documents, problems = [], []
     for store in stores:
         if isinstance(store, Exception):
             problems.append(("journal", str(store)))

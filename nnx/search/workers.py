@@ -243,7 +243,7 @@ def worker_main(request, sender, shared, stop):
         try:
             plan = plan_search(request)
             quiet_optuna()
-            session = open_search(plan, request)
+            session = open_search(plan, request, on_repair=listener.journal_repaired)
             for reaped in session.info.reaped:
                 listener.reaped(reaped)
             result = trial_loop(session, listener, Tickets(plan.budget.n_trials, shared),

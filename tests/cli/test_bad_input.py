@@ -51,6 +51,11 @@ CASES = {
                               ["trian", "'train'"]),
     "missing name": (lambda ws: ["train", exp(ws, lambda c: c.pop("name"))], ["name: missing"]),
     "bad name": (lambda ws: ["train", exp(ws, lambda c: c.update(name="a b"))], ["name:", "'a b'"]),
+    "name '.'": (lambda ws: ["train", exp(ws, lambda c: c.update(name="."))], ["name:", "'.'"]),
+    "name '..'": (lambda ws: ["train", exp(ws, lambda c: c.update(name=".."))],
+                  ["name:", "'..'"]),
+    "name '.hidden'": (lambda ws: ["search", exp(ws, lambda c: c.update(name=".hidden"))],
+                       ["name:", "'.hidden'", "must not start with '.'"]),
     "negative seed": (lambda ws: ["train", exp(ws, lambda c: c.update(seed=-1))], ["seed:"]),
     # the model
     "unknown layer type": (lambda ws: ["train", exp(ws, layer(0, type="dens"))],
@@ -133,6 +138,10 @@ CASES = {
                                  ["model.layers.7", "out of range", "from --set"]),
     "validate bad file": (lambda ws: ["validate", exp(ws, layer(0, units=0))],
                           ["model.layers.0.units"]),
+    "report --results-dir FILE": (lambda ws: ["report", "--results-dir", ws.text("", "afile")],
+                                  ["afile", "not a folder"]),
+    "studies --results-dir FILE": (lambda ws: ["studies", "--results-dir",
+                                               ws.text("", "afile")], ["afile", "not a folder"]),
     # finished runs
     "damaged run json": (lambda ws: ["evaluate", damaged_run(ws)], ["damaged"]),
     "unknown run": (lambda ws: ["evaluate", "no-such-run"], ["no-such-run"]),

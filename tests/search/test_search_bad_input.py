@@ -88,6 +88,7 @@ def test_unreachable_storage(ws, existing, url, fragment):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--study", "bad/name"], "is not a study name"),
+    (["--study", ""], "--study: '' is not a study name"),
     (["--pruner", "medain"], "did you mean 'median'"),
     (["--save-model", "some"], "--save-model must be one of best, all, none"),
     (["--warm-start", "nosuchstudy"], "no study named 'nosuchstudy'"),

@@ -2,6 +2,7 @@
 --max-trials, --timeout), crashed and interrupted trials, `nnx studies` and its delete."""
 
 import json
+import re
 
 import yaml
 from search_helpers import BASE
@@ -160,3 +161,19 @@ def test_an_experiment_without_a_search_section(ws):
     (ws.root / "plain.yaml").write_text(yaml.safe_dump(config))
     result = ws.nnx("search", "plain.yaml")
     assert result.exit_code == 2 and "nothing to search" in result.output
+
+
+def test_a_study_holding_only_queued_trials_is_idle_not_running(ws):
+    """A grid run with --n-trials 1 leaves its other points queued: nothing runs."""
+    space = {"model.layers.0.units": {"type": "categorical", "choices": [4, 8]}}
+    result = ws.nnx("search", ws.experiment(space=space), "--method", "grid", "--n-trials", 1)
+    assert result.exit_code == 0, result.output
+    assert ws.study()["counts"]["waiting"] == 1
+    (row,) = json.loads(ws.nnx("studies", "--json").stdout)
+    assert row["status"] == "idle"
+    assert re.search(r"tiny\W+idle", ws.nnx("studies").output)
+    view = json.loads(ws.nnx("report", "--results-dir", ws.results, "--format", "json").stdout)
+    assert [r["status"] for r in view["rows"] if r["kind"] == "study"] == ["idle"]
+    detail = json.loads(ws.nnx("report", "tiny", "--results-dir", ws.results, "--format",
+                                  "json").stdout)
+    assert detail["status"] == "idle"
