@@ -291,7 +291,7 @@ class BaseModel:
         """(weighted total + penalty, gradient per output); keeps the per-output values."""
         total, grads, values = 0.0, [], []
         for (loss, layer), weight, out, target in zip(self._heads, self._weights, outs, ys):
-            value = loss.forward(out if layer is None else layer.preactivation, target)
+            value = loss.value(out if layer is None else layer.preactivation, target)
             grad = loss.backward()
             grads.append(grad if weight == 1.0 else grad * grad.dtype.type(weight))
             total += weight * value
@@ -337,8 +337,8 @@ class BaseModel:
                 if preds[k] is not None:
                     preds[k][start:stop] = out
                 loss, layer = self._heads[k]
-                value = loss.forward(out if layer is None else layer.preactivation,
-                                     ys[k][start:stop])
+                value = loss.value(out if layer is None else layer.preactivation,
+                                   ys[k][start:stop])
                 totals[k] += value * (stop - start)
         means = [t / n for t in totals]
         result = {"loss": sum(w * m for w, m in zip(self._weights, means)) + self._penalty()}
