@@ -85,10 +85,33 @@ class BaseModel:
                 for layer in self.layers]
 
     def set_weights(self, weights):
-        for layer, arrays in zip(self.layers, weights):
-            for key, value in arrays.items():
-                table = layer.params if key in layer.params else layer.state
-                table[key][...] = value
+        """Copy values into the layers' arrays (their identities, and so the optimizer's
+        state, are kept): one dict per layer as `get_weights` gives; a dict may leave arrays
+        out. Everything is checked before anything is copied."""
+        if not isinstance(weights, (list, tuple)):
+            raise NnxError(f"set_weights takes a list of one dict per layer (as get_weights "
+                           f"gives), got {type(weights).__name__}")
+        if len(weights) != len(self.layers):
+            raise NnxError(f"set_weights got {len(weights)} entries for the {len(self.layers)} "
+                           "layers of the model")
+        copies = []
+        for layer, given in zip(self.layers, weights):
+            if not isinstance(given, dict):
+                raise NnxError(f"set_weights: the entry of layer {layer.name!r} must be a dict "
+                               f"of arrays, got {type(given).__name__}")
+            held = {**layer.params, **layer.state}
+            for key, value in given.items():
+                if key not in held:
+                    raise NnxError(f"set_weights: layer {layer.name!r} has no array {key!r} "
+                                   f"(it has {', '.join(map(repr, held)) or 'none'})")
+                value = np.asarray(value)
+                if value.shape != held[key].shape or value.dtype.kind not in "fiub":
+                    raise NnxError(f"set_weights: layer {layer.name!r} needs {key!r} as numbers "
+                                   f"of shape {held[key].shape}, got {value.dtype} of shape "
+                                   f"{value.shape}")
+                copies.append((held[key], value))
+        for target, value in copies:
+            target[...] = value
 
     def count_params(self):
         return sum(layer.count_params() for layer in self.layers)
@@ -418,6 +441,9 @@ class BaseModel:
         where = "" if single else f"output {self.output_names[k]!r}: "
         loss = self._losses[k]
         y = np.asarray(y)
+        if y.ndim == 0:
+            raise NnxError(f"{where}targets must be an array with one entry per sample, got "
+                           f"{y.item()!r}")
         if len(y) != n:
             raise NnxError(f"{where}inputs have {n} samples but targets have {len(y)}")
         units = self.output_shapes[k]
