@@ -208,6 +208,7 @@ class Model(BaseModel):
             except NnxError as err:
                 raise NnxError(f"layer {i} ({layer.name}): {err}") from None
         self._shuffle_rng = np.random.default_rng(seeds[-1])
+        self._record_layer_shapes()
 
     def _link(self):
         """What backward needs: which nodes depend on parameters (only those need a

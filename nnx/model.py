@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
+from nnx import arrays, checks, losses, optimizers
 from nnx import callbacks as callbacks_module
-from nnx import checks, losses, optimizers
 from nnx import layers as layers_module
 from nnx import metrics as metrics_module
 from nnx.errors import NnxError, closest
@@ -71,6 +71,8 @@ class BaseModel:
         self.stop_training = False
         self.status, self.stop_reason = "completed", None
         self._last_losses = []
+        self._arrays_checked = None  # (arrays, (params, grads)) at the last check
+        self._layer_shapes = []  # (layer, input shape, output shape) at build
 
     # -- weights ----------------------------------------------------------------------
     def parameters(self):
@@ -127,6 +129,9 @@ class BaseModel:
         order or a dict by output name; a single loss or metric list applies to every
         output. The training loss is sum_k weight_k * loss_k (+ regularization)."""
         self.optimizer = optimizers.get(optimizer)
+        if self.built:  # state for these arrays now (a reused optimizer keeps other models')
+            self._check_layers()
+            self.optimizer.build(self.parameters())
         specs = self._per_output("loss", loss)
         resolved = []
         for spec in specs:
@@ -300,15 +305,19 @@ class BaseModel:
 
     def _train_step(self, xs, ys):
         """train_step on lists of prepared arrays: fit's inner loop."""
+        params, grads = self._checked_arrays()
         for layer, flag in self._input_grad_flags():  # layers may be shared with a submodel
             layer.needs_input_grad = flag
+        outs, loss = self.checked(self._forward_and_backward, xs, ys)
+        if params:  # a model of parameter-free layers (merges only) has nothing to update
+            self.optimizer.step(params, grads)
+        return loss, self._unlist(outs)
+
+    def _forward_and_backward(self, xs, ys):
         outs = self._forward(xs, training=True)
         loss, grads = self._losses_and_grads(outs, ys)
         self._backward(grads, self._fused_flags)
-        params = self.parameters()
-        if params:  # a model of parameter-free layers (merges only) has nothing to update
-            self.optimizer.step(params, self.gradients())
-        return loss, self._unlist(outs)
+        return outs, loss
 
     def _losses_and_grads(self, outs, ys):
         """(weighted total + penalty, gradient per output); keeps the per-output values."""
@@ -334,9 +343,10 @@ class BaseModel:
         n = len(xs[0])
         batch = _batch_size(batch_size, n)
         if batch >= n:
-            outs = forward(xs)
+            outs = self.checked(forward, xs)
         else:
-            chunks = [forward([a[s:s + batch] for a in xs]) for s in range(0, n, batch)]
+            chunks = [self.checked(forward, [a[s:s + batch] for a in xs])
+                      for s in range(0, n, batch)]
             outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0]))]
         return outs if isinstance(output, (list, tuple)) else self._unlist(outs)
 
@@ -355,7 +365,7 @@ class BaseModel:
         totals = [0.0] * len(ys)
         for start in range(0, n, batch):
             stop = min(start + batch, n)
-            outs = self._forward([a[start:stop] for a in xs], training=False)
+            outs = self.checked(self._forward, [a[start:stop] for a in xs], False)
             for k, out in enumerate(outs):
                 if preds[k] is not None:
                     preds[k][start:stop] = out
@@ -398,12 +408,64 @@ class BaseModel:
                            f"list of {len(names)} arrays or a dict by name, got {got}")
         return list(value)
 
+    # -- what the kernels are handed ----------------------------------------------------
+    def checked(self, compute, *args):
+        """compute(*args) with the layers told that the model checked their arrays and feeds
+        them its own (prepared inputs, its layers' outputs and gradients): their forward and
+        backward then skip the checks a direct call gets."""
+        for layer in self.layers:
+            layer.in_checked_model = True
+        try:
+            return compute(*args)
+        finally:
+            for layer in self.layers:
+                layer.in_checked_model = False
+
+    def _checked_arrays(self):
+        """(params, grads) as tuples for the optimizer, once every layer's arrays are checked.
+        Per step this only compares the arrays (and each layer's input shape, a new tuple at
+        every build) with those of the last check, by identity; the full check runs after
+        one was replaced."""
+        held = []
+        for layer in self.layers:
+            held += layer.params.values()
+            held += layer.grads.values()
+            held += layer.state.values()
+            held.append(layer.input_shape)
+        last = self._arrays_checked
+        if last is not None and arrays.same_objects(held, last[0]):
+            return last[1]
+        self._check_layers()
+        step_arrays = tuple(self.parameters()), tuple(self.gradients())
+        self._arrays_checked = held, step_arrays
+        return step_arrays
+
+    def _record_layer_shapes(self):
+        """Remember what each layer was built for, to notice a layer rebuilt since (by hand,
+        or by another model sharing it)."""
+        self._layer_shapes = [(layer, layer.input_shape, layer.output_shape)
+                              for layer in self.layers]
+
+    def _check_layers(self):
+        """NnxError when a layer no longer computes in the model's dtype, was rebuilt for
+        other shapes, or one of its arrays was replaced by one that does not fit it."""
+        for layer, input_shape, output_shape in self._layer_shapes:
+            if layer.dtype != self.dtype:
+                raise NnxError(f"layer {layer.name!r} computes in {layer.dtype} but the model "
+                               f"in {self.dtype}")
+            if (layer.input_shape, layer.output_shape) != (input_shape, output_shape):
+                raise NnxError(f"layer {layer.name!r} was rebuilt for inputs of shape "
+                               f"{layer.input_shape}; this model gives it {input_shape}")
+            layer.check_arrays()
+
     def _prepare_inputs(self, x):
+        if self.built:
+            self._check_layers()
         names = self.input_names
-        arrays = self._arrays_by_name(x, names, "input")
+        given = self._arrays_by_name(x, names, "input")
         single = len(names) == 1
         xs = []
-        for name, a in zip(names, arrays):
+        for name, a in zip(names, given):
             what = "inputs" if single else f"input {name!r}"
             a = np.asarray(a)
             if a.dtype.kind not in "fiub":
@@ -509,11 +571,14 @@ class Sequential(BaseModel):
         shape = tuple(int(d) for d in input_shape)
         self.input_shape = shape
         for i, (layer, seq) in enumerate(zip(self.layers, seeds)):
-            layer.dtype = self.dtype
-            try:
-                layer.build(shape, np.random.default_rng(seq))
-            except NnxError as err:
-                raise NnxError(f"layer {i} ({layer.name}): {err}") from None
+            if layer.built:  # shared with another model: keep its weights
+                _check_shared(layer, shape, self.dtype)
+            else:
+                layer.dtype = self.dtype
+                try:
+                    layer.build(shape, np.random.default_rng(seq))
+                except NnxError as err:
+                    raise NnxError(f"layer {i} ({layer.name}): {err}") from None
             shape = layer.output_shape
         self.output_shape = shape
         self._shuffle_rng = np.random.default_rng(seeds[-1])
@@ -526,6 +591,7 @@ class Sequential(BaseModel):
             layer.needs_input_grad = flag
         # An Embedding(mask_zero=True) hands its padding mask to the sequence layers above it.
         self._masking = any(getattr(layer, "mask_zero", False) for layer in self.layers)
+        self._record_layer_shapes()
         self.built = True
 
     def _build_for(self, input_shapes):
@@ -672,6 +738,17 @@ def _batch_size(batch_size, n):
         raise NnxError(f"fit: batch_size must be a positive integer, None or 'full', got "
                        f"{batch_size!r}")
     return checks.integer("fit", "batch_size", batch_size, minimum=1)
+
+
+def _check_shared(layer, input_shape, dtype):
+    """A layer built before (for another model) fits only the same inputs and dtype."""
+    if layer.input_shape != input_shape:
+        raise NnxError(f"layer {layer.name!r} is shared: it was built for inputs of shape "
+                       f"{layer.input_shape}, here it gets {input_shape}; a shared layer needs "
+                       "the same input shape in every model")
+    if layer.dtype != dtype:
+        raise NnxError(f"layer {layer.name!r} is shared: it holds {layer.dtype} weights but "
+                       f"this model computes in {dtype}")
 
 
 def _give_mask(layer, x, mask):

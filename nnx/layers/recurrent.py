@@ -79,7 +79,7 @@ class Recurrent(Layer):
                            f"{self.input_shape[1]}) with time >= 1, got {tuple(x.shape)}")
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         params = self._weights()
         work = self._workspace("train" if training else "infer", params[0].dtype)
         xt = self._time_major(x, work)
@@ -92,6 +92,7 @@ class Recurrent(Layer):
         return hs[-1].copy()
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         xt, mask, hs, cache = self._cache
         params = self._weights()
         work = self._workspace("train", params[0].dtype)
