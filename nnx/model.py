@@ -453,9 +453,12 @@ class BaseModel:
             if layer.dtype != self.dtype:
                 raise NnxError(f"layer {layer.name!r} computes in {layer.dtype} but the model "
                                f"in {self.dtype}")
-            if (layer.input_shape, layer.output_shape) != (input_shape, output_shape):
+            if layer.input_shape != input_shape:
                 raise NnxError(f"layer {layer.name!r} was rebuilt for inputs of shape "
                                f"{layer.input_shape}; this model gives it {input_shape}")
+            if layer.output_shape != output_shape:
+                raise NnxError(f"layer {layer.name!r} was rebuilt: its outputs now have shape "
+                               f"{layer.output_shape}; this model was built for {output_shape}")
             layer.check_arrays()
 
     def _prepare_inputs(self, x):

@@ -699,3 +699,11 @@ def param_replaced_during_fit():
     callback = LambdaCallback(on_batch_end=replace)
     refuses(lambda: model.fit(X, Y, batch_size=16, callbacks=[callback]), "layer 'out'",
             "params['W']", "(8, 2)")
+
+
+@case
+def layer_rebuilt_with_more_units_under_a_model():
+    model = mlp()
+    model.layers[1].units = 5
+    model.layers[1].build((8,))
+    refuses(lambda: model.fit(X, Y), "layer 'out'", "(5,)", "(3,)")
