@@ -744,14 +744,15 @@ def _batch_size(batch_size, n):
 
 
 def _check_shared(layer, input_shape, dtype):
-    """A layer built before (for another model) fits only the same inputs and dtype."""
+    """A layer built before (for another model, or this one) fits only the same inputs and
+    dtype: its weights are kept, not made again."""
     if layer.input_shape != input_shape:
-        raise NnxError(f"layer {layer.name!r} is shared: it was built for inputs of shape "
-                       f"{layer.input_shape}, here it gets {input_shape}; a shared layer needs "
-                       "the same input shape in every model")
+        raise NnxError(f"layer {layer.name!r} was built for inputs of shape {layer.input_shape} "
+                       f"and here gets {input_shape}; a built layer (shared with another model) "
+                       "keeps its input shape")
     if layer.dtype != dtype:
-        raise NnxError(f"layer {layer.name!r} is shared: it holds {layer.dtype} weights but "
-                       f"this model computes in {dtype}")
+        raise NnxError(f"layer {layer.name!r} holds {layer.dtype} weights but this model "
+                       f"computes in {dtype}")
 
 
 def _give_mask(layer, x, mask):
