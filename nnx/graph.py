@@ -210,6 +210,7 @@ class Model(BaseModel):
             except NnxError as err:
                 raise NnxError(f"layer {i} ({layer.name}): {err}") from None
         self._shuffle_rng = np.random.default_rng(seeds[-1])
+        self._record_layer_shapes()
 
     def _first_input(self, layer):
         """The input shape of a layer's first call (a list of shapes for a merge)."""

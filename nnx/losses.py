@@ -9,7 +9,8 @@ import inspect
 
 import numpy as np
 
-from nnx import checks
+from nnx import arrays, checks
+from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.registry import Registry
 
@@ -25,6 +26,20 @@ class Loss:
         self._grad = None
 
     def forward(self, pred, target):
+        """The mean loss over the batch. Both arrays are checked and converted first (the
+        kernels trust their shapes and labels); a model calls `value` with its data already
+        checked."""
+        pred = np.asarray(pred)
+        dtype = pred.dtype if pred.dtype in arrays.FLOATS else np.dtype("float64")
+        pred = arrays.c_array(pred, dtype, f"{self.name}: predictions")
+        if pred.ndim == 0 or len(pred) == 0:
+            raise NnxError(f"{self.name}: predictions need a batch axis and at least one "
+                           f"sample, got shape {pred.shape}")
+        return self.value(pred, self.checked_target(np.asarray(target), pred))
+
+    def value(self, pred, target):
+        """`forward` on arrays already checked: pred C-contiguous float, target as
+        `checked_target` returns it."""
         pred2 = pred.reshape(pred.shape[0], -1)
         if self._grad is None or self._grad.shape != pred2.shape or self._grad.dtype != pred.dtype:
             self._grad = np.empty_like(pred2)
@@ -32,7 +47,17 @@ class Loss:
         return float(self.compute(pred2, self.flat_target(target, pred2), self._grad))
 
     def backward(self):
+        if self._grad is None:
+            raise NnxError(f"{self.name}: backward needs a forward first")
         return self._grad.reshape(self._shape)
+
+    def checked_target(self, target, pred):
+        """Targets of as many numbers as the predictions, in their dtype."""
+        target = arrays.c_array(target, pred.dtype, f"{self.name}: targets")
+        if target.size != pred.size or target.shape[:1] != pred.shape[:1]:
+            raise NnxError(f"{self.name}: targets of shape {target.shape} do not match "
+                           f"predictions of shape {pred.shape}")
+        return target
 
     def flat_target(self, target, pred2):
         return target.reshape(pred2.shape)
@@ -99,6 +124,21 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
     fused_activation = "softmax"
+
+    def checked_target(self, target, pred):
+        """(N,) integer class labels within the predictions' columns, or one-hot rows."""
+        if target.ndim != 1:
+            return super().checked_target(target, pred)
+        classes = pred.size // len(pred)
+        if (len(target) != len(pred) or target.dtype.kind not in "fiub"
+                or not np.all(np.mod(target, 1) == 0)):
+            raise NnxError(f"{self.name}: class labels must be {len(pred)} integers, got "
+                           f"{target.dtype} of shape {target.shape}")
+        if target.min() < 0 or target.max() >= classes:
+            raise NnxError(f"{self.name}: class labels must be in 0..{classes - 1} for "
+                           f"predictions of {classes} classes, found {target.min()}.."
+                           f"{target.max()}")
+        return np.ascontiguousarray(target, dtype=np.int64)
 
     def flat_target(self, target, pred2):
         return target if target.ndim == 1 else target.reshape(pred2.shape)

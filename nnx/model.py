@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
+from nnx import arrays, checks, limits, losses, optimizers
 from nnx import callbacks as callbacks_module
-from nnx import checks, limits, losses, optimizers
 from nnx import layers as layers_module
 from nnx import metrics as metrics_module
 from nnx.errors import NnxError, closest
@@ -71,6 +71,8 @@ class BaseModel:
         self.stop_training = False
         self.status, self.stop_reason = "completed", None
         self._last_losses = []
+        self._arrays_checked = None  # (arrays, (params, grads)) at the last check
+        self._layer_shapes = []  # (layer, input shape, output shape) at build
 
     # -- weights ----------------------------------------------------------------------
     def parameters(self):
@@ -85,10 +87,33 @@ class BaseModel:
                 for layer in self.layers]
 
     def set_weights(self, weights):
-        for layer, arrays in zip(self.layers, weights):
-            for key, value in arrays.items():
-                table = layer.params if key in layer.params else layer.state
-                table[key][...] = value
+        """Copy values into the layers' arrays (their identities, and so the optimizer's
+        state, are kept): one dict per layer as `get_weights` gives; a dict may leave arrays
+        out. Everything is checked before anything is copied."""
+        if not isinstance(weights, (list, tuple)):
+            raise NnxError(f"set_weights takes a list of one dict per layer (as get_weights "
+                           f"gives), got {type(weights).__name__}")
+        if len(weights) != len(self.layers):
+            raise NnxError(f"set_weights got {len(weights)} entries for the {len(self.layers)} "
+                           "layers of the model")
+        copies = []
+        for layer, given in zip(self.layers, weights):
+            if not isinstance(given, dict):
+                raise NnxError(f"set_weights: the entry of layer {layer.name!r} must be a dict "
+                               f"of arrays, got {type(given).__name__}")
+            held = {**layer.params, **layer.state}
+            for key, value in given.items():
+                if key not in held:
+                    raise NnxError(f"set_weights: layer {layer.name!r} has no array {key!r} "
+                                   f"(it has {', '.join(map(repr, held)) or 'none'})")
+                value = np.asarray(value)
+                if value.shape != held[key].shape or value.dtype.kind not in "fiub":
+                    raise NnxError(f"set_weights: layer {layer.name!r} needs {key!r} as numbers "
+                                   f"of shape {held[key].shape}, got {value.dtype} of shape "
+                                   f"{value.shape}")
+                copies.append((held[key], value))
+        for target, value in copies:
+            target[...] = value
 
     def count_params(self):
         return sum(layer.count_params() for layer in self.layers)
@@ -104,6 +129,9 @@ class BaseModel:
         order or a dict by output name; a single loss or metric list applies to every
         output. The training loss is sum_k weight_k * loss_k (+ regularization)."""
         self.optimizer = optimizers.get(optimizer)
+        if self.built:  # state for these arrays now (a reused optimizer keeps other models')
+            self._check_layers()
+            self.optimizer.build(self.parameters())
         specs = self._per_output("loss", loss)
         resolved = []
         for spec in specs:
@@ -277,21 +305,25 @@ class BaseModel:
 
     def _train_step(self, xs, ys):
         """train_step on lists of prepared arrays: fit's inner loop."""
+        params, grads = self._checked_arrays()
         for layer, flag in self._input_grad_flags():  # layers may be shared with a submodel
             layer.needs_input_grad = flag
+        outs, loss = self.checked(self._forward_and_backward, xs, ys)
+        if params:  # a model of parameter-free layers (merges only) has nothing to update
+            self.optimizer.step(params, grads)
+        return loss, self._unlist(outs)
+
+    def _forward_and_backward(self, xs, ys):
         outs = self._forward(xs, training=True)
         loss, grads = self._losses_and_grads(outs, ys)
         self._backward(grads, self._fused_flags)
-        params = self.parameters()
-        if params:  # a model of parameter-free layers (merges only) has nothing to update
-            self.optimizer.step(params, self.gradients())
-        return loss, self._unlist(outs)
+        return outs, loss
 
     def _losses_and_grads(self, outs, ys):
         """(weighted total + penalty, gradient per output); keeps the per-output values."""
         total, grads, values = 0.0, [], []
         for (loss, layer), weight, out, target in zip(self._heads, self._weights, outs, ys):
-            value = loss.forward(out if layer is None else layer.preactivation, target)
+            value = loss.value(out if layer is None else layer.preactivation, target)
             grad = loss.backward()
             grads.append(grad if weight == 1.0 else grad * grad.dtype.type(weight))
             total += weight * value
@@ -311,9 +343,10 @@ class BaseModel:
         n = len(xs[0])
         batch = _batch_size(batch_size, n)
         if batch >= n:
-            outs = forward(xs)
+            outs = self.checked(forward, xs)
         else:
-            chunks = [forward([a[s:s + batch] for a in xs]) for s in range(0, n, batch)]
+            chunks = [self.checked(forward, [a[s:s + batch] for a in xs])
+                      for s in range(0, n, batch)]
             outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0]))]
         return outs if isinstance(output, (list, tuple)) else self._unlist(outs)
 
@@ -332,13 +365,13 @@ class BaseModel:
         totals = [0.0] * len(ys)
         for start in range(0, n, batch):
             stop = min(start + batch, n)
-            outs = self._forward([a[start:stop] for a in xs], training=False)
+            outs = self.checked(self._forward, [a[start:stop] for a in xs], False)
             for k, out in enumerate(outs):
                 if preds[k] is not None:
                     preds[k][start:stop] = out
                 loss, layer = self._heads[k]
-                value = loss.forward(out if layer is None else layer.preactivation,
-                                     ys[k][start:stop])
+                value = loss.value(out if layer is None else layer.preactivation,
+                                   ys[k][start:stop])
                 totals[k] += value * (stop - start)
         means = [t / n for t in totals]
         result = {"loss": sum(w * m for w, m in zip(self._weights, means)) + self._penalty()}
@@ -375,12 +408,67 @@ class BaseModel:
                            f"list of {len(names)} arrays or a dict by name, got {got}")
         return list(value)
 
+    # -- what the kernels are handed ----------------------------------------------------
+    def checked(self, compute, *args):
+        """compute(*args) with the layers told that the model checked their arrays and feeds
+        them its own (prepared inputs, its layers' outputs and gradients): their forward and
+        backward then skip the checks a direct call gets."""
+        for layer in self.layers:
+            layer.in_checked_model = True
+        try:
+            return compute(*args)
+        finally:
+            for layer in self.layers:
+                layer.in_checked_model = False
+
+    def _checked_arrays(self):
+        """(params, grads) as tuples for the optimizer, once every layer's arrays are checked.
+        Per step this only compares the arrays (and each layer's input shape, a new tuple at
+        every build) with those of the last check, by identity; the full check runs after
+        one was replaced."""
+        held = []
+        for layer in self.layers:
+            held += layer.params.values()
+            held += layer.grads.values()
+            held += layer.state.values()
+            held.append(layer.input_shape)
+        last = self._arrays_checked
+        if last is not None and arrays.same_objects(held, last[0]):
+            return last[1]
+        self._check_layers()
+        step_arrays = tuple(self.parameters()), tuple(self.gradients())
+        self._arrays_checked = held, step_arrays
+        return step_arrays
+
+    def _record_layer_shapes(self):
+        """Remember what each layer was built for, to notice a layer rebuilt since (by hand,
+        or by another model sharing it)."""
+        self._layer_shapes = [(layer, layer.input_shape, layer.output_shape)
+                              for layer in self.layers]
+
+    def _check_layers(self):
+        """NnxError when a layer no longer computes in the model's dtype, was rebuilt for
+        other shapes, or one of its arrays was replaced by one that does not fit it."""
+        for layer, input_shape, output_shape in self._layer_shapes:
+            if layer.dtype != self.dtype:
+                raise NnxError(f"layer {layer.name!r} computes in {layer.dtype} but the model "
+                               f"in {self.dtype}")
+            if layer.input_shape != input_shape:
+                raise NnxError(f"layer {layer.name!r} was rebuilt for inputs of shape "
+                               f"{layer.input_shape}; this model gives it {input_shape}")
+            if layer.output_shape != output_shape:
+                raise NnxError(f"layer {layer.name!r} was rebuilt: its outputs now have shape "
+                               f"{layer.output_shape}; this model was built for {output_shape}")
+            layer.check_arrays()
+
     def _prepare_inputs(self, x):
+        if self.built:
+            self._check_layers()
         names = self.input_names
-        arrays = self._arrays_by_name(x, names, "input")
+        given = self._arrays_by_name(x, names, "input")
         single = len(names) == 1
         xs = []
-        for name, a in zip(names, arrays):
+        for name, a in zip(names, given):
             what = "inputs" if single else f"input {name!r}"
             a = np.asarray(a)
             if a.dtype.kind not in "fiub":
@@ -418,6 +506,9 @@ class BaseModel:
         where = "" if single else f"output {self.output_names[k]!r}: "
         loss = self._losses[k]
         y = np.asarray(y)
+        if y.ndim == 0:
+            raise NnxError(f"{where}targets must be an array with one entry per sample, got "
+                           f"{y.item()!r}")
         if len(y) != n:
             raise NnxError(f"{where}inputs have {n} samples but targets have {len(y)}")
         units = self.output_shapes[k]
@@ -490,6 +581,9 @@ class Sequential(BaseModel):
                 raise NnxError(f"layer {i} ({layer.name}): {err}") from None
         limits.check_memory(entries, self.dtype)
         for (label, layer, layer_input), seq in zip(entries, seeds):
+            if layer.built:  # shared with another model: keep its weights
+                _check_shared(layer, layer_input, self.dtype)
+                continue
             layer.dtype = self.dtype
             try:
                 layer.build(layer_input, np.random.default_rng(seq))
@@ -506,6 +600,7 @@ class Sequential(BaseModel):
             layer.needs_input_grad = flag
         # An Embedding(mask_zero=True) hands its padding mask to the sequence layers above it.
         self._masking = any(getattr(layer, "mask_zero", False) for layer in self.layers)
+        self._record_layer_shapes()
         self.built = True
 
     def _build_for(self, input_shapes):
@@ -652,6 +747,18 @@ def _batch_size(batch_size, n):
         raise NnxError(f"fit: batch_size must be a positive integer, None or 'full', got "
                        f"{batch_size!r}")
     return checks.integer("fit", "batch_size", batch_size, minimum=1)
+
+
+def _check_shared(layer, input_shape, dtype):
+    """A layer built before (for another model, or this one) fits only the same inputs and
+    dtype: its weights are kept, not made again."""
+    if layer.input_shape != input_shape:
+        raise NnxError(f"layer {layer.name!r} was built for inputs of shape {layer.input_shape} "
+                       f"and here gets {input_shape}; a built layer (shared with another model) "
+                       "keeps its input shape")
+    if layer.dtype != dtype:
+        raise NnxError(f"layer {layer.name!r} holds {layer.dtype} weights but this model "
+                       f"computes in {dtype}")
 
 
 def _give_mask(layer, x, mask):

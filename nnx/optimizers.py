@@ -1,21 +1,43 @@
 """Optimizers: `step(params, grads)` updates every parameter in place.
 
 The base clips gradients (`clipnorm`: global norm over all gradients like PyTorch's
-`clip_grad_norm_`; `clipvalue`: element-wise) and keeps per-position state; a subclass
-is one `_update` that calls its kernel. Rules and defaults are PyTorch's.
+`clip_grad_norm_`; `clipvalue`: element-wise), checks what the kernels will trust, and keeps
+one `ParamState` per parameter array, keyed by the array itself: one optimizer may serve
+several models (as Keras users reuse optimizer objects), each array with its own slots and
+step count. Copying values into an array (`set_weights`, a restore of the best weights)
+keeps its state; an array replaced by another (a cast) starts afresh. A subclass is one
+`_update` that calls its kernel. Rules and defaults are PyTorch's.
 """
 
 import inspect
 import math
+import weakref
 
 import numpy as np
 
-from nnx import checks
+from nnx import arrays, checks
 from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.registry import Registry
 
 kernels = lazy("optim")
+
+
+class ParamState:
+    """What an optimizer keeps for one parameter array: its slot arrays (flat, as the
+    kernels take them), its number of steps, and its diagnostics figures since the last
+    `take_stats` (see nnx/kernels/optim.py)."""
+
+    def __init__(self, param, slot_names):
+        self.param = weakref.ref(param)  # the state must not keep a replaced array alive
+        self.shape, self.dtype = param.shape, param.dtype
+        self.slots = {name: np.zeros(param.size, dtype=param.dtype) for name in slot_names}
+        self.steps = 0
+        self.stats = np.zeros(3)
+        self.steps_at_take = 0  # `steps` when take_stats last read `stats`
+
+    def belongs_to(self, param):
+        return self.param() is param and param.shape == self.shape and param.dtype == self.dtype
 
 
 class Optimizer:
@@ -29,37 +51,96 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else _number(self.name, "clipvalue", clipvalue,
                                                                 minimum=0.0, strict=True)
         self.iterations = 0
-        self.state = []  # one {slot: flat array} per parameter position
-        self.stats = np.zeros((0, 3))  # per position: see nnx/kernels/optim.py
-        self._stats_rows = []
-        self.stats_steps = 0
+        self._states = {}  # id(param) -> ParamState, for arrays still alive
+        self._order = []  # the states of the last step's (or build's) params, in their order
+        self._checked = None  # (params, grads, states) of the last checked step, as tuples
+
+    def build(self, params):
+        """Give each array in `params` its state (an array seen before keeps its own):
+        `compile` calls this for the model's parameters, `step` for arrays it meets."""
+        params = self._sequence(params, "params")
+        for i, p in enumerate(params):
+            wrong = arrays.problem(p)
+            if wrong is not None:
+                raise NnxError(f"{self.name}: parameter {i} {wrong}")
+        self._states = {key: state for key, state in self._states.items()
+                        if state.param() is not None}
+        order = []
+        for p in params:
+            state = self._states.get(id(p))
+            if state is None or not state.belongs_to(p):
+                state = self._states[id(p)] = ParamState(p, self.slots)
+            order.append(state)
+        self._order = order
+        return order
+
+    def slots_of(self, param):
+        """The state arrays of `param`, shaped like it ({} for an array it does not know)."""
+        state = self._states.get(id(param))
+        if state is None or not state.belongs_to(param):
+            return {}
+        return {name: slot.reshape(param.shape) for name, slot in state.slots.items()}
 
     def step(self, params, grads):
+        states = self._checked_states(params, grads)
         if self.clipnorm is not None:
             clip_by_global_norm(grads, self.clipnorm)
         if self.clipvalue is not None:
             for g in grads:
                 np.clip(g, -self.clipvalue, self.clipvalue, out=g)
-        if len(self.state) != len(params):
-            self.state = [{s: np.zeros(p.size, dtype=p.dtype) for s in self.slots} for p in params]
-            self.stats = np.zeros((len(params), 3))
-            self._stats_rows = list(self.stats)
         self.iterations += 1
-        self.stats_steps += 1
-        for p, g, state, stats in zip(params, grads, self.state, self._stats_rows):
-            self._update(p.reshape(-1), g.reshape(-1), state, stats)
+        for p, g, state in zip(params, grads, states):
+            state.steps += 1
+            self._update(p.reshape(-1), g.reshape(-1), state)
+
+    def _checked_states(self, params, grads):
+        """The states of `params`. The kernels trust sizes, so both lists are checked unless
+        they hold the same arrays as at the last step (an identity comparison; none at all
+        for the very same tuples, which a model hands over)."""
+        last = self._checked
+        if last is None or params is not last[0] or grads is not last[1]:
+            params, grads = self._sequence(params, "params"), self._sequence(grads, "grads")
+            if last is None or not (arrays.same_objects(params, last[0])
+                                    and arrays.same_objects(grads, last[1])):
+                last = self._check_step(params, grads)
+        self._order = last[2]
+        return last[2]
+
+    def _check_step(self, params, grads):
+        """NnxError unless params and grads pair up as the kernels need; then (params, grads,
+        states) as tuples, kept (which also keeps the arrays' ids from being reused)."""
+        self._checked = None
+        if len(params) != len(grads):
+            raise NnxError(f"{self.name}: step got {len(params)} parameters and "
+                           f"{len(grads)} gradients")
+        states = self.build(params)
+        clips = self.clipnorm is not None or self.clipvalue is not None
+        for i, (p, g) in enumerate(zip(params, grads)):
+            wrong = arrays.problem(g, p.shape, (p.dtype,), contiguous=False, writable=clips)
+            if wrong is not None:
+                raise NnxError(f"{self.name}: the gradient of parameter {i} {wrong}")
+        self._checked = tuple(params), tuple(grads), tuple(states)
+        return self._checked
+
+    def _sequence(self, values, what):
+        if not isinstance(values, (list, tuple)):
+            raise NnxError(f"{self.name}: {what} must be a list of arrays, got "
+                           f"{type(values).__name__}")
+        return values
 
     def take_stats(self):
-        """Per parameter since the last call: (mean gradient norm, mean update-to-weight
-        ratio, weight norm) as an (n_params, 3) array; then starts counting afresh."""
-        steps = max(self.stats_steps, 1)
-        taken = self.stats.copy()
-        taken[:, :2] /= steps
-        self.stats[:, :2] = 0.0
-        self.stats_steps = 0
+        """Per parameter of the last step, in its order, since the last call: (mean gradient
+        norm, mean update-to-weight ratio, weight norm) as an (n_params, 3) array; then
+        starts counting afresh."""
+        taken = np.zeros((len(self._order), 3))
+        for row, state in zip(taken, self._order):
+            row[:] = state.stats
+            row[:2] /= max(state.steps - state.steps_at_take, 1)
+            state.stats[:2] = 0.0
+            state.steps_at_take = state.steps
         return taken
 
-    def _update(self, p, g, state, stats):
+    def _update(self, p, g, state):
         raise NotImplementedError
 
     def get_config(self):
@@ -79,9 +160,9 @@ class SGD(Optimizer):
             raise NnxError("sgd: nesterov needs momentum > 0")
         self.weight_decay = _number(self.name, "weight_decay", weight_decay, minimum=0.0)
 
-    def _update(self, p, g, state, stats):
-        kernels.sgd(p, g, state["velocity"], self.lr, self.momentum, self.nesterov,
-                    self.weight_decay, stats)
+    def _update(self, p, g, state):
+        kernels.sgd(p, g, state.slots["velocity"], self.lr, self.momentum, self.nesterov,
+                    self.weight_decay, state.stats)
 
 
 class Momentum(Optimizer):
@@ -91,8 +172,8 @@ class Momentum(Optimizer):
         super().__init__(lr, clipnorm, clipvalue)
         self.beta = _unit(self.name, "beta", beta)
 
-    def _update(self, p, g, state, stats):
-        kernels.momentum_ema(p, g, state["velocity"], self.lr, self.beta, stats)
+    def _update(self, p, g, state):
+        kernels.momentum_ema(p, g, state.slots["velocity"], self.lr, self.beta, state.stats)
 
 
 class Adagrad(Optimizer):
@@ -102,8 +183,8 @@ class Adagrad(Optimizer):
         super().__init__(lr, clipnorm, clipvalue)
         self.eps = _number(self.name, "eps", eps, minimum=0.0, strict=True)
 
-    def _update(self, p, g, state, stats):
-        kernels.adagrad(p, g, state["accumulator"], self.lr, self.eps, stats)
+    def _update(self, p, g, state):
+        kernels.adagrad(p, g, state.slots["accumulator"], self.lr, self.eps, state.stats)
 
 
 class RMSprop(Optimizer):
@@ -114,8 +195,9 @@ class RMSprop(Optimizer):
         self.rho = _unit(self.name, "rho", rho)
         self.eps = _number(self.name, "eps", eps, minimum=0.0, strict=True)
 
-    def _update(self, p, g, state, stats):
-        kernels.rmsprop(p, g, state["square_avg"], self.lr, self.rho, self.eps, stats)
+    def _update(self, p, g, state):
+        kernels.rmsprop(p, g, state.slots["square_avg"], self.lr, self.rho, self.eps,
+                        state.stats)
 
 
 class Adam(Optimizer):
@@ -130,9 +212,11 @@ class Adam(Optimizer):
         self.eps = _number(self.name, "eps", eps, minimum=0.0, strict=True)
         self.weight_decay = _number(self.name, "weight_decay", weight_decay, minimum=0.0)
 
-    def _update(self, p, g, state, stats):
-        kernels.adam(p, g, state["m"], state["v"], self.lr, self.beta1, self.beta2, self.eps,
-                     self.weight_decay, self.decoupled, self.iterations, stats)
+    def _update(self, p, g, state):
+        """Bias correction counts this array's own steps (a shared optimizer's
+        `iterations` also counts other models' steps)."""
+        kernels.adam(p, g, state.slots["m"], state.slots["v"], self.lr, self.beta1, self.beta2,
+                     self.eps, self.weight_decay, self.decoupled, state.steps, state.stats)
 
 
 class AdamW(Adam):

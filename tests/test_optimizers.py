@@ -1,5 +1,5 @@
 """Optimizer classes: `step(params, grads)` against hand-computed steps, clipping (global
-norm like torch's clip_grad_norm_, and by value), per-position state, dtype, config."""
+norm like torch's clip_grad_norm_, and by value), per-array state, dtype, config."""
 
 import numpy as np
 import pytest
@@ -156,14 +156,14 @@ def test_clipvalue_clips_each_element():
         np.testing.assert_allclose(p, p0 - np.clip(g, -0.5, 0.5), rtol=1e-15)
 
 
-def test_state_is_kept_per_parameter_position():
+def test_state_is_kept_per_parameter_array():
     opt = optimizers.Adagrad(lr=0.1)
-    run(opt)
-    assert len(opt.state) == 2
-    np.testing.assert_allclose(opt.state[0]["accumulator"].reshape(3, 2),
+    params = run(opt)
+    np.testing.assert_allclose(opt.slots_of(params[0])["accumulator"],
                                sum(step[0] ** 2 for step in GRADS), rtol=1e-14)
-    np.testing.assert_allclose(opt.state[1]["accumulator"], sum(step[1] ** 2 for step in GRADS),
-                               rtol=1e-14)
+    np.testing.assert_allclose(opt.slots_of(params[1])["accumulator"],
+                               sum(step[1] ** 2 for step in GRADS), rtol=1e-14)
+    assert opt.slots_of(params[0].copy()) == {}  # another array: no state of its own yet
 
 
 def test_defaults_are_pytorch_defaults_and_config_round_trips():

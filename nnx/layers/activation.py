@@ -17,19 +17,20 @@ class Activation(Layer):
         self.preactivation = None
 
     def forward(self, x, training=False):
-        z = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+        x = self.take_input(x, training)
+        z = x.reshape(-1, x.shape[-1])
         y = np.empty_like(z)
         kernels.activate(z, self.code, y)
         self.preactivation = x
         if training:
-            self._y = y
+            self._z, self._y = z, y
         return y.reshape(x.shape)
 
     def backward(self, dy):
-        dy2 = np.ascontiguousarray(dy).reshape(self._y.shape)
+        dy = self.take_gradient(dy)
+        dy2 = dy.reshape(self._y.shape)
         dz = np.empty_like(dy2)
-        z = np.ascontiguousarray(self.preactivation).reshape(self._y.shape)
-        kernels.activation_grad(dy2, self._y, z, self.code, dz)
+        kernels.activation_grad(dy2, self._y, self._z, self.code, dz)
         return dz.reshape(dy.shape)
 
     def backward_preactivation(self, dz):

@@ -103,12 +103,12 @@ class MultiHeadAttention(Layer):
         return np.ascontiguousarray(mask != 0)
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         p = self.params
         dtype = p["W_q"].dtype
         n, steps, features = x.shape
         heads, inner = self.num_heads, self.num_heads * self.head_dim
-        x2 = np.ascontiguousarray(x, dtype=dtype).reshape(n * steps, features)
+        x2 = x.reshape(n * steps, features)
         W = np.concatenate((p["W_q"], p["W_k"], p["W_v"]), axis=1)
         b = np.concatenate((p["b_q"], p["b_k"], p["b_v"]))
         qkv = np.empty((n * steps, 3 * inner), dtype)
@@ -128,6 +128,7 @@ class MultiHeadAttention(Layer):
         return y.reshape(n, steps, features)
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         x2, W, qkv, mask, scale, probs, lse, mixed = self._cache
         p, g = self.params, self.grads
         dtype = W.dtype

@@ -1,7 +1,10 @@
 """The layer protocol: build -> forward -> backward, with params/grads/state dicts.
 
 The dicts are the source of truth: a layer reads its arrays from them on every call, so a
-model may replace an array (a cast, a restore of best weights) without telling the layer.
+model may replace an array (a cast) without telling the layer. Because kernels trust sizes,
+a layer that calls them starts `forward` with `take_input` and `backward` with
+`take_gradient`: they check the layer's arrays against the shapes recorded at build (again
+only when one was replaced), and hand the kernels inputs of the right shape, dtype and layout.
 """
 
 import inspect
@@ -9,8 +12,10 @@ import math
 
 import numpy as np
 
-from nnx import checks, initializers
+from nnx import arrays, checks, initializers
 from nnx.errors import NnxError
+
+TABLES = ("params", "grads", "state")
 
 
 class Layer:
@@ -18,6 +23,9 @@ class Layer:
     `forward` and `backward`, and take only keyword-able constructor arguments so that
     `get_config()` can rebuild them."""
 
+    # True while a model runs this layer after checking its arrays: between its layers flow
+    # the model's own arrays, so forward and backward skip their checks (BaseModel.checked).
+    in_checked_model = False
     alive_units = None  # (units,) bool while diagnostics watch a ReLU layer: units that fired
     # How diagnostics learn which units fired: "kernel" (the forward kernel marks
     # alive_units), "output" (they read the training output `_y`, units on axis 1) or None.
@@ -32,6 +40,9 @@ class Layer:
         self.built = False
         self.input_shape = None
         self.output_shape = None
+        self._built_shapes = None  # {table: {key: shape}} at build
+        self._checked = None  # (dtype, arrays) at the last check that passed
+        self._gradient_shape = None  # what backward takes after the last training forward
 
     # -- building ---------------------------------------------------------------------
     def build(self, input_shape, rng=None):
@@ -40,6 +51,9 @@ class Layer:
         self.output_shape = tuple(self.output_shape_for(input_shape))
         self.input_shape = input_shape
         self.create_params(input_shape, rng if rng is not None else np.random.default_rng())
+        self._built_shapes = {name: {key: value.shape for key, value in table.items()}
+                              for name, table in zip(TABLES, self._tables())}
+        self._checked = self._gradient_shape = None
         self.built = True
 
     def output_shape_for(self, input_shape):
@@ -89,6 +103,71 @@ class Layer:
 
     def backward(self, dy):
         raise NotImplementedError
+
+    def take_input(self, x, training=False):
+        """`x` as the kernels need it, once the layer's arrays are checked: a C-contiguous
+        array in the layer's dtype (a Fortran-ordered, strided, other-dtype or list input is
+        copied, with the same answers) of the shape `check_input` accepts. A training forward
+        remembers the shape of the gradient its backward must receive."""
+        if self.in_checked_model:
+            if training:  # the model's backward follows; a direct one needs its own forward
+                self._gradient_shape = None
+            return x
+        self.check_arrays()
+        x = arrays.c_array(x, self.dtype, f"layer {self.name!r}: inputs")
+        self.check_input(x)
+        if training:
+            out = (self.output_shape if x.shape[1:] == self.input_shape
+                   else tuple(self.output_shape_for(x.shape[1:])))
+            self._gradient_shape = (x.shape[0],) + out
+        return x
+
+    def take_gradient(self, dy):
+        """`dy` as backward needs it: the shape of the last training forward's output, in
+        the layer's dtype, C-contiguous; the layer's arrays checked again (they may have been
+        replaced since the forward)."""
+        if self.in_checked_model:
+            return dy
+        if self._gradient_shape is None:
+            raise NnxError(f"layer {self.name!r}: backward needs a forward(x, training=True) "
+                           "first")
+        self.check_arrays()
+        dy = arrays.c_array(dy, self.dtype, f"layer {self.name!r}: the gradient")
+        if dy.shape != self._gradient_shape:
+            raise NnxError(f"layer {self.name!r}: backward expects a gradient of shape "
+                           f"{self._gradient_shape} (the output of the last training forward), "
+                           f"got {dy.shape}")
+        return dy
+
+    def check_arrays(self):
+        """Raise NnxError unless params, grads and state hold arrays of the shapes recorded at
+        build, in the layer's dtype, C-contiguous and writable; the full check runs only when
+        an array was replaced (or the dtype changed) since the last one passed."""
+        held = (*self.params.values(), *self.grads.values(), *self.state.values())
+        last = self._checked
+        if last is not None and last[0] == self.dtype and arrays.same_objects(held, last[1]):
+            return
+        if not self.built:
+            raise NnxError(f"layer {self.name!r} is not built: call layer.build(input_shape) "
+                           "or use it in a model")
+        for name, table in zip(TABLES, self._tables()):
+            expected = (self._built_shapes or {}).get(name, {})  # merge layers record none
+            for key_name in table:
+                if key_name not in expected:
+                    raise NnxError(f"layer {self.name!r}: {name}[{key_name!r}] is not one of its "
+                                   f"arrays ({', '.join(map(repr, expected)) or 'it has none'})")
+            for key_name, shape in expected.items():
+                if key_name not in table:
+                    raise NnxError(f"layer {self.name!r}: {name}[{key_name!r}] is missing")
+                wrong = arrays.problem(table[key_name], shape, (self.dtype,))
+                if wrong is not None:
+                    raise NnxError(f"layer {self.name!r}: {name}[{key_name!r}] {wrong}; to change "
+                                   f"values, copy them into the array ({name}[{key_name!r}][...] = "
+                                   "values) or use model.set_weights")
+        self._checked = self.dtype, held
+
+    def _tables(self):
+        return self.params, self.grads, self.state
 
     def regularization_loss(self):
         """The penalty this layer adds to the loss (0 without a regularizer)."""

@@ -41,13 +41,11 @@ class BatchNormalization(Layer):
         self.state["running_var"] = np.ones(channels, dtype=self.dtype)
 
     def _as_3d(self, a):
-        """(N, C, ...) as a contiguous (N, C, S) in the params' dtype (S = 1 after dense)."""
-        size = math.prod(self.input_shape[1:])
-        return np.ascontiguousarray(a, dtype=self.params["gamma"].dtype).reshape(
-            a.shape[0], self.input_shape[0], size)
+        """(N, C, ...) as (N, C, S) (S = 1 after dense)."""
+        return a.reshape(a.shape[0], self.input_shape[0], math.prod(self.input_shape[1:]))
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         gamma, beta = self.params["gamma"], self.params["beta"]
         x3 = self._as_3d(x)
         y = np.empty_like(x3)
@@ -66,7 +64,7 @@ class BatchNormalization(Layer):
         return y.reshape(x.shape)
 
     def backward(self, dy):
-        dy3 = self._as_3d(dy)
+        dy3 = self._as_3d(self.take_gradient(dy))
         dx = np.empty_like(dy3)
         norm.batch_norm_backward(dy3, self._xhat, self.params["gamma"], self._invstd,
                                  self.grads["gamma"], self.grads["beta"], dx)

@@ -62,6 +62,7 @@ class Bidirectional(Layer):
         self.directions["forward"].check_input(x)
 
     def forward(self, x, training=False):
+        x = self.take_input(x, training)
         self._share_arrays()
         fwd, bwd = self.directions["forward"], self.directions["backward"]
         y_f, y_b = fwd.forward(x, training), bwd.forward(x, training)
@@ -72,6 +73,7 @@ class Bidirectional(Layer):
         return np.concatenate([y_f, y_b], axis=-1)
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         self._share_arrays()
         fwd, bwd = self.directions["forward"], self.directions["backward"]
         if self.merge_mode == "sum":

@@ -191,7 +191,7 @@ class _Conv(Layer):
         return int(samples * self.input_shape[0] * hp * wp + slack)
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         W = self.params["W"]
         n = x.shape[0]
         out2d = as_2d(self.output_shape, self.rank)
@@ -204,7 +204,7 @@ class _Conv(Layer):
         cols = self._scratch("cols" + mode, (taps, chunk * span), W.dtype)
         zT = self._scratch("zT" + mode, (self.filters, chunk * span), W.dtype)
         xp = self._scratch("xp" + mode, (self._padded_size(chunk),), W.dtype)
-        x4 = np.ascontiguousarray(x).reshape((n,) + as_2d(self.input_shape, self.rank))
+        x4 = x.reshape((n,) + as_2d(self.input_shape, self.rank))
         y = np.empty((n,) + out2d, dtype=W.dtype)
         z = y if self.code == activations.LINEAR else (
             np.empty_like(y) if self._stores_preactivation() else np.empty((0,) + out2d, W.dtype))
@@ -214,13 +214,11 @@ class _Conv(Layer):
         shape = (n,) + self.output_shape
         self.preactivation = z.reshape(shape) if z.shape[0] == n else None
         if training:
+            # z for the activation gradient; y stands in where z is not stored (every
+            # activation but gelu takes its gradient from y alone)
             self._cols, self._y = cols, y
+            self._z = y if self.preactivation is None else self.preactivation
         return y.reshape(shape)
-
-    def _preactivation_or_output(self):
-        """z for the activation gradient; y stands in where z is not stored (every
-        activation but gelu takes its gradient from y alone)."""
-        return self._y if self.preactivation is None else self.preactivation
 
     def backward(self, dy):
         return self._backward(dy, self.code)
@@ -230,11 +228,12 @@ class _Conv(Layer):
         return self._backward(dz, activations.LINEAR)
 
     def _backward(self, dy, code):
+        dy = self.take_gradient(dy)
         W, cols = self.params["W"], self._cols
         n = dy.shape[0]
         out2d = (n,) + as_2d(self.output_shape, self.rank)
         w2d = (self.filters,) + as_2d(W.shape[1:], self.rank)
-        dy4 = np.ascontiguousarray(dy, dtype=W.dtype).reshape(out2d)
+        dy4 = dy.reshape(out2d)
         dzT = self._scratch("dzT", (self.filters, cols.shape[1]), W.dtype)
         if self.needs_input_grad:
             dcols = self._scratch("dcols", cols.shape, W.dtype)
@@ -244,7 +243,7 @@ class _Conv(Layer):
             dcols, dx = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0, 0), dtype=W.dtype)
             dxp = np.empty(0, dtype=W.dtype)
         conv.conv_backward(W.reshape(w2d), self._geom, cols, self._y.reshape(out2d),
-                           self._preactivation_or_output().reshape(out2d), dy4, code, dzT,
+                           self._z.reshape(out2d), dy4, code, dzT,
                            self.grads["W"].reshape(w2d), self._bias(W.dtype, self.grads),
                            dcols, dxp, dx)
         return dx.reshape((n,) + self.input_shape) if self.needs_input_grad else None

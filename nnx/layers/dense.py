@@ -45,6 +45,7 @@ class Dense(Layer):
         self._no_bias = np.empty(0, dtype=self.dtype)
 
     def forward(self, x, training=False):
+        x = self.take_input(x, training)
         W = self.params["W"]
         b = self.params["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         z = np.empty((x.shape[0], self.units), dtype=W.dtype)
@@ -52,7 +53,7 @@ class Dense(Layer):
         self.preactivation = z
         if training:
             matmul.dense_forward(x, W, b, self.code, z, y, self.alive_units)
-            self._x, self._y = x, y
+            self._x, self._z, self._y = x, z, y
         else:
             matmul.dense_forward(x, W, b, self.code, z, y)
         return y
@@ -65,12 +66,12 @@ class Dense(Layer):
         return self._backward(dz, activations.LINEAR)
 
     def _backward(self, dy, code):
+        dy = self.take_gradient(dy)
         W, x = self.params["W"], self._x
         dz = np.empty_like(dy)
         db = self.grads["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         dx = np.empty_like(x) if self.needs_input_grad else np.empty((0, 0), dtype=W.dtype)
-        matmul.dense_backward(x, W, self._y, self.preactivation, dy, code, dz, self.grads["W"],
-                              db, dx)
+        matmul.dense_backward(x, W, self._y, self._z, dy, code, dz, self.grads["W"], db, dx)
         if self.regularizer is not None:
             self.regularizer.add_gradient(W, self.grads["W"])
         return dx if self.needs_input_grad else None

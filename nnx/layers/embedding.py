@@ -57,15 +57,15 @@ class Embedding(Layer):
                                f"{x[bad].flat[0].item()!r}")
         elif x.dtype.kind not in "iub":
             raise NnxError(f"layer {self.name!r} expects integer token ids, got dtype {x.dtype}")
-        out_of_range = (x < 0) | (x >= self.input_dim)
+        out_of_range = (x < 0) | (x >= len(self.params["W"]))  # the rows the kernel indexes
         if out_of_range.any():
             raise NnxError(f"layer {self.name!r}: token id {int(x[out_of_range].flat[0])} is "
                            f"outside [0, input_dim={self.input_dim}) in inputs of shape "
                            f"{tuple(x.shape)}")
-        return x.astype(np.int64)
+        return np.ascontiguousarray(x, dtype=np.int64)
 
     def forward(self, x, training=False):
-        ids = self.token_ids(x)
+        ids = self.token_ids(self.take_input(x, training))
         W = self.params["W"]
         out = np.empty((ids.size, self.output_dim), W.dtype)
         kernels.gather_rows(W, ids.reshape(-1), out)
@@ -75,7 +75,7 @@ class Embedding(Layer):
         return out.reshape(ids.shape + (self.output_dim,))
 
     def backward(self, dy):
-        dy = np.ascontiguousarray(dy, dtype=self.params["W"].dtype).reshape(-1, self.output_dim)
+        dy = self.take_gradient(dy).reshape(-1, self.output_dim)
         kernels.scatter_add_rows(dy, self._ids.reshape(-1), self.grads["W"])
         # token ids are not differentiable: their gradient is zero
         return np.zeros(self._ids.shape, dy.dtype) if self.needs_input_grad else None

@@ -42,9 +42,9 @@ class LayerNormalization(Layer):
                            f"got {tuple(x.shape)}")
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         gamma = self.params["gamma"]
-        x2 = np.ascontiguousarray(x, dtype=gamma.dtype).reshape(-1, gamma.shape[0])
+        x2 = x.reshape(-1, gamma.shape[0])
         xhat = np.empty_like(x2)
         invstd = np.empty(x2.shape[0], dtype=gamma.dtype)
         y = np.empty_like(x2)
@@ -54,8 +54,9 @@ class LayerNormalization(Layer):
         return y.reshape(x.shape)
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         gamma = self.params["gamma"]
-        dy2 = np.ascontiguousarray(dy, dtype=gamma.dtype).reshape(-1, gamma.shape[0])
+        dy2 = dy.reshape(-1, gamma.shape[0])
         dx = np.empty_like(dy2)
         kernels.layer_norm_backward(dy2, self._xhat, gamma, self._invstd, self.grads["gamma"],
                                     self.grads["beta"], dx)

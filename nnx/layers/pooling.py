@@ -40,17 +40,17 @@ class _Pool(Layer):
                                                                         self.rank)
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         in2d, out2d = self._shapes(x.shape[0])
-        x4 = np.ascontiguousarray(x).reshape(in2d)
         y = np.empty(out2d, dtype=x.dtype)
-        self._pool_forward(x4, y, training)
+        self._pool_forward(x.reshape(in2d), y, training)
         return y.reshape((x.shape[0],) + self.output_shape)
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         in2d, out2d = self._shapes(dy.shape[0])
         dx = np.empty(in2d, dtype=dy.dtype)
-        self._pool_backward(np.ascontiguousarray(dy).reshape(out2d), dx)
+        self._pool_backward(dy.reshape(out2d), dx)
         return dx.reshape((dy.shape[0],) + self.input_shape)
 
 
@@ -58,7 +58,8 @@ class _MaxPool(_Pool):
     def _pool_forward(self, x4, y, training):
         argmax = np.empty(y.shape, dtype=np.int32)
         pool.max_pool_forward(x4, self._geom, y, argmax)
-        self._argmax = argmax if training else None
+        if training:
+            self._argmax = argmax
 
     def _pool_backward(self, dy4, dx):
         pool.max_pool_backward(dy4, self._argmax, dx)

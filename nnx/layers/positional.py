@@ -74,11 +74,12 @@ class PositionalEmbedding(Layer):
         self.add_param("W", (rows, features), self.init, rows, features, rng)
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         W = self.params["W"]
         return x + W[: x.shape[1]]
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         dW = self.grads["W"]
         steps = dy.shape[1]
         dW[:steps] = dy.sum(axis=0)

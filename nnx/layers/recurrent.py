@@ -94,7 +94,7 @@ class Recurrent(Layer):
                            f"{self.input_shape[1]}) with time >= 1, got {tuple(x.shape)}")
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         params = self._weights()
         work = self._workspace("train" if training else "infer", params[0].dtype)
         xt = self._time_major(x, work)
@@ -107,6 +107,7 @@ class Recurrent(Layer):
         return hs[-1].copy()
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         xt, mask, hs, cache = self._cache
         params = self._weights()
         work = self._workspace("train", params[0].dtype)

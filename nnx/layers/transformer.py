@@ -117,10 +117,9 @@ class TransformerEncoderBlock(Layer):
                            f"{features}), got {tuple(x.shape)}")
 
     def forward(self, x, training=False):
-        self.check_input(x)
+        x = self.take_input(x, training)
         self.bind()
         self.attention.mask = self.mask
-        x = x.astype(self.params["norm1.gamma"].dtype, copy=False)
         if self.norm_first:
             h = x + self.drop1.forward(self.attention.forward(self.norm1.forward(x, training),
                                                               training), training)
@@ -145,8 +144,8 @@ class TransformerEncoderBlock(Layer):
         return self.attention.backward(self.drop1.backward(dy))
 
     def backward(self, dy):
+        dy = self.take_gradient(dy)
         self.bind()
-        dy = dy.astype(self.params["norm1.gamma"].dtype, copy=False)
         if self.norm_first:
             dh = dy + self.norm2.backward(self._feed_forward_backward(dy))
             return dh + self.norm1.backward(self._attention_backward(dh))
