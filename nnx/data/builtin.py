@@ -11,6 +11,7 @@ from functools import partial
 import numpy as np
 
 from nnx.data import synthetic
+from nnx.data.mnist1d import mnist1d
 from nnx.data.raw import RawData
 from nnx.data.sklearn_cache import load_sklearn
 from nnx.errors import NnxError
@@ -32,7 +33,8 @@ class DatasetInfo:
 
     `make(rng, **options)` returns (x, y): class codes 0..n_classes-1, or float targets.
     `standardize` is the default of `data.standardize`: False for token ids, which an
-    Embedding takes as they are.
+    Embedding takes as they are, and for MNIST-1D, whose generator scales the whole set as
+    the paper does (per-position scaling would give its MLP variant other inputs).
     """
 
     name: str
@@ -54,6 +56,18 @@ def _sklearn(name, reshape=None):
         x, y = load_sklearn(name)
         return (x if reshape is None else x.reshape(len(x), *reshape)), y
     return make
+
+
+def _mnist1d(shape):
+    """A loader of MNIST-1D in `shape` (its rng unused: the signals are fixed by their own
+    `seed` option, as the paper's set is fixed, so every experiment seed sees the same set)."""
+    def make(rng, n_samples, seed):
+        x, y = mnist1d(n_samples, seed)
+        return x.reshape(len(x), *shape), y
+    return make
+
+
+MNIST1D = {"n_samples": Option(5000, low=10, high=1_000_000), "seed": Option(42, low=0)}
 
 
 def _n_samples(default):
@@ -93,6 +107,17 @@ for info in [
     DatasetInfo("digits_rows", "multiclass", (8, 8), 1797, "scikit-learn",
                 "8x8 handwritten digits 0-9 read row by row: 8 steps of 8 features",
                 _sklearn("digits", reshape=(8, 8)), layout="sequence", n_classes=10),
+    DatasetInfo("mnist1d", "multiclass", (40,), 5000, "synthetic",
+                "MNIST-1D (Greydanus 2020): digits 0-9 as 40-point signals, generated",
+                _mnist1d((40,)), n_classes=10, options=MNIST1D, standardize=False),
+    DatasetInfo("mnist1d_channels", "multiclass", (1, 40), 5000, "synthetic",
+                "MNIST-1D as one-channel signals (channels first)",
+                _mnist1d((1, 40)), layout="channels", n_classes=10, options=MNIST1D,
+                standardize=False),
+    DatasetInfo("mnist1d_sequence", "multiclass", (40, 1), 5000, "synthetic",
+                "MNIST-1D read point by point: 40 steps of 1 feature",
+                _mnist1d((40, 1)), layout="sequence", n_classes=10, options=MNIST1D,
+                standardize=False),
     DatasetInfo("iris", "multiclass", (4,), 150, "scikit-learn",
                 "three iris species from 4 flower measurements", _sklearn("iris"), n_classes=3),
     DatasetInfo("wine", "multiclass", (13,), 178, "scikit-learn",
@@ -153,7 +178,9 @@ def check_option(dataset, key, value):
         raise NnxError(f"data.{key} must be {kind}, got {value!r}")
     if (option.low is not None and value < option.low) or (
             option.high is not None and value > option.high):
-        raise NnxError(f"data.{key} must be in [{option.low}, {option.high}], got {value!r}")
+        allowed = (f">= {option.low}" if option.high is None
+                   else f"in [{option.low}, {option.high}]")
+        raise NnxError(f"data.{key} must be {allowed}, got {value!r}")
     return value
 
 

@@ -2,10 +2,13 @@
 traceback, and writes nothing to the results folder."""
 
 import copy
+from pathlib import Path
 
 import pytest
 
 from nnx.results import RUN_SCHEMA, write_run
+
+MNIST1D_MLP = Path(__file__).resolve().parents[2] / "experiments" / "mnist1d_mlp.yaml"
 
 
 def exp(ws, change=None, filename="exp.yaml"):
@@ -117,6 +120,12 @@ CASES = {
                              ["data.validation_split", "1.5"]),
     "unknown data option": (lambda ws: ["train", exp(ws, data(nois=0.2))],
                             ["data.nois", "'noise'"]),
+    "mnist1d 9 samples": (lambda ws: ["train", MNIST1D_MLP, "--set", "data.n_samples=9"],
+                          ["data.n_samples", "[10, 1000000]", "got 9"]),
+    "mnist1d seed 1.5": (lambda ws: ["train", MNIST1D_MLP, "--set", "data.seed=1.5"],
+                         ["data.seed", "an integer", "1.5"]),
+    "mnist1d unknown option": (lambda ws: ["train", MNIST1D_MLP, "--set", "data.noise=0.1"],
+                               ["data.noise", "not an option of dataset 'mnist1d'"]),
     "missing csv": (lambda ws: ["train", exp(ws, lambda c: c.update(
         data={"path": "absent.csv"}))], ["data.path", "does not exist"]),
     "csv without target": (lambda ws: ["train", csv_data(ws, "a,b\n1,2\n3,4\n")],

@@ -99,11 +99,14 @@ def test_validate_the_shipped_experiments(ws):
 def test_datasets_lists_the_builtin_datasets(ws):
     result = ws.nnx("datasets")
     assert result.exit_code == 0
-    for name in ("digits", "iris", "moons", "multilabel"):
+    for name in ("digits", "iris", "moons", "multilabel", "mnist1d"):
         assert name in result.stdout
-    rows = json.loads(ws.nnx("datasets", "--json").stdout)
-    digits = next(r for r in rows if r["name"] == "digits")
-    assert digits["task"] == "multiclass" and digits["n_samples"] == 1797
+    rows = {row["name"]: row for row in json.loads(ws.nnx("datasets", "--json").stdout)}
+    assert rows["digits"]["task"] == "multiclass" and rows["digits"]["n_samples"] == 1797
+    assert {name: (rows[name]["shape"], rows[name]["n_samples"]) for name in (
+        "mnist1d", "mnist1d_channels", "mnist1d_sequence")} == {
+        "mnist1d": ([40], 5000), "mnist1d_channels": ([1, 40], 5000),
+        "mnist1d_sequence": ([40, 1], 5000)}
 
 
 def test_version_and_help(ws):
