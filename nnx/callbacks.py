@@ -8,7 +8,7 @@ import math
 
 from nnx import checks, schedules
 from nnx.errors import NnxError
-from nnx.metrics import HIGHER_IS_BETTER
+from nnx.metrics import higher_is_better
 
 
 class Callback:
@@ -39,9 +39,7 @@ def monitor_mode(monitor, mode="auto"):
         raise NnxError(f"mode must be auto, min or max, got {mode!r}")
     if mode != "auto":
         return mode
-    # `val_accuracy`, `out_accuracy` and `val_out_r2` all end with a metric's name.
-    return "max" if any(monitor == m or monitor.endswith(f"_{m}") for m in HIGHER_IS_BETTER) \
-        else "min"
+    return "max" if higher_is_better(monitor) else "min"
 
 
 class _Monitor(Callback):

@@ -20,6 +20,7 @@ kernels = lazy("losses")
 class Loss:
     name = ""
     fused_activation = None  # the output activation this loss can be fused with
+    tasks = ()  # the tasks (the data decide the task) this loss fits
 
     def __init__(self, from_logits=False):
         self.from_logits = bool(from_logits)
@@ -78,6 +79,7 @@ class Loss:
 
 class MeanSquaredError(Loss):
     name = "mse"
+    tasks = ("regression", "binary", "multilabel")
 
     def __init__(self):
         super().__init__()
@@ -88,6 +90,7 @@ class MeanSquaredError(Loss):
 
 class MeanAbsoluteError(Loss):
     name = "mae"
+    tasks = ("regression", "binary", "multilabel")
 
     def __init__(self):
         super().__init__()
@@ -98,6 +101,7 @@ class MeanAbsoluteError(Loss):
 
 class Huber(Loss):
     name = "huber"
+    tasks = ("regression", "binary", "multilabel")
 
     def __init__(self, delta=1.0):
         super().__init__()
@@ -112,6 +116,7 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
+    tasks = ("binary", "multilabel")
 
     def compute(self, pred, target, grad):
         if self.from_logits:
@@ -124,6 +129,7 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
     fused_activation = "softmax"
+    tasks = ("multiclass",)
 
     def checked_target(self, target, pred):
         """(N,) integer class labels within the predictions' columns, or one-hot rows."""

@@ -2,7 +2,11 @@
 
 `decision` says how predictions become labels: "argmax" (several classes), or the threshold
 of a binary / multi-label output (0.5 on probabilities, 0.0 on logits); None for regression.
+Each registry entry (`Metric`) also says which tasks it fits and which way is better.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,11 +56,42 @@ def r2(pred, target, decision):
     return float(scores.mean())
 
 
-METRICS = Registry("metric", {f.__name__: f for f in (accuracy, subset_accuracy, mae, mse, r2)})
+CLASSIFICATION = ("binary", "multiclass", "multilabel")
 
-# Metrics where larger is better; early stopping and search read this to pick a direction.
-HIGHER_IS_BETTER = frozenset({"accuracy", "subset_accuracy", "r2"})
+
+@dataclass(frozen=True)
+class Metric:
+    """A registry entry: the function, the tasks it means something for (the data decide
+    the task), and whether a larger value is better (early stopping, search and report read
+    this to pick a direction)."""
+
+    fn: Callable
+    tasks: tuple
+    higher_is_better: bool = False
+
+
+METRICS = Registry("metric", {m.fn.__name__: m for m in (
+    Metric(accuracy, CLASSIFICATION, higher_is_better=True),
+    Metric(subset_accuracy, CLASSIFICATION, higher_is_better=True),
+    Metric(mae, ("regression", "binary", "multilabel")),
+    Metric(mse, ("regression", "binary", "multilabel")),
+    Metric(r2, ("regression",), higher_is_better=True),
+)})
+
+HIGHER_IS_BETTER = frozenset(name for name, m in METRICS.items() if m.higher_is_better)
 
 
 def get(name):
-    return METRICS.get(name)
+    """The function of metric `name`: `fn(pred, target, decision) -> float`."""
+    return METRICS.get(name).fn
+
+
+def for_task(task):
+    """The names of the metrics that fit `task`, in registry order."""
+    return [name for name, m in METRICS.items() if task in m.tasks]
+
+
+def higher_is_better(monitor):
+    """Whether a larger value of `monitor` is better: a metric name, also with a split or
+    output in front (`val_accuracy`, `out_accuracy`, `val_out_r2`); losses are lower-better."""
+    return any(monitor == name or monitor.endswith(f"_{name}") for name in HIGHER_IS_BETTER)

@@ -9,6 +9,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_param
+
 
 class Reporter:
     """Silent reporter; the base of the others. `info` in `run_begin` holds run_id, name,
@@ -30,11 +32,6 @@ class Reporter:
         """Called once after training, also when it failed (`record` may then be None)."""
 
 
-def format_logs(logs, skip=("lr",)):
-    """'loss 0.1234  accuracy 0.9612  val_loss ...' from an epoch's logs."""
-    return "  ".join(f"{key} {value:.4g}" for key, value in logs.items() if key not in skip)
-
-
 def describe_run(info):
     splits = " / ".join(f"{info[f'n_{s}']} {s}" for s in ("train", "val", "test")
                         if info.get(f"n_{s}"))
@@ -46,7 +43,7 @@ def describe_run(info):
 def describe_end(record):
     epochs = len(next(iter(record["history"].values()), []))
     text = (f"run {record['run_id']} {record['status']} after {epochs} epoch"
-            f"{'s' if epochs != 1 else ''} in {record['duration_s']:.1f} s")
+            f"{'s' if epochs != 1 else ''} in {fmt_duration(record['duration_s'])}")
     reason = record.get("error") or record.get("stop_reason")
     return f"{text}: {reason}" if reason else text
 
@@ -77,10 +74,10 @@ class PlainReporter(Reporter):
     def epoch_end(self, epoch, logs):
         seconds = time.perf_counter() - self.started
         lr = logs.get("lr")
-        lr_text = f"  lr {lr:.4g}" if lr is not None and lr != self.lr and epoch else ""
+        lr_text = f"  lr {fmt_param(lr)}" if lr is not None and lr != self.lr and epoch else ""
         self.lr = lr
-        self._line(f"epoch {epoch + 1}/{self.epochs}  {format_logs(logs)}{lr_text}  "
-                   f"({seconds:.2f} s)")
+        self._line(f"epoch {epoch + 1}/{self.epochs}  {fmt_logs(logs)}{lr_text}  "
+                   f"({fmt_duration(seconds)})")
 
     def run_end(self, record):
         if record is not None:
@@ -130,14 +127,14 @@ class RichReporter(Reporter):
         if now - self.last_refresh >= self.REFRESH_S:
             self.last_refresh = now
             self.progress.update(self.batch_task, completed=self.batches,
-                                 logs=f"loss {self.loss_sum / self.batches:.4g}")
+                                 logs=f"loss {fmt_metric(self.loss_sum / self.batches)}")
 
     def epoch_end(self, epoch, logs):
         seconds = time.perf_counter() - self.started
         self.progress.update(self.batch_task, completed=self.steps)
-        self.progress.update(self.epoch_task, advance=1, logs=format_logs(logs))
+        self.progress.update(self.epoch_task, advance=1, logs=fmt_logs(logs))
         self.progress.console.print(f"epoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs}"
-                                    f"  {format_logs(logs)}  [dim]{seconds:.2f} s[/dim]",
+                                    f"  {fmt_logs(logs)}  [dim]{fmt_duration(seconds)}[/dim]",
                                     highlight=False)
 
     def run_end(self, record):

@@ -12,9 +12,11 @@ import pytest
 from experiment_configs import tiny_moons
 
 import nnx
+from nnx import losses, metrics
 from nnx.callbacks import Callback
 from nnx.config import ConfigError
 from nnx.data import Preprocessor
+from nnx.data.targets import TASKS
 from nnx.experiment import expand_layers, prepare, run_experiment
 from nnx.results import RUN_KEYS, read_run
 
@@ -182,6 +184,31 @@ def test_checks_against_the_data(tmp_path, config, path, words):
     for word in words:
         assert word in str(info.value)
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("dataset, loss, use", [
+    ("moons", "categorical_crossentropy", "binary_crossentropy or mse or mae or huber"),
+    ("multilabel", "categorical_crossentropy", "binary_crossentropy or mse or mae or huber"),
+    ("diabetes", "binary_crossentropy", "mse or mae or huber"),
+    ("iris", "huber", "categorical_crossentropy"),
+])
+def test_a_loss_for_another_task_names_the_losses_that_fit(dataset, loss, use):
+    """The losses say which tasks they fit; the cross-entropy of a task comes first."""
+    with pytest.raises(ConfigError) as info:
+        prepare(iris(data__dataset=dataset, train__loss=loss, train__metrics=[]))
+    assert info.value.path == "train.loss"
+    assert str(info.value).endswith(f"task of {dataset!r}; use {use}")
+
+
+def test_every_loss_and_metric_declares_the_tasks_it_fits():
+    for name, cls in losses.LOSSES.items():
+        assert cls.tasks and set(cls.tasks) <= set(TASKS), name
+    for name, metric in metrics.METRICS.items():
+        assert metric.tasks and set(metric.tasks) <= set(TASKS), name
+    for task in TASKS:
+        assert any(task in cls.tasks for _, cls in losses.LOSSES.items())
+        assert metrics.for_task(task)
+    assert metrics.for_task("regression") == ["mae", "mse", "r2"]
 
 
 def test_logits_output_is_accepted_with_from_logits(tmp_path):

@@ -15,6 +15,7 @@ from nnx.callbacks import EarlyStopping
 from nnx.config.construct import accepted_arguments, construct, from_registry
 from nnx.config.errors import ConfigError, describe, join, unknown_key
 from nnx.config.search import check_search
+from nnx.cores import TooMany, thread_count
 from nnx.data import check_data_config
 from nnx.errors import NnxError, closest
 from nnx.limits import MAX_LAYERS, MAX_REPEAT
@@ -193,7 +194,7 @@ def _train(train):
         schedule, _ = from_registry(schedules.SCHEDULES, train["schedule"], "train.schedule")
         resolved["schedule"] = schedule.get_config()
     if train["threads"] is not None:
-        resolved["threads"] = _integer("train.threads", train["threads"], minimum=1)
+        resolved["threads"] = _threads(train["threads"])
     return resolved
 
 
@@ -264,6 +265,17 @@ def _integer(path, value, minimum=None):
             minimum is not None and value < minimum):
         bound = f" >= {minimum}" if minimum is not None else ""
         raise ConfigError(path, f"must be an integer{bound}, got {describe(value)}")
+    return value
+
+
+def _threads(value):
+    """A positive count; one far above the cores (a typo) is refused here, before any run,
+    the rest is capped at the cores when the run starts."""
+    _integer("train.threads", value, minimum=1)
+    try:
+        thread_count(value, "train.threads")
+    except TooMany as err:
+        raise ConfigError("train.threads", err.problem) from None
     return value
 
 

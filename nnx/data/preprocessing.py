@@ -17,7 +17,8 @@ FORMAT = "nnx.preprocessing/1"
 
 
 class Preprocessor:
-    """Raw rows -> model input x, and model output -> original labels.
+    """Raw rows -> model input x (with their targets: -> x, y as in training), and model
+    output -> original labels.
 
     One-hot columns are not standardized (mean 0, std 1), so that an unseen category
     stays an all-zero block. Built-in and NPZ data have generated columns x0..x{n-1}
@@ -96,6 +97,35 @@ class Preprocessor:
         if self.task == "multilabel":
             return (pred > 0.5).astype(int).tolist()
         return pred[:, 0].tolist() if pred.shape[1] == 1 else pred.tolist()
+
+    def transform_labelled(self, path):
+        """(x, y) from a raw CSV with the feature and the target columns, both encoded as in
+        training: class labels to their codes (in `classes`), other targets to floats."""
+        path = os.fspath(path)
+        header, rows, lines = read_csv_rows(path)
+        targets = self.targets or []
+        if not targets or not all(t in header for t in targets) and self.generated_columns:
+            raise NnxError(f"{path}: the model does not name its target columns; evaluate it "
+                           "through its run instead")
+        for target in targets:
+            require_column(path, header, target, "target")
+        cells = [[row[header.index(t)].strip() for t in targets] for row in rows]
+        if self.classes is None:
+            try:
+                y = np.array([[float(v) for v in row] for row in cells], dtype=np.float32)
+            except ValueError:
+                raise NnxError(f"{path}: the {self.task} targets {targets} must be numbers") \
+                    from None
+        else:
+            code = {_label_key(c): i for i, c in enumerate(self.classes)}
+            y = np.empty(len(cells), dtype=np.int64)
+            for i, row in enumerate(cells):
+                if _label_key(row[0]) not in code:
+                    raise NnxError(f"{path}: line {lines[i]}: target {row[0]!r} is not one of "
+                                   f"the classes the model knows: {self.classes}")
+                y[i] = code[_label_key(row[0])]
+            y = y.astype(np.float32)[:, None] if self.task == "binary" else y
+        return self.transform_rows(path), y
 
     def to_dict(self):
         return {"format": FORMAT, "task": self.task, "input_shape": list(self.input_shape),
@@ -189,3 +219,11 @@ class Preprocessor:
                                f"{', '.join(self.columns)}")
             texts.append(["" if row[c] is None else str(row[c]) for c in self.columns])
         return texts
+
+
+def _label_key(value):
+    """A class label compared by value: '3', 3 and 3.0 are the same label."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from rich.measure import Measurement
 from rich.text import Text
 
+from nnx.format import fmt_number
+
 PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red")
 MARKERS = ("o", "x", "+", "*", "#", "@")
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -32,10 +34,10 @@ def _finite(value):
 
 
 def fmt_axis(value):
-    """An axis label: integers as such, other values in 4 significant digits."""
+    """An axis label: integers as such, other values as any figure is written."""
     if float(value).is_integer() and abs(value) < 1e6:
         return str(int(value))
-    return f"{value:.4g}"
+    return fmt_number(float(value))
 
 
 # -- sparklines and bars ----------------------------------------------------------------

@@ -4,6 +4,8 @@ highlighted, the best value of each row in bold, and their curves on one chart.
 A study compared with runs stands for its best trial's run."""
 
 from nnx.errors import NnxError
+from nnx.format import fmt_duration, fmt_metric, fmt_param
+from nnx.metrics import higher_is_better
 from nnx.report.charts import LineChart, Series
 from nnx.report.index import Item
 from nnx.report.overview import counts_text, study_counts
@@ -15,10 +17,6 @@ from nnx.report.values import (
     as_number,
     as_text,
     better,
-    fmt_duration,
-    fmt_metric,
-    fmt_param,
-    higher_is_better,
     main_metric,
 )
 from nnx.report.view import Cell, Charts, Column, Note, Table, View, cell

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nnx.errors import NnxError, closest
+from nnx.format import fmt_duration, fmt_metric
+from nnx.metrics import higher_is_better
 from nnx.report.values import (
     as_dict,
     as_list,
@@ -16,9 +18,6 @@ from nnx.report.values import (
     as_text,
     better,
     fmt_date,
-    fmt_duration,
-    fmt_metric,
-    higher_is_better,
     main_metric,
     parse_time,
     run_metric,

@@ -1,6 +1,7 @@
 """`nnx report RUN`: one run in depth — its config, final metrics, learning curves, the
 confusion matrix, and the diagnostics `nnx train` recorded (flags, per-layer figures)."""
 
+from nnx.format import fmt_duration, fmt_metric, fmt_number, fmt_param
 from nnx.report.charts import LineChart, Series, sparkline
 from nnx.report.overview import STATUS_STYLE
 from nnx.report.values import (
@@ -10,10 +11,6 @@ from nnx.report.values import (
     as_number,
     as_text,
     fmt_date,
-    fmt_duration,
-    fmt_metric,
-    fmt_number,
-    fmt_param,
     main_metric,
     parse_time,
     split_metric,
@@ -91,11 +88,12 @@ def learning_charts(history, metric):
     return charts
 
 
-def metrics_table(metrics):
+def metrics_table(metrics, title="final metrics"):
+    """One row per metric, one column per split (also `nnx train`'s and `nnx evaluate`'s)."""
     metrics = as_dict(metrics)
     splits = [s for s in SPLITS if as_dict(metrics.get(s))]
     splits += [s for s in metrics if s not in splits and as_dict(metrics.get(s))]
-    table = Table("final metrics", [Column("metric"), *[Column(s, "right") for s in splits]],
+    table = Table(title, [Column("metric"), *[Column(s, "right") for s in splits]],
                   empty="no metrics (the run stopped before its first evaluation)")
     names = dict.fromkeys(k for s in splits for k in as_dict(metrics[s]))
     for name in names:

@@ -2,6 +2,7 @@
 trials, counts by state, convergence, the learning curves of the best trials, parameter
 importance (PED-ANOVA) and a slice view (the value against each parameter)."""
 
+from nnx.format import fmt_duration, fmt_metric, fmt_param
 from nnx.report.charts import BarChart, LineChart, Series
 from nnx.report.importance import param_importances
 from nnx.report.overview import STATUS_STYLE, study_counts, trial_span
@@ -11,9 +12,6 @@ from nnx.report.values import (
     as_text,
     better,
     fmt_date,
-    fmt_duration,
-    fmt_metric,
-    fmt_param,
     parse_time,
 )
 from nnx.report.view import Charts, Column, Fields, Note, Table, View, cell

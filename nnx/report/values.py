@@ -1,5 +1,5 @@
-"""Small helpers every view shares: tolerant getters over JSON values, metric names and
-their direction, and how numbers, durations and dates are written.
+"""Small helpers every view shares: tolerant getters over JSON values, metric names, and
+how dates are written (numbers and durations: `nnx.format`, as train and search write them).
 
 A results file may come from an older or newer nnx, or be half-damaged; the getters return
 a neutral value (None, {}, []) for anything of the wrong type, so a view never fails on it.
@@ -44,13 +44,6 @@ def split_metric(name):
     return "train", name
 
 
-def higher_is_better(name):
-    """Whether a larger value of this metric (`val_accuracy`, `test_loss`, ...) is better."""
-    from nnx.metrics import HIGHER_IS_BETTER  # numpy only; the one table of directions
-
-    return split_metric(name)[1] in HIGHER_IS_BETTER
-
-
 def run_metric(record, name):
     """The final model's value of `name` (`val_accuracy`, `test_loss`, `accuracy`) in a run."""
     split, base = split_metric(name)
@@ -83,56 +76,7 @@ def better(a, b, maximize):
     return a > b if maximize else a < b
 
 
-# -- writing values ---------------------------------------------------------------------
-def fmt_metric(value):
-    """A metric or loss as shown everywhere: 4 decimals (4 significant digits when large)."""
-    value = as_number(value)
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
-
-
-def fmt_number(value):
-    """A figure of any size (gradient norms, ratios, parameters): 4 significant digits."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return str(value)
-    value = as_number(value)
-    return "-" if value is None else f"{value:.4g}"
-
-
-def fmt_param(value):
-    """A hyper-parameter value: floats in 4 significant digits, the rest as written."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {fmt_param(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(fmt_param(v) for v in value) + "]"
-    return str(value)
-
-
-def fmt_duration(seconds):
-    seconds = as_number(seconds)
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
-
-
+# -- writing values (numbers: nnx.format) ----------------------------------------------
 def fmt_date(moment, year=True):
     """`2026-01-31 08:00` (UTC); without the year (`01-31 08:00`) when it goes without saying."""
     if moment is None:

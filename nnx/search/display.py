@@ -6,10 +6,10 @@ a UTC timestamp and nothing is redrawn. Like `nnx.progress`, this is the CLI's d
 search itself only calls the listener hooks.
 """
 
-import math
 import sys
 from datetime import UTC, datetime
 
+from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_param
 from nnx.progress import Reporter
 from nnx.search.loop import SearchListener
 
@@ -17,18 +17,8 @@ STATE_STYLE = {"complete": "green", "pruned": "yellow", "diverged": "magenta", "
 TOP_ROWS = 10
 
 
-def format_value(value):
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
-    return str(value)
-
-
 def format_params(params):
-    return "  ".join(f"{path}={format_value(v)}" for path, v in (params or {}).items())
+    return "  ".join(f"{path}={fmt_param(v)}" for path, v in (params or {}).items())
 
 
 def describe_budget(budget):
@@ -101,10 +91,10 @@ class SearchDisplay(SearchListener):
     def trial_finished(self, outcome, best):
         metric = self.info.metric if self.info else "value"
         text = (f"trial {outcome.number:>3}  {outcome.state:<8}  {metric} "
-                f"{format_value(outcome.value)}")
+                f"{fmt_metric(outcome.value)}")
         if best is not None:
-            text += f"  (best {format_value(best['value'])}, trial {best['trial']})"
-        text += f"  {outcome.duration_s:.1f} s  {format_params(outcome.params)}"
+            text += f"  (best {fmt_metric(best['value'])}, trial {best['trial']})"
+        text += f"  {fmt_duration(outcome.duration_s)}  {format_params(outcome.params)}"
         if outcome.state in ("diverged", "failed") and outcome.error:
             text += f"  [{outcome.error}]"
         self.line(text, STATE_STYLE.get(outcome.state))
@@ -138,7 +128,7 @@ class SearchDisplay(SearchListener):
             self.line("no trial has completed yet")
         else:
             self.line(f"best: trial {best['trial']}  {document['metric']} "
-                      f"{format_value(best['value'])}  {format_params(best['params'])}",
+                      f"{fmt_metric(best['value'])}  {format_params(best['params'])}",
                       "bold green")
             if best["command"]:
                 self.line(f"reproduce: {best['command']}")
@@ -162,9 +152,9 @@ class SearchDisplay(SearchListener):
         for path in paths:
             table.add_column(path, justify="right")
         for row in rows[:TOP_ROWS]:
-            table.add_row(str(row["number"]), row["state"], format_value(row["value"]),
+            table.add_row(str(row["number"]), row["state"], fmt_metric(row["value"]),
                           str(len(row["intermediate"]) or "-"),
-                          *[format_value((row["params"] or {}).get(p)) for p in paths])
+                          *[fmt_param((row["params"] or {}).get(p)) for p in paths])
         return table
 
 
@@ -182,7 +172,7 @@ class _TrialStatus(Reporter):
 
     def epoch_end(self, epoch, logs):
         if self.status is not None:
-            shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k.startswith("val_"))
+            shown = fmt_logs({k: v for k, v in logs.items() if k.startswith("val_")})
             self.status.update(f"trial {self.number}: epoch {epoch + 1}/{self.epochs}  {shown}")
 
     def run_end(self, record):

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from nnx import stop_signals
 from nnx.config import ConfigError, read_experiment
+from nnx.cores import thread_count, worker_count
 from nnx.errors import NnxError
 from nnx.search import liveness, pruners, samplers
 from nnx.search import storage as storage_module
-from nnx.search.cores import worker_count
 from nnx.search.space import checked_space
 from nnx.search.study import Budget, StudyPlan, check_budget, fingerprint_document, open_study
 from nnx.search.study_json import (
@@ -189,9 +189,12 @@ def plan_search(request):
                       document=fingerprint_document(config, search["space"], search["metric"],
                                                     search["direction"]),
                       experiment=str(request.experiment), overrides=list(request.overrides))
+    threads = config["train"]["threads"]
+    threads_warning = threads and thread_count(
+        threads, "--threads" if request.threads else "train.threads")[1]
     return _Plan(request, raw, config, space, method, pruner, study,
                  Budget(n_trials, request.max_trials, request.timeout), grid_points, n_jobs,
-                 [jobs_warning] if jobs_warning else [])
+                 [warning for warning in (jobs_warning, threads_warning) if warning])
 
 
 def quiet_optuna():

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from nnx.callbacks import Callback
 from nnx.config import ConfigError
+from nnx.format import fmt_metric
 from nnx.search import liveness
 from nnx.search.samplers import GRID_PARAM
 
@@ -57,7 +58,7 @@ class PruningCallback(Callback):
             self.model.stop_training = True
             self.model.status = "pruned"
             self.model.stop_reason = (f"pruned after epoch {step} of {self.epochs}: "
-                                      f"{self.monitor} {value:.4g}")
+                                      f"{self.monitor} {fmt_metric(value)}")
 
 
 class HeartbeatCallback(Callback):

@@ -3,12 +3,12 @@
 The parent has already checked the request, created (or resumed) the study — one process
 creates it, so the schema and nnx's attributes are written once, and a grid's points are
 queued once — and failed the trials of workers that are gone. It then starts K workers
-(`--n-jobs`, at most one per core: `nnx.search.cores`) with multiprocessing's `spawn` (a
+(`--n-jobs`, at most one per core: `nnx.cores`) with multiprocessing's `spawn` (a
 fresh interpreter: GNU OpenMP, numba's threading layer, is not fork-safe), each with
 OMP/OpenBLAS/MKL/NUMBA thread counts of max(1, cores // K) in its environment before
-anything is imported (`--threads T` sets T instead), so that K workers do not fight over
-the cores. Each worker runs `trial_loop` on its own connection to the storage, with its
-own sampler seed (from its index, host and pid), and:
+anything is imported (`--threads T` or `train.threads: T` sets T instead), so that K
+workers do not fight over the cores. Each worker runs `trial_loop` on its own connection to
+the storage, with its own sampler seed (from its index, host and pid), and:
 
 - takes a trial from Optuna (queued ones first, retries before all, atomically), so no two
   workers run one trial, and a grid hands each point to one worker only;
@@ -36,9 +36,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from nnx import stop_signals
+from nnx.cores import available_cores, thread_count
 from nnx.errors import NnxError
 from nnx.search import liveness
-from nnx.search.cores import available_cores
 from nnx.search.loop import (
     LoopResult,
     SearchListener,
@@ -56,8 +56,9 @@ POLL_S = 1.0
 
 
 def threads_per_worker(n_jobs, threads=None):
-    """`--threads`, else the cores this process may use shared out: K x threads <= cores."""
-    return threads or max(1, available_cores() // n_jobs)
+    """`--threads` or `train.threads` (at most the cores), else the cores this process may
+    use shared out: K x threads <= cores."""
+    return thread_count(threads)[0] if threads else max(1, available_cores() // n_jobs)
 
 
 @contextmanager
@@ -95,7 +96,7 @@ def run_workers(session, listener):
     if reason is not None:  # budget met or grid done: start no process at all
         return LoopResult([], reason)
     ctx = multiprocessing.get_context("spawn")
-    threads = threads_per_worker(plan.n_jobs, request.threads)
+    threads = threads_per_worker(plan.n_jobs, plan.config["train"]["threads"])
     shared, stop = ctx.Value("i", 0), ctx.Event()
     workers = []
     try:

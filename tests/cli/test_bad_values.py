@@ -71,3 +71,33 @@ def test_train_threads_in_the_file_is_checked_as_threads_on_the_command_line(ws,
     if value.lstrip("-").isdigit():
         assert ws.nnx("train", ws.experiment(), "--threads", value).exit_code == 2
     assert not ws.results.exists()
+
+
+@pytest.mark.parametrize("how", ["file", "set", "option"])
+def test_threads_far_above_the_cores_are_refused_wherever_given(ws, monkeypatch, how):
+    """Above 4 x the cores (as for --n-jobs) a thread count is a typo: exit 2, one line."""
+    monkeypatch.setattr("nnx.cores.available_cores", lambda: 2)
+    config = {**ws.TINY, "train": {**ws.TINY["train"], "threads": 9 if how == "file" else None}}
+    args = [ws.experiment(config), *{"file": [], "set": ["--set", "train.threads=9"],
+                                     "option": ["--threads", "9"]}[how]]
+    result = ws.nnx("train", *args)
+    assert result.exit_code == 2, result.output
+    assert ("9 is more than 4 x the 2 cores this process may use: give at most 8 (any number "
+            "above 2 runs 2 threads)") in result.stderr
+    assert "train.threads" in result.stderr if how != "option" else "--threads" in result.stderr
+    assert not ws.results.exists()
+    if how != "option":  # validate has no --threads
+        assert ws.nnx("validate", *args).exit_code == 2
+
+
+@pytest.mark.parametrize("how", ["file", "option"])
+def test_threads_above_the_cores_run_on_the_cores_with_a_warning(ws, monkeypatch, how):
+    monkeypatch.setattr("nnx.cores.available_cores", lambda: 1)
+    config = {**ws.TINY, "train": {**ws.TINY["train"], "threads": 3}}
+    args = [ws.experiment(config)] if how == "file" else [ws.experiment(), "--threads", "3"]
+    result = ws.nnx("train", *args, "--quiet")
+    assert result.exit_code == 0, result.output
+    name = "train.threads" if how == "file" else "--threads"
+    assert (f"warning: {name} 3 is more than the 1 core this process may use: running 1 "
+            "thread") in result.stderr
+    assert ws.record()["environment"]["threads"] == 1

@@ -9,8 +9,10 @@ import time
 
 import pytest
 
-from nnx import experiment, model_io, results
+from nnx import model_io, results
 from nnx.callbacks import Callback
+from nnx.experiment import build as experiment_build
+from nnx.experiment import run as experiment_run
 from nnx.model_io import load_model
 
 TIMEOUT = 120
@@ -103,8 +105,8 @@ class _SignalAtFirstEpoch(Callback):
 
 
 def first_signal_in_training(monkeypatch, signum=signal.SIGINT):
-    original = experiment.training_callbacks
-    monkeypatch.setattr(experiment, "training_callbacks",
+    original = experiment_run.training_callbacks
+    monkeypatch.setattr(experiment_run, "training_callbacks",
                         lambda train: [*original(train), _SignalAtFirstEpoch(signum)])
 
 
@@ -121,7 +123,7 @@ def signal_before(monkeypatch, module, name, signum=signal.SIGINT):
 
 @pytest.mark.parametrize("module, name", [(model_io, "replace_atomically"),
                                           (results, "replace_atomically"),
-                                          (experiment, "environment")],
+                                          (experiment_run, "environment")],
                          ids=["model file", "record", "between"])
 def test_a_second_signal_while_the_run_is_saved_is_counted_not_raised(ws, monkeypatch,
                                                                       module, name):
@@ -137,7 +139,7 @@ def test_a_second_signal_while_the_run_is_saved_is_counted_not_raised(ws, monkey
 
 def test_a_second_signal_while_evaluating_stops_the_evaluation(ws, monkeypatch):
     first_signal_in_training(monkeypatch, signal.SIGTERM)
-    signal_before(monkeypatch, experiment, "evaluate_splits")
+    signal_before(monkeypatch, experiment_run, "evaluate_splits")
     result = ws.nnx("train", ws.experiment(train={**ws.TINY["train"], "epochs": 50}))
     assert result.exit_code == 143, result.output
     record = ws.record()
@@ -146,7 +148,7 @@ def test_a_second_signal_while_evaluating_stops_the_evaluation(ws, monkeypatch):
 
 
 def test_a_signal_while_loading_the_data_stops_at_once(ws, monkeypatch):
-    signal_before(monkeypatch, experiment, "load_data", signal.SIGTERM)
+    signal_before(monkeypatch, experiment_build, "load_data", signal.SIGTERM)
     result = ws.nnx("train", ws.experiment())
     assert result.exit_code == 143, result.output
     assert "error: interrupted" in result.output and "Traceback" not in result.output
@@ -155,7 +157,7 @@ def test_a_signal_while_loading_the_data_stops_at_once(ws, monkeypatch):
 
 def test_a_signal_after_training_keeps_the_completed_run(ws, monkeypatch):
     """Training is over: the run is complete, the signal changes nothing in it."""
-    signal_before(monkeypatch, experiment, "evaluate_splits")
+    signal_before(monkeypatch, experiment_run, "evaluate_splits")
     result = ws.nnx("train", ws.experiment())
     assert result.exit_code == 0, result.output
     record = ws.record()

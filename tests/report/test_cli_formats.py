@@ -11,7 +11,7 @@ import sys
 import pytest
 from report_helpers import nnx
 
-from nnx.report.values import fmt_metric
+from nnx.format import fmt_metric
 
 
 def test_table_without_a_terminal_has_no_colour_codes(produced):

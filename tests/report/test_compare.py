@@ -7,9 +7,9 @@ import pytest
 from report_helpers import render
 
 from nnx.errors import NnxError
+from nnx.format import fmt_metric
 from nnx.report import ReportRequest, build_views
 from nnx.report.formats import csv_text
-from nnx.report.values import fmt_metric
 
 
 def compare(produced, *names):

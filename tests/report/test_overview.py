@@ -5,8 +5,9 @@ import pytest
 from report_helpers import render
 
 from nnx.errors import NnxError
+from nnx.format import fmt_duration, fmt_metric
 from nnx.report import ReportRequest, build_views
-from nnx.report.values import fmt_duration, fmt_metric, main_metric, run_metric
+from nnx.report.values import main_metric, run_metric
 
 
 def overview(produced, **options):

@@ -7,9 +7,9 @@ import json
 
 from report_helpers import block, render
 
+from nnx.format import fmt_metric, fmt_number
 from nnx.report import ReportRequest, build_views
 from nnx.report.formats import csv_text, to_json_text
-from nnx.report.values import fmt_metric, fmt_number
 
 
 def run_text(produced, role, width=160):

@@ -8,10 +8,10 @@ import json
 import pytest
 from report_helpers import block, render
 
+from nnx.format import fmt_metric, fmt_param
 from nnx.report import ReportRequest, build_views
 from nnx.report.formats import csv_text, to_json_text
 from nnx.report.importance import param_importances
-from nnx.report.values import fmt_metric, fmt_param
 
 
 def study_text(produced, name, width=160, **options):

@@ -108,7 +108,7 @@ def test_bad_options(ws, existing, args, fragment):
 
 @pytest.mark.parametrize("cores, n_jobs", [(2, 9), (2, 500), (1, 5)])
 def test_n_jobs_above_four_times_the_cores(ws, existing, monkeypatch, cores, n_jobs):
-    monkeypatch.setattr("nnx.search.cores.available_cores", lambda: cores)
+    monkeypatch.setattr("nnx.cores.available_cores", lambda: cores)
     refused(ws.nnx("search", ws.experiment(), "--method", "random", "--n-jobs", n_jobs),
             f"--n-jobs {n_jobs} is more than 4 x the {cores} core", "this process may use: "
             f"give at most {4 * cores} (any number above {cores} runs {cores} worker")

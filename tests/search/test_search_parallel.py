@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from search_helpers import BASE, finish, wait_for
 
+from nnx.cores import available_cores
 from nnx.search.workers import threads_per_worker
 
 GRID = {"train.optimizer.lr": {"type": "categorical", "choices": [0.003, 0.01, 0.03]},
@@ -58,7 +60,7 @@ def test_budgets_count_over_all_workers(ws):
 
 
 def test_n_jobs_above_the_cores_is_capped_to_the_cores_with_a_warning(ws, monkeypatch):
-    monkeypatch.setattr("nnx.search.cores.available_cores", lambda: 2)
+    monkeypatch.setattr("nnx.cores.available_cores", lambda: 2)
     path = ws.experiment(train=TWO_EPOCHS)
     result = ws.nnx("search", path, "--method", "random", "--n-jobs", 8, "--n-trials", 2)
     assert result.exit_code == 0, result.output
@@ -67,6 +69,33 @@ def test_n_jobs_above_the_cores_is_capped_to_the_cores_with_a_warning(ws, monkey
                              "use: running 2 workers"), result.output
     assert "2 workers (pids" in result.output and "1 thread each" in result.output
     assert len(ws.study()["trials"]) == 2
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="needs 2 cores: with one, train.threads 2 "
+                                                   "and cores/K are both 1 thread")
+def test_train_threads_of_the_file_is_what_every_worker_runs(ws):
+    """`train.threads: 2` under --n-jobs 2 is kept (not replaced by cores/2), in the runs
+    and in the reproduce command."""
+    path = ws.experiment(train={**TWO_EPOCHS, "threads": 2})
+    result = ws.nnx("search", path, "--method", "random", "--n-jobs", 2, "--n-trials", 2)
+    assert result.exit_code == 0, result.output
+    assert "2 workers (pids" in result.output and "2 threads each" in result.output
+    study = ws.study()
+    for trial in study["trials"]:
+        assert ws.run_record(trial["run_id"])["environment"]["threads"] == 2
+    assert study["best"]["command"].endswith("--threads 2")
+
+
+def test_train_threads_above_the_cores_runs_on_the_cores_with_a_warning(ws, monkeypatch):
+    monkeypatch.setattr("nnx.cores.available_cores", lambda: 1)
+    path = ws.experiment(train={**TWO_EPOCHS, "threads": 3})
+    result = ws.nnx("search", path, "--method", "random", "--n-trials", 1)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].endswith(
+        "warning: train.threads 3 is more than the 1 core this process may use: running 1 "
+        "thread"), result.output
+    (trial,) = ws.study()["trials"]
+    assert ws.run_record(trial["run_id"])["environment"]["threads"] == 1
 
 
 def test_two_overlapping_invocations_share_one_journal(ws):

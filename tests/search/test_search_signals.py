@@ -60,15 +60,15 @@ def test_sigterm_stops_every_worker_after_its_batch(ws, to_group):
 def test_a_signal_while_a_trial_is_saved_keeps_it_and_stops_the_search(ws, monkeypatch):
     """The signal comes after training (here: at the evaluation): the trial is complete and
     kept as such, and no further trial starts."""
-    from nnx import experiment
+    from nnx.experiment import run as experiment_run
 
-    evaluate = experiment.evaluate_splits
+    evaluate = experiment_run.evaluate_splits
 
     def signal_then_evaluate(*args):
         os.kill(os.getpid(), signal.SIGINT)
         return evaluate(*args)
 
-    monkeypatch.setattr(experiment, "evaluate_splits", signal_then_evaluate)
+    monkeypatch.setattr(experiment_run, "evaluate_splits", signal_then_evaluate)
     result = ws.nnx("search", ws.experiment(), "--method", "random", "--n-trials", 3)
     assert result.exit_code == 130, result.output
     (trial,) = ws.study()["trials"]

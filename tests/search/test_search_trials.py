@@ -8,6 +8,7 @@ import yaml
 from search_helpers import BASE
 
 from nnx.experiment import run_experiment
+from nnx.format import fmt_metric
 from nnx.search.trial import PruningCallback
 
 
@@ -130,6 +131,24 @@ def test_export_best_writes_a_ready_experiment(ws):
     again = ws.nnx("train", "best.yaml", "--json", "--quiet", "--threads", "2")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["metrics"]["val"]["accuracy"] == best["value"]
+
+
+def test_train_search_and_report_write_the_best_value_alike(ws):
+    """The best value reads the same in the search's lines, in the table of its reproduced
+    run and in the report of the study."""
+    result = ws.nnx("search", ws.experiment(), "--method", "random", "--n-trials", 2,
+                    "--pruner", "none", "--export-best", "best.yaml")
+    assert result.exit_code == 0, result.output
+    shown = fmt_metric(ws.study()["best"]["value"])
+    assert f"val_accuracy {shown}" in result.output
+    assert f"best: trial {ws.study()['best']['trial']}  val_accuracy {shown}" in result.output
+    again = ws.nnx("train", "best.yaml", "--quiet", "--threads", "2")
+    assert again.exit_code == 0, again.output
+    (line,) = [line for line in again.stdout.splitlines() if line.startswith("accuracy")]
+    assert line.split() == ["accuracy", line.split()[1], shown]  # the train and val splits
+    reported = ws.nnx("report", "tiny", "--results-dir", ws.results)
+    assert reported.exit_code == 0, reported.output
+    assert f" {shown} " in reported.output
 
 
 def test_warm_start_runs_the_best_trials_of_an_earlier_study_first(ws):

@@ -1,0 +1,43 @@
+"""The `nnx` command: a thin Typer app that parses, calls the library and sets exit codes.
+
+One module per family of commands (`runs`: train, validate, evaluate, predict; `search`:
+search and studies; `report`; `datasets`), their shared options and exit codes in
+`common`. Heavy imports (numba, Optuna, rich's display parts, the experiment machinery)
+happen inside the commands, so that `nnx --help` stays fast.
+"""
+
+from typing import Annotated
+
+import typer
+
+from nnx import __version__, stop_signals
+from nnx.cli import datasets, report, runs, search
+
+app = typer.Typer(help="Neural-network experiments on the CPU: train, search, report.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _show_version(value: bool):
+    if value:
+        typer.echo(f"nnx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+):
+    """Neural-network experiments on the CPU: train, search, report."""
+
+
+for command in (runs.train, runs.validate, runs.evaluate, runs.predict, datasets.datasets,
+                search.search):
+    app.command()(command)
+app.add_typer(search.studies_app, name="studies")
+app.command()(report.report)
+
+
+def main():
+    with stop_signals.process_handled():
+        app()

@@ -1,0 +1,3 @@
+from nnx.cli import main
+
+main()

@@ -1,0 +1,188 @@
+"""`nnx search` and `nnx studies`: hyper-parameter searches with Optuna, and their studies.
+
+The method and pruner names in the help come from name tables that import no Optuna, so
+that `nnx --help` stays fast.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnx import stop_signals
+from nnx.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ExperimentArg,
+    JsonOpt,
+    ResultsDirOpt,
+    SetOpt,
+    StorageOpt,
+    check_threads,
+    console,
+    error,
+    exit_codes,
+    print_json,
+    threads_option,
+    writable_results_dir,
+)
+from nnx.errors import NnxError
+from nnx.search.pruners import PRUNERS
+from nnx.search.samplers import METHODS
+
+
+def search(
+    experiment: ExperimentArg,
+    method: Annotated[str | None, typer.Option(
+        "--method", "-m", show_default=False,
+        help=f"{' | '.join(METHODS.names())} (default: search.method of the file)")] = None,
+    set_: SetOpt = None,
+    n_trials: Annotated[int | None, typer.Option(
+        "--n-trials", "-n", min=1, show_default=False,
+        help="Trials this invocation runs (default: search.n_trials, when --max-trials is "
+             "not given).")] = None,
+    max_trials: Annotated[int | None, typer.Option(
+        "--max-trials", min=1, show_default=False,
+        help="Stop once the study holds this many finished trials (complete, pruned or "
+             "diverged), over every run of it.")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0.001, metavar="SECONDS", show_default=False,
+        help="Start no new trial after this many seconds (running trials finish).")] = None,
+    storage: StorageOpt = None,
+    study: Annotated[str | None, typer.Option(
+        "--study", show_default=False,
+        help="Study name (default: the experiment's name); the same name resumes it.")
+    ] = None,
+    pruner: Annotated[str | None, typer.Option(
+        "--pruner", show_default=False,
+        help=f"{' | '.join(PRUNERS.names())} (default: search.pruner, else median).")] = None,
+    save_model: Annotated[str, typer.Option(
+        "--save-model", help="Keep model files of the best trial, of all, or of none.")
+    ] = "best",
+    export_best: Annotated[Path | None, typer.Option(
+        "--export-best", metavar="FILE.yaml", show_default=False,
+        help="Write the best trial's experiment as a ready experiment file.")] = None,
+    warm_start: Annotated[str | None, typer.Option(
+        "--warm-start", metavar="STUDY", show_default=False,
+        help="First queue the best trials of this earlier study.")] = None,
+    results_dir: ResultsDirOpt = None,
+    threads: threads_option(
+        "Threads per trial for numba kernels and BLAS (default: train.threads of the file, "
+        "else all cores, shared out among the --n-jobs workers).") = None,
+    n_jobs: Annotated[int, typer.Option(
+        "--n-jobs", "-j", show_default=False,
+        help="Worker processes on this study, each with cores/K threads (default: 1; at "
+             "most one per core).")
+    ] = 1,
+    exclusive: Annotated[bool, typer.Option(
+        "--exclusive", help="For cron: if another sweep of this study runs on this host, "
+                            "say so and exit 0 (lock: RESULTS_DIR/studies/STUDY.lock).")
+    ] = False,
+):
+    """Search the experiment's `search.space` with Optuna; the same command resumes the study.
+
+    One line per finished trial, then the best trial and the `nnx train` command that
+    reproduces it; the study is kept in RESULTS_DIR/studies/STUDY.json. Several runs (other
+    workers, cron, other machines with --storage postgresql://...) may work on one study at
+    once. Exit 0 when done (also when the grid is exhausted, the budget already met or,
+    with --exclusive, another sweep holds the study), 1 when every trial of this run failed,
+    2 for bad input, 130 when interrupted (143: by SIGTERM).
+    """
+    with exit_codes():
+        from nnx.search.display import SearchDisplay
+        from nnx.search.loop import SearchRequest, run_search
+
+        check_threads(threads)
+        root = writable_results_dir(results_dir)
+        display = SearchDisplay(console())
+        summary = run_search(SearchRequest(
+            experiment=str(experiment), overrides=list(set_ or []), results_dir=root,
+            method=method, n_trials=n_trials, max_trials=max_trials, timeout=timeout,
+            storage=storage, study=study, pruner=pruner, save_model=save_model,
+            export_best=None if export_best is None else str(export_best),
+            warm_start=warm_start, threads=threads, n_jobs=n_jobs, exclusive=exclusive),
+            display)
+        display.summary(summary)
+        code = stop_signals.exit_code() if summary.interrupted else (
+            EXIT_FAILED if summary.all_failed else EXIT_OK)
+        if code == EXIT_FAILED:
+            last = (summary.outcomes[-1].error if summary.outcomes
+                    else summary.worker_failures[-1])
+            error(f"every trial of this run failed; last error: {last}")
+    raise typer.Exit(code)
+
+
+studies_app = typer.Typer(help="List the search studies, or delete one.",
+                          invoke_without_command=True, add_completion=False)
+
+
+@studies_app.callback()
+def studies(
+    ctx: typer.Context,
+    storage: StorageOpt = None,
+    results_dir: ResultsDirOpt = None,
+    json_: JsonOpt = False,
+):
+    """List the studies in the results folder (or in --storage): trials by state, best value.
+
+    Also rewrites RESULTS_DIR/studies/STUDY.json from the storage, so that with a shared
+    --storage postgresql://... this host's `nnx report` shows what every machine ran.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with exit_codes():
+        from nnx.results import results_dir as resolve_results_dir
+        from nnx.search.loop import quiet_optuna
+        from nnx.search.study_json import study_documents, study_status
+
+        quiet_optuna()
+        notes = console(stderr=True)
+        documents, problems = study_documents(
+            resolve_results_dir(results_dir), storage,
+            on_repair=lambda torn: notes.print(torn.describe(), markup=False))
+        for where, message in problems:
+            error(f"{where}: {message}")
+        for document in documents:
+            if "damaged" in document:
+                error(document["damaged"])
+        rows = [{"study": d["study"], "status": study_status(d["counts"], "damaged" in d),
+                 **{k: v for k, v in d.items() if k not in ("study", "trials")}}
+                for d in documents]
+        if json_:
+            print_json(rows)
+            return
+        if not rows:
+            console().print("no studies")
+            return
+        from nnx.report.tables import print_sections, studies_sections
+
+        print_sections(studies_sections(rows))
+
+
+@studies_app.command("delete")
+def studies_delete(
+    name: Annotated[str, typer.Argument(help="The study to delete.", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+                   ] = False,
+    storage: StorageOpt = None,
+    results_dir: ResultsDirOpt = None,
+):
+    """Delete a study (its storage entry and JSON); run records and models stay."""
+    with exit_codes():
+        from nnx.results import results_dir as resolve_results_dir
+        from nnx.search.storage import delete_study, find_study
+
+        root = resolve_results_dir(results_dir)
+        find_study(name, root, storage, read=False)  # NnxError (exit 2) before asking
+        if not yes:
+            try:
+                confirmed = typer.confirm(f"delete study {name!r}?", default=False)
+            except typer.Abort:
+                raise NnxError("no answer to the confirmation; pass --yes to delete without "
+                               "asking") from None
+            if not confirmed:
+                console().print(f"study {name!r} kept")
+                return
+        removed = delete_study(name, root, storage)
+        console().print(f"deleted study {name!r}"
+                        + (f" ({', '.join(str(p) for p in removed)})" if removed else ""))

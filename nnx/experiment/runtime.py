@@ -1,0 +1,72 @@
+"""What a run needs from the machine and the process: threads, the environment it records,
+and the stop after the current batch when a stop signal came.
+
+The signal handling itself is `nnx.stop_signals`, a low module the CLI and the search
+workers use as well; a run only asks it (`RunStop`) whether to stop.
+"""
+
+import os
+import platform
+import socket
+import sys
+
+from nnx import __version__
+from nnx.callbacks import Callback
+from nnx.cores import thread_count
+
+EVAL_BATCH = 1024  # rows per forward pass when evaluating or predicting: bounded memory
+
+
+def set_threads(threads):
+    """Limit numba's and the BLAS libraries' threads to `threads`, at most the cores this
+    process may use (None: leave as is)."""
+    if threads is None:
+        return
+    threads = thread_count(threads)[0]
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)  # BLAS copies loaded later read these
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(limits=threads)
+
+
+def environment():
+    """Versions, platform and thread counts: what a result depends on besides the config."""
+    import numba
+    import numpy
+
+    return {"nnx": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "numba": numba.__version__, "platform": platform.platform(),
+            "machine": platform.machine(), "host": socket.gethostname(),
+            "cpu_count": os.cpu_count(), "threads": numba.get_num_threads(),
+            "blas_threads": _blas_threads()}
+
+
+def _blas_threads():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
+class StopAfterBatch(Callback):
+    """Ends fit after the current batch once a stop signal came (`stop`, a
+    `nnx.stop_signals.RunStop`): fit treats the KeyboardInterrupt as 'interrupted' and keeps
+    what was learnt (restoring the best weights when early stopping asks for it)."""
+
+    def __init__(self, stop):
+        self.stop = stop
+
+    def on_batch_end(self, batch, logs):
+        if self.stop.requested:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, epoch, logs):
+        if self.stop.requested:
+            raise KeyboardInterrupt
