@@ -9,6 +9,10 @@ One handler for both signals; what it does depends on where the program is:
   a further one stops at once, but only inside `interruptible()` (training, evaluation),
   where stopping loses nothing learnt. Anywhere else, above all while the model and the
   run record are written, it is only counted, so the record on disk is whole;
+- in a `Deferred` block (steps that must not be cut in two: a search trial taken and
+  marked as this process's, told failed and queued again): only counted, except inside
+  its `interruptible()` part, where the first signal raises (and one that came earlier in
+  the block raises on entry);
 - once the command is stopping (`stopping()`) or over: only counted, so that a burst of
   signals cannot turn a decided exit into a traceback; and when the process ends
   (`process_handled()`), ignored, since the interpreter's shutdown restores the default
@@ -30,7 +34,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 USER_STOP_REASON = "interrupted by the user"
 
 _received = []  # the stop signals of the current command, in order
-_runs = []  # the RunStop of each run in progress, innermost last
+_runs = []  # the RunStop of each run in progress (or Deferred block), innermost last
 _state = {"commands": 0, "stopping": False}
 
 
@@ -170,3 +174,46 @@ class RunStop:
             yield
         finally:
             self.armed = False
+
+
+class Deferred:
+    """A block whose steps a stop signal must not separate: inside it a signal is only
+    counted, except inside `interruptible()`, where the first one raises KeyboardInterrupt
+    (and one counted earlier in the block raises on entry). A run started inside decides
+    for itself while it runs."""
+
+    def __init__(self):
+        self.signum = None  # the first stop signal inside the block
+        self.armed = False
+
+    def decide(self, signum):
+        if self.signum is None:
+            self.signum = signum
+        raise_now, self.armed = self.armed, False
+        return raise_now
+
+    @contextmanager
+    def installed(self):
+        with _handler_installed():
+            _runs.append(self)
+            try:
+                yield self
+            finally:
+                _runs.remove(self)
+
+    @contextmanager
+    def interruptible(self):
+        """The part of the block that a stop signal may cut short (the caller catches the
+        KeyboardInterrupt)."""
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.armed = True
+        try:
+            yield
+        finally:
+            self.armed = False
+
+
+def deferred():
+    """`with deferred() as block:` a Deferred block (see there)."""
+    return Deferred().installed()

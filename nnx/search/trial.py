@@ -28,6 +28,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from nnx import stop_signals
 from nnx.callbacks import Callback
 from nnx.config import ConfigError
 from nnx.search import liveness
@@ -189,45 +190,61 @@ def take_queued(study, grid=False):
 
 def run_trial(ctx):
     """Take a trial, run it, tell the result; returns a TrialOutcome, or None when a grid
-    has no point left to hand out."""
+    has no point left to hand out.
+
+    A stop signal cuts only the run itself (parameters, training): one that comes while the
+    trial is taken waits until the trial is marked as this process's (a RUNNING trial
+    without a pid would wait out the grace period meant for other hosts), and one that
+    comes while the outcome is told waits until a failed trial is queued again."""
     from nnx.experiment import run_experiment
 
-    trial = take_trial(ctx)
-    if trial is None:
-        return None
-    started = time.perf_counter()
-    params = {}
-    heartbeat = HeartbeatCallback(trial)
-    try:
-        identity = ctx.identity or liveness.Identity.current()
-        for key, value in (*identity.attrs().items(), ("worker", ctx.worker),
-                           ("method", ctx.method)):
-            trial.set_user_attr(key, value)
-        beat(trial)
-        params = propose(ctx, trial)
-        trial.set_user_attr("params", params)
-        trial.set_user_attr("seed", params.get("seed", ctx.raw.get("seed", 0)))
-        reporter = ctx.reporter(trial.number, params) if ctx.reporter else None
-        pruning = PruningCallback(trial, ctx.metric, params.get("train.epochs", ctx.epochs))
-        record = run_experiment(
-            ctx.space.apply(ctx.raw, params), ctx.results_dir, callbacks=[heartbeat, pruning],
-            reporter=reporter, save_model=ctx.save_model != "none", source=ctx.experiment)
-    except ConfigError as err:  # these values make an invalid experiment: no use retrying
-        err.source = None
-        return _finish(ctx, trial, started, TrialOutcome(
-            trial.number, "failed", params, error=f"invalid parameters: {err}"))
-    except KeyboardInterrupt:
-        return _finish(ctx, trial, started, TrialOutcome(
-            trial.number, "failed", params, error="interrupted", interrupted=True), retry=True)
-    except Exception as err:  # noqa: BLE001 - a crashed trial is recorded; the study goes on
-        return _finish(ctx, trial, started, TrialOutcome(
-            trial.number, "failed", params, error=f"{type(err).__name__}: {err}"), retry=True)
-    outcome = outcome_of(trial.number, params, record, ctx)
-    if heartbeat.lost:
-        outcome.state, outcome.lost = "failed", True
-        outcome.error = record.get("stop_reason")
-    return _finish(ctx, trial, started, outcome, record,
-                   retry=record["status"] in ("failed", "interrupted") and not heartbeat.lost)
+    with stop_signals.deferred() as block:
+        trial = take_trial(ctx)
+        if trial is None:
+            return None
+        started = time.perf_counter()
+        params, record, retry = {}, None, True
+        heartbeat = HeartbeatCallback(trial)
+        try:
+            claim(ctx, trial)
+            with block.interruptible():
+                params = propose(ctx, trial)
+                trial.set_user_attr("params", params)
+                trial.set_user_attr("seed", params.get("seed", ctx.raw.get("seed", 0)))
+                reporter = ctx.reporter(trial.number, params) if ctx.reporter else None
+                pruning = PruningCallback(trial, ctx.metric,
+                                          params.get("train.epochs", ctx.epochs))
+                record = run_experiment(
+                    ctx.space.apply(ctx.raw, params), ctx.results_dir,
+                    callbacks=[heartbeat, pruning], reporter=reporter,
+                    save_model=ctx.save_model != "none", source=ctx.experiment)
+        except ConfigError as err:  # these values make an invalid experiment: no use retrying
+            err.source = None
+            outcome = TrialOutcome(trial.number, "failed", params,
+                                   error=f"invalid parameters: {err}")
+            retry = False
+        except KeyboardInterrupt:
+            outcome = TrialOutcome(trial.number, "failed", params, error="interrupted",
+                                   interrupted=True)
+        except Exception as err:  # noqa: BLE001 - a crashed trial is recorded; the study goes on
+            outcome = TrialOutcome(trial.number, "failed", params,
+                                   error=f"{type(err).__name__}: {err}")
+        else:
+            outcome = outcome_of(trial.number, params, record, ctx)
+            if heartbeat.lost:
+                outcome.state, outcome.lost = "failed", True
+                outcome.error = record.get("stop_reason")
+            retry = record["status"] in ("failed", "interrupted") and not heartbeat.lost
+        return _finish(ctx, trial, started, outcome, record, retry)
+
+
+def claim(ctx, trial):
+    """Mark `trial` as this process's: who runs it (for `liveness`) and its first heartbeat."""
+    identity = ctx.identity or liveness.Identity.current()
+    for key, value in (*identity.attrs().items(), ("worker", ctx.worker),
+                       ("method", ctx.method)):
+        trial.set_user_attr(key, value)
+    beat(trial)
 
 
 def outcome_of(number, params, record, ctx):
