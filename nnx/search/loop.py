@@ -172,6 +172,7 @@ def plan_search(request):
     pruner = request.pruner or search["pruner"]
     pruners.get(pruner)
     space, grid_points = checked_space(raw, search, method, str(request.experiment))
+    check_base(config, str(request.experiment))
     name = storage_module.check_study_name(
         config["name"] if request.study is None else request.study)
     if request.warm_start is not None:
@@ -192,6 +193,16 @@ def plan_search(request):
     return _Plan(request, raw, config, space, method, pruner, study,
                  Budget(n_trials, request.max_trials, request.timeout), grid_points, n_jobs,
                  [jobs_warning] if jobs_warning else [])
+
+
+def check_base(config, source):
+    """The experiment as the file gives it must load its data and build, as `nnx validate`
+    checks it: a model too big for the machine, or data that do not fit it, would otherwise
+    fail trial after trial as invalid. Once, in the invoking process: the workers get the
+    checked plan."""
+    from nnx.experiment import prepare
+
+    prepare(config, source=source)
 
 
 def quiet_optuna():

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from nnx import stop_signals
+from nnx.config import with_overrides
 from nnx.errors import NnxError
 from nnx.search import liveness
 from nnx.search.cores import available_cores
@@ -44,7 +45,6 @@ from nnx.search.loop import (
     SearchListener,
     Tickets,
     open_search,
-    plan_search,
     quiet_optuna,
     stop_reason,
     trial_loop,
@@ -103,8 +103,10 @@ def run_workers(session, listener):
             receiver, sender = ctx.Pipe(duplex=False)
             worker_request = replace(request, worker=index, n_jobs=1, threads=threads,
                                      exclusive=False, export_best=None, warm_start=None)
+            worker_plan = replace(plan, request=worker_request, n_jobs=1, warnings=[],
+                                  raw=with_overrides(plan.raw, {"train.threads": threads}))
             process = ctx.Process(target=worker_main, name=f"nnx-search-worker-{index}",
-                                  args=(worker_request, sender, shared, stop))
+                                  args=(worker_plan, sender, shared, stop))
             with thread_environment(threads):
                 process.start()
             sender.close()
@@ -223,8 +225,9 @@ class _PipeListener(SearchListener):
         self.send("note", text)
 
 
-def worker_main(request, sender, shared, stop):
-    """A worker process: open the study and run trials until something stops it. Runs in a
+def worker_main(plan, sender, shared, stop):
+    """A worker process: open the study of `plan` (checked by the parent, so the data are
+    not loaded once more per worker) and run trials until something stops it. Runs in a
     fresh interpreter whose thread variables the parent set before it started."""
     import multiprocessing
 
@@ -241,9 +244,8 @@ def worker_main(request, sender, shared, stop):
 
     with stop_signals.process_handled():
         try:
-            plan = plan_search(request)
             quiet_optuna()
-            session = open_search(plan, request, on_repair=listener.journal_repaired)
+            session = open_search(plan, plan.request, on_repair=listener.journal_repaired)
             for reaped in session.info.reaped:
                 listener.reaped(reaped)
             result = trial_loop(session, listener, Tickets(plan.budget.n_trials, shared),
