@@ -213,9 +213,36 @@ def quiet_optuna():
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
+class _Output:
+    """The listener while its output lasts. Once its reader is gone (`| head` has ended) it
+    is silent, no new trial starts, the running ones finish and are kept, and `run_search`
+    ends with BrokenPipeError (the CLI's exit 141), as a closed pipe ends `cat`."""
+
+    def __init__(self, listener):
+        self._listener = listener
+        self.closed = False
+
+    def __getattr__(self, name):
+        hook = getattr(self._listener, name)
+
+        def guarded(*args):
+            if self.closed:
+                return None
+            try:
+                return hook(*args)
+            except BrokenPipeError:
+                self.closed = True
+                return None
+
+        return guarded
+
+    def stop_reason(self):
+        return "the output was closed" if self.closed else None
+
+
 def run_search(request, listener=None):
     """Run (or resume) the study `request` describes; returns a SearchSummary."""
-    listener = listener or SearchListener()
+    listener = _Output(listener or SearchListener())
     plan = plan_search(request)
     if request.started_at is None:
         request.started_at = time.time()
@@ -231,7 +258,10 @@ def run_search(request, listener=None):
                                  _document_path(request, plan), nothing_to_do=True,
                                  held_by=holder, lock_path=study_lock.path)
     try:
-        return _run_opened(plan, request, listener)
+        summary = _run_opened(plan, request, listener)
+        if listener.closed:
+            raise BrokenPipeError("the output was closed")
+        return summary
     finally:
         if study_lock is not None:
             study_lock.release()
@@ -245,9 +275,10 @@ def _run_opened(plan, request, listener):
     if plan.n_jobs > 1:
         from nnx.search.workers import run_workers
 
-        result = run_workers(session, listener)
+        result = run_workers(session, listener, listener.stop_reason)
     else:
-        result = trial_loop(session, listener, Tickets(plan.budget.n_trials))
+        result = trial_loop(session, listener, Tickets(plan.budget.n_trials),
+                            listener.stop_reason)
     outcomes, reason, interrupted = result.outcomes, result.reason, result.interrupted
     document = refresh_document(session.study, session.store, request.results_dir)
     if request.save_model == "best":

@@ -85,8 +85,9 @@ class _Worker:
     joined: bool = False
 
 
-def run_workers(session, listener):
-    """Start the workers of `session` and collect what they report; returns a LoopResult."""
+def run_workers(session, listener, should_stop=None):
+    """Start the workers of `session` and collect what they report; returns a LoopResult.
+    When `should_stop()` gives a reason, the workers start no new trial."""
     import multiprocessing
 
     plan, request = session.plan, session.request
@@ -113,22 +114,24 @@ def run_workers(session, listener):
             workers.append(_Worker(index, process, receiver))
     except KeyboardInterrupt:
         stop.set()
-        return _collect(session, listener, workers, stop, interrupts=1)
+        return _collect(session, listener, workers, stop, should_stop, interrupts=1)
     listener.workers_started([w.process.pid for w in workers], threads)
-    result = _collect(session, listener, workers, stop)
+    result = _collect(session, listener, workers, stop, should_stop)
     if not result.interrupted:  # one reason for the whole run, rather than one per worker
         result.reason = stop_reason(plan, session.study, [], time.time() - request.started_at,
                                     Tickets(plan.budget.n_trials, shared)) or result.reason
     return result
 
 
-def _collect(session, listener, workers, stop, interrupts=0):
+def _collect(session, listener, workers, stop, should_stop, interrupts=0):
     from multiprocessing.connection import wait
 
     outcomes, reasons, failures = [], [], []
     interrupted = interrupts > 0
     while not all(w.joined for w in workers):
         try:
+            if should_stop is not None and should_stop() is not None:
+                stop.set()
             waitables = [w.receiver for w in workers if w.open]
             waitables += [w.process.sentinel for w in workers if not w.joined]
             ready = set(wait(waitables, timeout=POLL_S))
