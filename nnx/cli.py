@@ -280,7 +280,7 @@ def validate(
 
         raw, config = read_experiment(experiment, list(set_ or []))
         if config["search"]:  # its space as `nnx search` checks it
-            from nnx.search.space import checked_space
+            from nnx.config.space_check import checked_space
 
             checked_space(raw, config["search"], config["search"]["method"], str(experiment))
         prepared = prepare(config, source=str(experiment))
@@ -428,8 +428,8 @@ def datasets(json_: JsonOpt = False):
 
 
 # -- search (nnx.search) ----------------------------------------------------------------
-from nnx.search.pruners import PRUNERS as _PRUNERS  # noqa: E402 - name tables only, no optuna
-from nnx.search.samplers import METHODS as _METHODS  # noqa: E402
+from nnx.config.search_names import METHODS as _METHODS  # noqa: E402 - names only, no optuna
+from nnx.config.search_names import PRUNERS as _PRUNERS  # noqa: E402
 
 StorageOpt = Annotated[str | None, typer.Option(
     "--storage", metavar="URL", show_default=False,

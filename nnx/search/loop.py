@@ -16,11 +16,12 @@ from pathlib import Path
 
 from nnx import stop_signals
 from nnx.config import ConfigError, read_experiment
+from nnx.config.search_names import METHODS, PRUNERS
+from nnx.config.space_check import checked_space
 from nnx.errors import NnxError
 from nnx.search import liveness, pruners, samplers
 from nnx.search import storage as storage_module
 from nnx.search.cores import worker_count
-from nnx.search.space import checked_space
 from nnx.search.study import Budget, StudyPlan, check_budget, fingerprint_document, open_study
 from nnx.search.study_json import (
     build_document,
@@ -168,9 +169,9 @@ def plan_search(request):
                                           "{type: float, low: 1.0e-4, high: 0.1, log: true}}}",
                           source=str(request.experiment))
     method = request.method or search["method"]
-    samplers.get(method).check_available()
+    METHODS.get(method).check_available()
     pruner = request.pruner or search["pruner"]
-    pruners.get(pruner)
+    PRUNERS.get(pruner)
     space, grid_points = checked_space(raw, search, method, str(request.experiment))
     check_base(config, str(request.experiment))
     name = storage_module.check_study_name(

@@ -33,6 +33,7 @@ from nnx.callbacks import Callback
 from nnx.config import ConfigError
 from nnx.search import liveness
 from nnx.search.samplers import GRID_PARAM
+from nnx.search.suggest import sample
 
 
 class PruningCallback(Callback):
@@ -144,7 +145,7 @@ def propose(ctx, trial):
     """The effective {path: value} of a new trial."""
     if ctx.grid_points is not None:
         return dict(ctx.grid_points[trial.suggest_int(GRID_PARAM, 0, len(ctx.grid_points) - 1)])
-    return ctx.space.sample(trial)
+    return sample(ctx.space, trial)
 
 
 def take_trial(ctx):
