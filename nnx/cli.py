@@ -499,7 +499,8 @@ def search(
     with _exit_codes():
         from nnx.results import results_dir as resolve_results_dir
         from nnx.search.display import SearchDisplay
-        from nnx.search.loop import SearchRequest, run_search
+        from nnx.search.request import SearchRequest
+        from nnx.search.run import run_search
 
         root = resolve_results_dir(results_dir)
         _check_writable(root)
@@ -543,7 +544,7 @@ def studies(
         return
     with _exit_codes():
         from nnx.results import results_dir as resolve_results_dir
-        from nnx.search.loop import quiet_optuna
+        from nnx.search.storage import quiet_optuna
         from nnx.search.study_json import study_documents, study_status
 
         quiet_optuna()

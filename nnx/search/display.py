@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 
 from nnx.progress import Reporter
-from nnx.search.loop import SearchListener
+from nnx.search.summary import SearchListener
 
 STATE_STYLE = {"complete": "green", "pruned": "yellow", "diverged": "magenta", "failed": "red"}
 TOP_ROWS = 10
