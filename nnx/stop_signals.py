@@ -9,6 +9,10 @@ One handler for both signals; what it does depends on where the program is:
   a further one stops at once, but only inside `interruptible()` (training, evaluation),
   where stopping loses nothing learnt. Anywhere else, above all while the model and the
   run record are written, it is only counted, so the record on disk is whole;
+- in a `Deferred` block (steps that must not be cut in two: a search trial taken and
+  marked as this process's, told failed and queued again): only counted, except inside
+  its `interruptible()` part, where the first signal raises (and one that came earlier in
+  the block raises on entry);
 - once the command is stopping (`stopping()`) or over: only counted, so that a burst of
   signals cannot turn a decided exit into a traceback; and when the process ends
   (`process_handled()`), ignored, since the interpreter's shutdown restores the default
@@ -30,7 +34,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 USER_STOP_REASON = "interrupted by the user"
 
 _received = []  # the stop signals of the current command, in order
-_runs = []  # the RunStop of each run in progress, innermost last
+_runs = []  # the RunStop of each run in progress, or Deferred block: innermost last
 _state = {"commands": 0, "stopping": False}
 
 
@@ -129,14 +133,39 @@ def reason(signum):
     return f"stopped by {signal.Signals(signum).name}"
 
 
-class RunStop:
+class _Scope:
+    """A stretch of the program that decides what a stop signal does while it is the
+    innermost one installed (`decide(signum)`: True raises KeyboardInterrupt now)."""
+
+    def __init__(self):
+        self.signum = None  # the first stop signal inside it
+        self.armed = False
+
+    @contextmanager
+    def installed(self):
+        """This scope's handling of stop signals while inside."""
+        with _handler_installed():
+            _runs.append(self)
+            try:
+                yield self
+            finally:
+                _runs.remove(self)
+
+    @contextmanager
+    def interruptible(self):
+        """A block that a signal may stop at once, as `decide` rules (a KeyboardInterrupt,
+        once per block): the caller catches it, so it must wrap the block in a try."""
+        self.armed = True
+        try:
+            yield
+        finally:
+            self.armed = False
+
+
+class RunStop(_Scope):
     """A run's side of the stop signals: the first one is a request (`requested`; training
     checks it after each batch), a further one stops at once inside `interruptible()`, and
     is only counted elsewhere."""
-
-    def __init__(self):
-        self.signum = None  # the first stop signal of the run
-        self.armed = False
 
     @property
     def requested(self):
@@ -151,22 +180,27 @@ class RunStop:
         raise_now, self.armed = self.armed, False
         return raise_now
 
-    @contextmanager
-    def installed(self):
-        """The run's handling of stop signals while inside."""
-        with _handler_installed():
-            _runs.append(self)
-            try:
-                yield
-            finally:
-                _runs.remove(self)
+
+class Deferred(_Scope):
+    """A block whose steps a stop signal must not separate: inside it a signal is only
+    counted, except inside `interruptible()`, where the first one raises KeyboardInterrupt
+    (and one counted earlier in the block raises on entry). A run started inside decides
+    for itself while it runs."""
+
+    def decide(self, signum):
+        if self.signum is None:
+            self.signum = signum
+        raise_now, self.armed = self.armed, False
+        return raise_now
 
     @contextmanager
     def interruptible(self):
-        """A block that a signal after the first may stop at once (with KeyboardInterrupt):
-        the caller catches it, so it must wrap the block in a try."""
-        self.armed = True
-        try:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        with super().interruptible():
             yield
-        finally:
-            self.armed = False
+
+
+def deferred():
+    """`with deferred() as block:` a Deferred block (see there)."""
+    return Deferred().installed()

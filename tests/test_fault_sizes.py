@@ -152,6 +152,20 @@ def raises_config(path):
     return str(err.value)
 
 
+def test_a_search_on_a_model_too_big_is_refused_before_any_trial(tmp_path):
+    """The base experiment cannot be built whatever the searched values (here the learning
+    rate): bad input, refused as `nnx validate` refuses it, before the study is created."""
+    config = tiny_moons()
+    config["model"]["layers"] = wide_first_layer()
+    config["search"] = {"method": "random", "space": {
+        "train.optimizer.lr": {"type": "float", "low": 0.001, "high": 0.1, "log": True}}}
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert_refused(nnx_limited(tmp_path, "search", path, "--n-trials", "2", "--results-dir",
+                               tmp_path / "results"), f"{path}: model.layers.0:", "TiB")
+    assert not (tmp_path / "results" / "studies").exists()
+
+
 def test_a_search_trial_too_big_to_build_fails_fast_as_invalid(tmp_path):
     config = tiny_moons()
     config["search"] = {"method": "grid", "metric": "val_accuracy", "space": {

@@ -121,7 +121,7 @@ def validate(
 
         raw, config = read_experiment(experiment, list(set_ or []))
         if config["search"]:  # its space as `nnx search` checks it
-            from nnx.search.space import checked_space
+            from nnx.config.space_check import checked_space
 
             checked_space(raw, config["search"], config["search"]["method"], str(experiment))
         prepared = prepare(config, source=str(experiment))

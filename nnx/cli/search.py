@@ -26,9 +26,8 @@ from nnx.cli.common import (
     threads_option,
     writable_results_dir,
 )
+from nnx.config.search_names import METHODS, PRUNERS
 from nnx.errors import NnxError
-from nnx.search.pruners import PRUNERS
-from nnx.search.samplers import METHODS
 
 
 def search(
@@ -90,7 +89,8 @@ def search(
     """
     with exit_codes():
         from nnx.search.display import SearchDisplay
-        from nnx.search.loop import SearchRequest, run_search
+        from nnx.search.request import SearchRequest
+        from nnx.search.run import run_search
 
         check_threads(threads)
         root = writable_results_dir(results_dir)
@@ -132,7 +132,7 @@ def studies(
         return
     with exit_codes():
         from nnx.results import results_dir as resolve_results_dir
-        from nnx.search.loop import quiet_optuna
+        from nnx.search.storage import quiet_optuna
         from nnx.search.study_json import study_documents, study_status
 
         quiet_optuna()

@@ -9,7 +9,7 @@ import copy
 import os
 
 from nnx.config.errors import ConfigError, describe
-from nnx.config.overrides import apply_override, parse_override
+from nnx.config.overrides import apply_override, parse_override, with_overrides
 from nnx.config.schema import resolve_config
 from nnx.config.search import check_search
 from nnx.config.yaml_io import read_yaml_file
@@ -52,14 +52,6 @@ def read_experiment(path, overrides=()):
             err.path in made or err.path.startswith(key + ".")
             or key.startswith(err.path + "."))), None)
         raise
-
-
-def with_overrides(config, values):
-    """A deep copy of `config` with `{dotted path: value}` set (for search trials)."""
-    config = copy.deepcopy(config)
-    for key, value in values.items():
-        apply_override(config, key, value)
-    return config
 
 
 def _anchor_data_path(raw, folder):

@@ -6,6 +6,7 @@ on the way are created, and a name given as a string (`optimizer: adam`) becomes
 decided by the validation that follows, which names the closest valid key.
 """
 
+import copy
 import re
 
 from nnx.config.errors import ConfigError
@@ -77,3 +78,11 @@ def _index(node, key, here):
         raise ConfigError(here, f"index {index} is out of range: the list has {len(node)} "
                                 f"item{'s' if len(node) != 1 else ''}")
     return index
+
+
+def with_overrides(config, values):
+    """A deep copy of `config` with `{dotted path: value}` set (for search trials)."""
+    config = copy.deepcopy(config)
+    for key, value in values.items():
+        apply_override(config, key, value)
+    return config

@@ -1,17 +1,18 @@
-"""The `search:` section of an experiment (design.md §3), owned by the search engine.
+"""The `search:` section of an experiment: metric, direction, method, pruner, trials and
+space.
 
 Kept apart from the rest of the schema on purpose: this is the one place to change.
-Method and pruner names come from the registries in `nnx.search`; the space syntax
-(types, ranges, `when:` conditions) from `nnx.search.space`. Whether each searched path
-is a field the experiment accepts is checked by `nnx search` and `nnx validate`
-(`checked_space`), which resolve the experiment with the parameters set.
+Method and pruner names come from `nnx.config.search_names`; the space syntax (types,
+ranges, `when:` conditions) from `nnx.config.space`. Whether each searched path is a
+field the experiment accepts is checked by `nnx search` and `nnx validate`
+(`nnx.config.space_check`), which resolve the experiment with the parameters set.
 """
 
 from nnx.config.errors import ConfigError, describe, join, unknown_key
+from nnx.config.search_names import DEFAULT_PRUNER, METHODS, PRUNERS
+from nnx.config.space import parse_space
 from nnx.errors import closest
 from nnx.metrics import HIGHER_IS_BETTER
-from nnx.search.pruners import DEFAULT_PRUNER, PRUNERS
-from nnx.search.samplers import METHODS
 
 DIRECTIONS = ("minimize", "maximize")
 DEFAULT_N_TRIALS = 20
@@ -45,8 +46,6 @@ def check_search(search, path="search", train=None, data=None):
     n = out["n_trials"]
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(join(path, "n_trials"), f"must be an integer >= 1, got {describe(n)}")
-    from nnx.search.space import parse_space  # here: nnx.search.space imports nnx.config
-
     space = parse_space(out["space"], join(path, "space"))
     if out["method"] == "grid":
         for param in space.params:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_param
 from nnx.progress import Reporter
-from nnx.search.loop import SearchListener
+from nnx.search.summary import SearchListener
 
 STATE_STYLE = {"complete": "green", "pruned": "yellow", "diverged": "magenta", "failed": "red"}
 TOP_ROWS = 10

@@ -1,18 +1,8 @@
-"""Pruners: config name -> Optuna pruner over per-epoch reports (epochs count from 1).
-
-A registry of plain factories; optuna is imported only when a pruner is built.
+"""Pruners: the Optuna pruner over per-epoch reports (epochs count from 1) built for each
+name of `nnx.config.search_names`; optuna is imported only when a pruner is built.
 """
 
-from dataclasses import dataclass
-
-from nnx.registry import Registry
-
-
-@dataclass(frozen=True)
-class Pruner:
-    name: str
-    summary: str
-    build: object  # build(epochs) -> optuna pruner
+from nnx.config.search_names import PRUNERS
 
 
 def _none(epochs):
@@ -34,18 +24,9 @@ def _hyperband(epochs):
     return HyperbandPruner(min_resource=1, max_resource=max(int(epochs), 1), reduction_factor=3)
 
 
-PRUNERS = Registry("pruner", {p.name: p for p in (
-    Pruner("none", "never stop a trial early", _none),
-    Pruner("median", "stop a trial whose metric is worse than the median of earlier trials "
-                     "at the same epoch", _median),
-    Pruner("hyperband", "successive halving over epoch budgets (HyperbandPruner)", _hyperband),
-)})
-DEFAULT_PRUNER = "median"
-
-
-def get(name):
-    return PRUNERS.get(name)
+# build(epochs) -> an Optuna pruner, for every pruner name
+BUILDERS = {"none": _none, "median": _median, "hyperband": _hyperband}
 
 
 def build_pruner(name, epochs):
-    return get(name).build(epochs)
+    return BUILDERS[PRUNERS.get(name).name](epochs)

@@ -1,8 +1,9 @@
-"""Search methods: config name -> Optuna sampler (a registry; optuna is imported only when
-a sampler is built, so the CLI help and config checks stay fast).
+"""Search methods: the Optuna sampler built for each name of `nnx.config.search_names`
+(optuna is imported only when a sampler is built, so the CLI help and config checks stay
+fast).
 
-Seeding (pitfalls.md): a sampler is not stored with the study, so every invocation and
-every worker builds a fresh one. Seeding it from the study name alone would replay the same
+Seeding: a sampler is not stored with the study, so every invocation and every worker
+builds a fresh one. Seeding it from the study name alone would replay the same
 proposals on each resume, and seeding two workers (or two cron runs that start together)
 alike would make them propose the same points. The search loop re-seeds the sampler for
 every trial from (study, trial number) (`sampler_seed(name, number)`): Optuna hands out
@@ -12,30 +13,11 @@ needs no seed (GRID_SEED only keeps GridSampler's point indices stable).
 """
 
 import hashlib
-import importlib.util
-from dataclasses import dataclass
 
-from nnx.errors import NnxError
-from nnx.registry import Registry
+from nnx.config.search_names import METHODS
 
 GRID_PARAM = "nnx.grid_point"  # the one Optuna parameter of a grid trial: a point's index
 GRID_SEED = 0
-
-
-@dataclass(frozen=True)
-class Method:
-    """A search method: `build(seed, space, n_points)` returns an Optuna sampler."""
-
-    name: str
-    summary: str
-    build: object
-    needs: tuple = ()  # (module, how to install it) pairs
-
-    def check_available(self):
-        for module, install in self.needs:
-            if importlib.util.find_spec(module) is None:
-                raise NnxError(f"--method {self.name} needs the {module!r} package, which is "
-                               f"not installed: {install}")
 
 
 def _grid(seed, space, n_points):
@@ -87,25 +69,9 @@ def _gp(seed, space, n_points):
                      warn_independent_sampling=False)
 
 
-METHODS = Registry("search method", {m.name: m for m in (
-    Method("grid", "every combination of choices and stepped ranges (Optuna GridSampler)",
-           _grid),
-    Method("random", "independent uniform / log-uniform draws (RandomSampler)", _random),
-    Method("bayes", "Bayesian optimization with a tree-structured Parzen estimator "
-                    "(multivariate TPESampler)", _bayes),
-    Method("cmaes", "CMA evolution strategy for continuous spaces (CmaEsSampler)", _cmaes,
-           needs=(("cmaes", "pip install cmaes"),)),
-    Method("qmc", "quasi-random Sobol sequence, even coverage (QMCSampler)", _qmc,
-           needs=(("scipy", "pip install scipy"),)),
-    Method("gp", "Gaussian-process Bayesian optimization (GPSampler)", _gp,
-           needs=(("torch", "pip install torch (CPU build: --index-url "
-                            "https://download.pytorch.org/whl/cpu)"),
-                  ("scipy", "pip install scipy"))),
-)})
-
-
-def get(name):
-    return METHODS.get(name)
+# build(seed, space, n_points) -> an Optuna sampler, for every method name
+BUILDERS = {"grid": _grid, "random": _random, "bayes": _bayes, "cmaes": _cmaes, "qmc": _qmc,
+            "gp": _gp}
 
 
 def sampler_seed(study_name, n_trials, worker=0):
@@ -116,6 +82,5 @@ def sampler_seed(study_name, n_trials, worker=0):
 
 def build_sampler(name, *, seed, space, n_points=0):
     """The Optuna sampler for method `name`; NnxError when it needs a missing package."""
-    method = get(name)
-    method.check_available()
-    return method.build(seed, space, n_points)
+    METHODS.get(name).check_available()
+    return BUILDERS[name](seed, space, n_points)

@@ -1,4 +1,4 @@
-"""Where studies live (design.md §6).
+"""Where studies live.
 
 Default: one Optuna journal file per study beside its JSON, `<results>/studies/<study>.journal`
 (JournalStorage + JournalFileBackend). It needs no server, appends under a file lock, and is
@@ -24,6 +24,16 @@ JOURNAL_SUFFIX = ".journal"
 CONNECT_TIMEOUT_S = 5  # a wrong host fails within this, instead of TCP's minutes
 SCHEMA_RETRIES = 3  # machines creating the tables of a fresh database at once may collide
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def quiet_optuna():
+    """Optuna's own log lines and experimental-feature warnings would mix with nnx's."""
+    import warnings
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def studies_dir(results_dir):

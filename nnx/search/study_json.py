@@ -1,6 +1,7 @@
-"""`results/studies/<study>.json` (`nnx.study/1`, design.md §5), rebuilt from the study's
-storage after every trial so that any host can regenerate it; the `nnx train` command that
-reproduces a trial; the best trial as a ready experiment file (`--export-best`).
+"""`results/studies/<study>.json` (`nnx.study/1`), rebuilt from the study's storage after
+every trial so that any host can regenerate it; with `--save-model best`, the model files
+of the trials it does not name best removed; the `nnx train` command that reproduces a
+trial; the best trial as a ready experiment file (`--export-best`).
 """
 
 import json
@@ -100,6 +101,38 @@ def write_document(results_dir, document):
     from nnx.results import write_json
 
     return write_json(studies_dir(results_dir) / f"{document['study']}.json", document)
+
+
+def refresh_document(study, storage_label, results_dir):
+    """Rebuild the study JSON from the storage and write it; returns the document."""
+    document = build_document(study, storage_label)
+    write_document(results_dir, document)
+    return document
+
+
+def keep_only_best_model(document, results_dir):
+    """`--save-model best`: delete the model files of trials that are not the best one and
+    clear `model_path` in their run records."""
+    from nnx.results import read_run, runs_dir, write_run
+
+    best = document["best"]["run_id"] if document["best"] else None
+    folder = runs_dir(results_dir)
+    for row in document["trials"]:
+        run_id = row["run_id"]
+        if row["state"] in ("running", "waiting"):
+            continue  # not told yet: it may become the best (another worker's trial)
+        if not run_id or run_id == best or not (folder / f"{run_id}.npz").exists():
+            continue
+        record_path = folder / f"{run_id}.json"
+        try:
+            record = read_run(record_path)
+        except NnxError:
+            continue
+        model = record.get("model_path")
+        if model:
+            Path(model).unlink(missing_ok=True)  # another worker may have removed it first
+        record["model_path"] = None
+        write_run(results_dir, record)
 
 
 def reproduce_command(experiment, overrides, params, threads):

@@ -26,13 +26,16 @@ means the grid is exhausted.
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from nnx import stop_signals
 from nnx.callbacks import Callback
 from nnx.config import ConfigError
 from nnx.format import fmt_metric
 from nnx.search import liveness
-from nnx.search.samplers import GRID_PARAM
+from nnx.search.samplers import GRID_PARAM, build_sampler, sampler_seed
+from nnx.search.study_json import reproduce_command
+from nnx.search.suggest import sample
 
 
 class PruningCallback(Callback):
@@ -103,28 +106,6 @@ def beat(trial, longest_epoch_s=0.0):
 
 
 @dataclass
-class TrialContext:
-    """Everything a worker needs to run trials of one study."""
-
-    study: object
-    space: object
-    raw: dict  # the experiment file with the invocation's --set overrides applied
-    metric: str
-    epochs: int
-    method: str
-    results_dir: object
-    experiment: str  # the path as the user gave it (for the reproduce command)
-    overrides: list = field(default_factory=list)
-    threads: int | None = None
-    save_model: str = "best"
-    grid_points: list | None = None
-    worker: int = 0
-    reporter: object = None  # callable(number, params) -> nnx.progress.Reporter or None
-    identity: object = None  # liveness.Identity of this process (None: look it up)
-    reseed: object = None  # callable(trial number) -> the sampler for that trial, or None
-
-
-@dataclass
 class TrialOutcome:
     number: int
     state: str  # complete | pruned | diverged | failed
@@ -140,28 +121,36 @@ class TrialOutcome:
     lost: bool = False  # another worker failed it (stale heartbeat) and queued it again
 
 
-def propose(ctx, trial):
+def propose(plan, trial):
     """The effective {path: value} of a new trial."""
-    if ctx.grid_points is not None:
-        return dict(ctx.grid_points[trial.suggest_int(GRID_PARAM, 0, len(ctx.grid_points) - 1)])
-    return ctx.space.sample(trial)
+    points = plan.grid_points
+    if points is not None:
+        return dict(points[trial.suggest_int(GRID_PARAM, 0, len(points) - 1)])
+    return sample(plan.space, trial)
 
 
-def take_trial(ctx):
+def take_trial(session):
     """A queued trial, else (not for a grid) a new one; None when a grid's queue is empty.
-    The sampler is re-seeded for the trial's number before anything is sampled (samplers
-    sample lazily, at the first suggest)."""
+
+    Except for a grid (which hands out queued points), the sampler is seeded anew from
+    (study, trial number) before anything is sampled (samplers sample lazily, at the first
+    suggest): trial numbers are unique across every worker and machine of a study, so
+    concurrent workers never replay each other's proposals, while a study run again from
+    scratch proposes the same again."""
     import optuna
 
-    trial_id = take_queued(ctx.study, grid=ctx.grid_points is not None)
+    plan, study = session.plan, session.study
+    grid = plan.grid_points is not None
+    trial_id = take_queued(study, grid=grid)
     if trial_id is not None:
-        trial = optuna.Trial(ctx.study, trial_id)
-    elif ctx.grid_points is not None:
+        trial = optuna.Trial(study, trial_id)
+    elif grid:
         return None
     else:
-        trial = ctx.study.ask()
-    if ctx.reseed is not None:
-        ctx.study.sampler = ctx.reseed(trial.number)
+        trial = study.ask()
+    if not grid:
+        study.sampler = build_sampler(plan.method, seed=sampler_seed(plan.name, trial.number),
+                                      space=plan.space)
     return trial
 
 
@@ -188,60 +177,77 @@ def take_queued(study, grid=False):
     return None
 
 
-def run_trial(ctx):
-    """Take a trial, run it, tell the result; returns a TrialOutcome, or None when a grid
-    has no point left to hand out."""
+def run_trial(session, reporter=None):
+    """Take a trial of `session` (nnx.search.session.Session), run it, tell the result;
+    returns a TrialOutcome, or None when a grid has no point left to hand out.
+    `reporter(number, params)`: a `nnx.progress.Reporter` for the trial's epochs, or None.
+
+    A stop signal cuts only the run itself (parameters, training): one that comes while the
+    trial is taken waits until the trial is marked as this process's (a RUNNING trial
+    without a pid would wait out the grace period meant for other hosts), and one that
+    comes while the outcome is told waits until a failed trial is queued again."""
     from nnx.experiment import run_experiment
 
-    trial = take_trial(ctx)
-    if trial is None:
-        return None
-    started = time.perf_counter()
-    params = {}
-    heartbeat = HeartbeatCallback(trial)
-    try:
-        identity = ctx.identity or liveness.Identity.current()
-        for key, value in (*identity.attrs().items(), ("worker", ctx.worker),
-                           ("method", ctx.method)):
-            trial.set_user_attr(key, value)
-        beat(trial)
-        params = propose(ctx, trial)
-        trial.set_user_attr("params", params)
-        trial.set_user_attr("seed", params.get("seed", ctx.raw.get("seed", 0)))
-        reporter = ctx.reporter(trial.number, params) if ctx.reporter else None
-        pruning = PruningCallback(trial, ctx.metric, params.get("train.epochs", ctx.epochs))
-        record = run_experiment(
-            ctx.space.apply(ctx.raw, params), ctx.results_dir, callbacks=[heartbeat, pruning],
-            reporter=reporter, save_model=ctx.save_model != "none", source=ctx.experiment)
-    except ConfigError as err:  # these values make an invalid experiment: no use retrying
-        err.source = None
-        return _finish(ctx, trial, started, TrialOutcome(
-            trial.number, "failed", params, error=f"invalid parameters: {err}"))
-    except KeyboardInterrupt:
-        return _finish(ctx, trial, started, TrialOutcome(
-            trial.number, "failed", params, error="interrupted", interrupted=True), retry=True)
-    except Exception as err:  # noqa: BLE001 - a crashed trial is recorded; the study goes on
-        return _finish(ctx, trial, started, TrialOutcome(
-            trial.number, "failed", params, error=f"{type(err).__name__}: {err}"), retry=True)
-    outcome = outcome_of(trial.number, params, record, ctx)
-    if heartbeat.lost:
-        outcome.state, outcome.lost = "failed", True
-        outcome.error = record.get("stop_reason")
-    return _finish(ctx, trial, started, outcome, record,
-                   retry=record["status"] in ("failed", "interrupted") and not heartbeat.lost)
+    plan = session.plan
+    with stop_signals.deferred() as block:
+        trial = take_trial(session)
+        if trial is None:
+            return None
+        started = time.perf_counter()
+        params, record, retry = {}, None, True
+        heartbeat = HeartbeatCallback(trial)
+        try:
+            claim(session, trial)
+            with block.interruptible():
+                params = propose(plan, trial)
+                trial.set_user_attr("params", params)
+                trial.set_user_attr("seed", params.get("seed", plan.raw.get("seed", 0)))
+                pruning = PruningCallback(trial, plan.metric,
+                                          params.get("train.epochs", plan.epochs))
+                record = run_experiment(
+                    plan.space.apply(plan.raw, params), plan.request.results_dir,
+                    callbacks=[heartbeat, pruning],
+                    reporter=reporter(trial.number, params) if reporter else None,
+                    save_model=plan.request.save_model != "none",
+                    source=str(plan.request.experiment))
+        except ConfigError as err:  # these values make an invalid experiment: no use retrying
+            err.source = None
+            outcome = TrialOutcome(trial.number, "failed", params,
+                                   error=f"invalid parameters: {err}")
+            retry = False
+        except KeyboardInterrupt:
+            outcome = TrialOutcome(trial.number, "failed", params, error="interrupted",
+                                   interrupted=True)
+        except Exception as err:  # noqa: BLE001 - a crashed trial is recorded; the study goes on
+            outcome = TrialOutcome(trial.number, "failed", params,
+                                   error=f"{type(err).__name__}: {err}")
+        else:
+            outcome = outcome_of(trial.number, params, record, plan)
+            if heartbeat.lost:
+                outcome.state, outcome.lost = "failed", True
+                outcome.error = record.get("stop_reason")
+            retry = record["status"] in ("failed", "interrupted") and not heartbeat.lost
+        outcome.worker = session.worker
+        return _finish(session.study, trial, started, outcome, record, retry)
 
 
-def outcome_of(number, params, record, ctx):
+def claim(session, trial):
+    """Mark `trial` as this process's: who runs it (for `liveness`) and its first heartbeat."""
+    for key, value in (*session.identity.attrs().items(), ("worker", session.worker),
+                       ("method", session.plan.method)):
+        trial.set_user_attr(key, value)
+    beat(trial)
+
+
+def outcome_of(number, params, record, plan):
     """The trial outcome a run record stands for."""
-    from nnx.search.study_json import reproduce_command
-
     status = record["status"]
-    value = record["metrics"].get("val", {}).get(ctx.metric.removeprefix("val_"))
-    curve = record["history"].get(ctx.metric, [])
+    value = record["metrics"].get("val", {}).get(plan.metric.removeprefix("val_"))
+    curve = record["history"].get(plan.metric, [])
     outcome = TrialOutcome(number, status, params, run_id=record["run_id"], epochs=len(curve),
                            error=record.get("error"))
-    outcome.command = reproduce_command(ctx.experiment, ctx.overrides, params,
-                                        record["environment"].get("threads"))
+    outcome.command = reproduce_command(plan.request.experiment, plan.request.overrides,
+                                        params, record["environment"].get("threads"))
     if value is not None and math.isfinite(value):
         outcome.value = float(value)
     if status == "interrupted":
@@ -250,13 +256,13 @@ def outcome_of(number, params, record, ctx):
         outcome.state = "complete"
         if outcome.value is None:
             outcome.state = "diverged"
-            outcome.error = f"{ctx.metric} of the final model is {value}"
+            outcome.error = f"{plan.metric} of the final model is {value}"
     elif status not in ("pruned", "diverged", "failed"):
         outcome.state, outcome.error = "failed", f"unexpected run status {status!r}"
     return outcome
 
 
-def _finish(ctx, trial, started, outcome, record=None, retry=False):
+def _finish(study, trial, started, outcome, record=None, retry=False):
     """Record the outcome on the trial and tell Optuna. When the trial was already finished
     by someone else (another worker judged this one gone), the outcome is kept in the run
     record only: that worker has failed the trial and queued its parameters again."""
@@ -264,7 +270,6 @@ def _finish(ctx, trial, started, outcome, record=None, retry=False):
     from optuna.trial import TrialState
 
     outcome.duration_s = round(time.perf_counter() - started, 3)
-    outcome.worker = ctx.worker
     attrs = {"nnx_state": outcome.state, "run_id": outcome.run_id, "value": outcome.value,
              "error": outcome.error, "duration_s": outcome.duration_s,
              "epochs": outcome.epochs, "command": outcome.command}
@@ -274,11 +279,11 @@ def _finish(ctx, trial, started, outcome, record=None, retry=False):
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         if outcome.state == "complete":
-            ctx.study.tell(trial, outcome.value)
+            study.tell(trial, outcome.value)
         elif outcome.state in ("pruned", "diverged"):
-            ctx.study.tell(trial, state=TrialState.PRUNED)
+            study.tell(trial, state=TrialState.PRUNED)
         else:
-            ctx.study.tell(trial, state=TrialState.FAIL)
+            study.tell(trial, state=TrialState.FAIL)
     except (UpdateFinishedTrialError, ValueError) as err:
         if not isinstance(err, UpdateFinishedTrialError) and "Cannot tell" not in str(err):
             raise
@@ -288,6 +293,6 @@ def _finish(ctx, trial, started, outcome, record=None, retry=False):
                          "record only")
         return outcome
     if outcome.state == "failed" and retry:
-        liveness.requeue(ctx.study, ctx.study._storage.get_trial(trial._trial_id),
+        liveness.requeue(study, study._storage.get_trial(trial._trial_id),
                          interrupted=outcome.interrupted)
     return outcome

@@ -1,14 +1,15 @@
 """`nnx search --n-jobs K`: K worker processes on one study.
 
-The parent has already checked the request, created (or resumed) the study — one process
-creates it, so the schema and nnx's attributes are written once, and a grid's points are
-queued once — and failed the trials of workers that are gone. It then starts K workers
-(`--n-jobs`, at most one per core: `nnx.cores`) with multiprocessing's `spawn` (a
+The parent has already planned the search (every check made, the experiment and its data
+loaded once: each worker gets the checked plan), created (or resumed) the study — one
+process creates it, so the schema and nnx's attributes are written once, and a grid's
+points are queued once — and failed the trials of workers that are gone. It then starts K
+workers (`--n-jobs`, at most one per core: `nnx.cores`) with multiprocessing's `spawn` (a
 fresh interpreter: GNU OpenMP, numba's threading layer, is not fork-safe), each with
 OMP/OpenBLAS/MKL/NUMBA thread counts of max(1, cores // K) in its environment before
 anything is imported (`--threads T` or `train.threads: T` sets T instead), so that K
 workers do not fight over the cores. Each worker runs `trial_loop` on its own connection to
-the storage, with its own sampler seed (from its index, host and pid), and:
+the storage, with its own sampler seed (from its index, then from each trial's number), and:
 
 - takes a trial from Optuna (queued ones first, retries before all, atomically), so no two
   workers run one trial, and a grid hands each point to one worker only;
@@ -31,24 +32,16 @@ is passed on to the workers at once, which then stop as after a Ctrl-C; the sear
 import os
 import signal
 import sys
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from nnx import stop_signals
 from nnx.cores import available_cores, thread_count
 from nnx.errors import NnxError
 from nnx.search import liveness
-from nnx.search.loop import (
-    LoopResult,
-    SearchListener,
-    Tickets,
-    open_search,
-    plan_search,
-    quiet_optuna,
-    stop_reason,
-    trial_loop,
-)
+from nnx.search.session import Tickets, open_search, stop_reason, trial_loop
+from nnx.search.storage import quiet_optuna
+from nnx.search.summary import SearchListener, Summary
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
@@ -86,48 +79,49 @@ class _Worker:
     joined: bool = False
 
 
-def run_workers(session, listener):
-    """Start the workers of `session` and collect what they report; returns a LoopResult."""
+def run_workers(session, listener, should_stop=None):
+    """Start the workers of `session` and collect what they report; returns a Summary of
+    their trials. When `should_stop()` gives a reason, the workers start no new trial."""
     import multiprocessing
 
-    plan, request = session.plan, session.request
-    reason = stop_reason(plan, session.study, [], time.time() - request.started_at,
-                          Tickets(plan.budget.n_trials))
+    plan = session.plan
+    reason = stop_reason(session, [], Tickets(plan.n_trials))
     if reason is not None:  # budget met or grid done: start no process at all
-        return LoopResult([], reason)
+        return Summary([], reason)
     ctx = multiprocessing.get_context("spawn")
     threads = threads_per_worker(plan.n_jobs, plan.config["train"]["threads"])
+    worker_plan = plan.for_worker(threads)
     shared, stop = ctx.Value("i", 0), ctx.Event()
     workers = []
     try:
         for index in range(plan.n_jobs):
             receiver, sender = ctx.Pipe(duplex=False)
-            worker_request = replace(request, worker=index, n_jobs=1, threads=threads,
-                                     exclusive=False, export_best=None, warm_start=None)
             process = ctx.Process(target=worker_main, name=f"nnx-search-worker-{index}",
-                                  args=(worker_request, sender, shared, stop))
+                                  args=(worker_plan, index, sender, shared, stop))
             with thread_environment(threads):
                 process.start()
             sender.close()
             workers.append(_Worker(index, process, receiver))
     except KeyboardInterrupt:
         stop.set()
-        return _collect(session, listener, workers, stop, interrupts=1)
+        return _collect(session, listener, workers, stop, should_stop, interrupts=1)
     listener.workers_started([w.process.pid for w in workers], threads)
-    result = _collect(session, listener, workers, stop)
+    result = _collect(session, listener, workers, stop, should_stop)
     if not result.interrupted:  # one reason for the whole run, rather than one per worker
-        result.reason = stop_reason(plan, session.study, [], time.time() - request.started_at,
-                                    Tickets(plan.budget.n_trials, shared)) or result.reason
+        result.stop_reason = stop_reason(session, [], Tickets(plan.n_trials, shared)) \
+            or result.stop_reason
     return result
 
 
-def _collect(session, listener, workers, stop, interrupts=0):
+def _collect(session, listener, workers, stop, should_stop, interrupts=0):
     from multiprocessing.connection import wait
 
     outcomes, reasons, failures = [], [], []
     interrupted = interrupts > 0
     while not all(w.joined for w in workers):
         try:
+            if should_stop is not None and should_stop() is not None:
+                stop.set()
             waitables = [w.receiver for w in workers if w.open]
             waitables += [w.process.sentinel for w in workers if not w.joined]
             ready = set(wait(waitables, timeout=POLL_S))
@@ -164,8 +158,8 @@ def _collect(session, listener, workers, stop, interrupts=0):
                     process.terminate()
     reasons = list(dict.fromkeys(r for r in reasons if r))
     reason = "interrupted" if interrupted else "; ".join(reasons) or "the workers stopped"
-    return LoopResult(outcomes, reason, interrupted or "interrupted" in reasons,
-                      worker_failures=failures)
+    return Summary(outcomes, reason, interrupted or "interrupted" in reasons,
+                   worker_failures=failures)
 
 
 def _receive(worker, listener, outcomes, reasons, failures):
@@ -224,9 +218,10 @@ class _PipeListener(SearchListener):
         self.send("note", text)
 
 
-def worker_main(request, sender, shared, stop):
-    """A worker process: open the study and run trials until something stops it. Runs in a
-    fresh interpreter whose thread variables the parent set before it started."""
+def worker_main(plan, index, sender, shared, stop):
+    """Worker `index`: open the study of `plan` (checked by the parent, so the data are not
+    loaded once more per worker) and run trials until something stops it. Runs in a fresh
+    interpreter whose thread variables the parent set before it started."""
     import multiprocessing
 
     parent = multiprocessing.parent_process()
@@ -242,14 +237,12 @@ def worker_main(request, sender, shared, stop):
 
     with stop_signals.process_handled():
         try:
-            plan = plan_search(request)
             quiet_optuna()
-            session = open_search(plan, request, on_repair=listener.journal_repaired)
+            session = open_search(plan, worker=index, on_repair=listener.journal_repaired)
             for reaped in session.info.reaped:
                 listener.reaped(reaped)
-            result = trial_loop(session, listener, Tickets(plan.budget.n_trials, shared),
-                                should_stop)
-            listener.send("done", result.reason, result.interrupted)
+            result = trial_loop(session, listener, Tickets(plan.n_trials, shared), should_stop)
+            listener.send("done", result.stop_reason, result.interrupted)
         except KeyboardInterrupt:
             stop_signals.stopping()
             listener.send("done", "interrupted", True)

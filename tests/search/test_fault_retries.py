@@ -97,8 +97,8 @@ def kill_running(ws, count):
     RUNNING, with this host and a pid that no longer exists."""
     import optuna
 
+    from nnx.config.space import parse_space
     from nnx.search.liveness import Identity
-    from nnx.search.space import parse_space
     from nnx.search.storage import journal_path, open_journal
 
     study = optuna.load_study(study_name="tiny", storage=open_journal(

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from nnx.search.samplers import METHODS, sampler_seed
+from nnx.config.search_names import METHODS, PRUNERS
+from nnx.search import pruners, samplers
+from nnx.search.samplers import sampler_seed
 
 GRID_SPACE = {
     "train.optimizer.type": {"type": "categorical", "choices": ["adam", "sgd"]},
@@ -98,6 +100,11 @@ def test_grid_prints_its_size_first_runs_every_point_once_and_stops(ws):
     assert "nothing to do: grid exhausted" in third.output
     assert len(ws.study()["trials"]) == 6
     assert ws.journal().startswith(journal)
+
+
+def test_every_method_and_pruner_name_has_an_optuna_builder():
+    assert set(samplers.BUILDERS) == set(METHODS.names())
+    assert set(pruners.BUILDERS) == set(PRUNERS.names())
 
 
 def test_sampler_seeds_change_with_trials_and_worker_not_only_the_name():

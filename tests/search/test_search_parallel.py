@@ -183,3 +183,24 @@ def test_ctrl_c_interrupts_every_worker_and_their_trials_run_again(ws):
     queued = [t for t in trials if t["state"] == "waiting"]
     assert sorted(map(point, queued)) == sorted(map(point, interrupted))
     assert not [t for t in trials if t["state"] == "running"]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_output_into_a_closed_pipe_stops_the_search_quietly_with_141(ws, n_jobs):
+    """As `nnx search ... | head -1` once head has gone: the running trials finish and are
+    kept, no new one starts, and the search exits 141 without a traceback."""
+    args = ["search", ws.experiment(train=TWO_EPOCHS), "--method", "random", "--n-jobs",
+            str(n_jobs), "--n-trials", "20", "--results-dir", str(ws.results)]
+    run = subprocess.Popen([sys.executable, "-m", "nnx.cli", *args], cwd=ws.root, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while " trial " not in run.stdout.readline():
+        pass
+    run.stdout.close()  # the reader is gone after the first trial's line
+    err = run.stderr.read()
+    assert run.wait(timeout=120) == 128 + signal.SIGPIPE, err
+    assert "Traceback" not in err and "Exception ignored" not in err and "error" not in err
+    trials = ws.study()["trials"]
+    assert 2 <= len(trials) <= 2 + 2 * n_jobs  # the trial that met the closed pipe, and
+    for trial in trials:                        # those running or started meanwhile
+        assert trial["state"] == "complete"
+        assert ws.run_record(trial["run_id"])["status"] == "completed"

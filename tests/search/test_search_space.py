@@ -7,7 +7,9 @@ import pytest
 from search_helpers import BASE
 
 from nnx.config import ConfigError, resolve_config
-from nnx.search.space import parse_space
+from nnx.config.space import parse_space
+from nnx.config.space_check import check_paths
+from nnx.search.suggest import sample
 
 
 class FakeTrial:
@@ -47,7 +49,7 @@ def raw_base():
 
 def bad(space, *fragments, where="search.space"):
     with pytest.raises(ConfigError) as err:
-        parse_space(space, where).check_paths(raw_base(), where)
+        check_paths(parse_space(space, where), raw_base(), where)
     message = str(err.value)
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
@@ -60,10 +62,10 @@ def test_conditional_parameters_come_after_their_condition_and_sample_only_when_
         "train.optimizer.type": OPTIMIZER_SPACE["train.optimizer.type"]})
     assert space.paths == ["train.optimizer.type", "train.optimizer.momentum"]
     adam = FakeTrial({"train.optimizer.type": "adam"})
-    assert space.sample(adam) == {"train.optimizer.type": "adam"}
+    assert sample(space, adam) == {"train.optimizer.type": "adam"}
     assert adam.asked == ["train.optimizer.type"]
     sgd = FakeTrial({"train.optimizer.type": "sgd", "train.optimizer.momentum": 0.6})
-    assert space.sample(sgd) == {"train.optimizer.type": "sgd", "train.optimizer.momentum": 0.6}
+    assert sample(space, sgd) == {"train.optimizer.type": "sgd", "train.optimizer.momentum": 0.6}
 
 
 def test_when_accepts_a_list_of_values():
@@ -71,8 +73,8 @@ def test_when_accepts_a_list_of_values():
         "train.optimizer.type": {"type": "categorical", "choices": ["adam", "sgd", "rmsprop"]},
         "train.optimizer.lr": {"type": "float", "low": 0.01, "high": 0.1,
                                "when": {"train.optimizer.type": ["sgd", "rmsprop"]}}})
-    assert "train.optimizer.lr" in space.sample(FakeTrial({"train.optimizer.type": "rmsprop"}))
-    assert "train.optimizer.lr" not in space.sample(FakeTrial({"train.optimizer.type": "adam"}))
+    assert "train.optimizer.lr" in sample(space, FakeTrial({"train.optimizer.type": "rmsprop"}))
+    assert "train.optimizer.lr" not in sample(space, FakeTrial({"train.optimizer.type": "adam"}))
 
 
 def test_grid_expands_conditions_without_duplicate_effective_configs():
@@ -98,7 +100,7 @@ def test_repeat_searches_the_depth_and_every_value_resolves():
     space = parse_space({"model.layers.0.repeat": {"type": "int", "low": 1, "high": 3},
                          "model.layers.0.units": {"type": "int", "low": 4, "high": 32,
                                                   "log": True}})
-    space.check_paths(raw_base())
+    check_paths(space, raw_base())
     config = resolve_config(space.apply(raw_base(), {"model.layers.0.repeat": 3,
                                                      "model.layers.0.units": 5}))
     assert config["model"]["layers"][0]["repeat"] == 3
@@ -108,7 +110,7 @@ def test_repeat_searches_the_depth_and_every_value_resolves():
 
 def test_a_new_optimizer_type_drops_the_old_ones_arguments():
     space = parse_space(OPTIMIZER_SPACE)
-    space.check_paths(raw_base())  # sgd with momentum/nesterov resolves from {type: adam, lr}
+    check_paths(space, raw_base())  # sgd with momentum/nesterov resolves from {type: adam, lr}
     config = resolve_config(space.apply(raw_base(), {"train.optimizer.type": "sgd",
                                                      "train.optimizer.momentum": 0.9}))
     assert config["train"]["optimizer"]["type"] == "sgd"

@@ -1,5 +1,7 @@
-"""The search space (design.md §3): parsing, checks against the experiment schema,
-conditions (`when:`), grid points, and sampling through an Optuna trial.
+"""The search space as data: parsing `search.space`, conditions (`when:`), grid points, and
+setting chosen values on an experiment. Sampling through an Optuna trial is the search
+engine's (`nnx.search.suggest`); whether each path is a field the experiment accepts is
+checked in `nnx.config.space_check`.
 
 A space maps dotted experiment paths to parameters:
 
@@ -13,7 +15,8 @@ every named parameter is active and holds one of the values. The parameters are 
 order where each comes after those its conditions name, so define-by-run sampling and grid
 expansion decide a condition before they reach the parameter it guards.
 
-Imports neither optuna nor numba (`nnx validate` checks a space without them).
+Imports neither optuna nor numba (`nnx validate` checks a space without them), nor the
+experiment schema (which reads this module to check a `search:` section).
 """
 
 import math
@@ -21,6 +24,8 @@ import re
 from dataclasses import dataclass
 
 from nnx.config.errors import ConfigError, describe, join, unknown_key
+from nnx.config.overrides import with_overrides
+from nnx.errors import closest
 
 PARAMETER_TYPES = ("float", "int", "categorical")
 KEYS = {"float": ("type", "low", "high", "step", "log", "when"),
@@ -76,15 +81,6 @@ class Param:
             top = float(f"{top:.12g}") if self.type == "float" else top
         return [self.low] if top == self.low else [self.low, top]
 
-    def suggest(self, trial):
-        """Sample this parameter with an Optuna trial (define-by-run)."""
-        if self.type == "categorical":
-            return trial.suggest_categorical(self.path, list(self.choices))
-        if self.type == "int":
-            return trial.suggest_int(self.path, self.low, self.high, step=self.step or 1,
-                                     log=self.log)
-        return trial.suggest_float(self.path, self.low, self.high, step=self.step, log=self.log)
-
 
 class Space:
     """The parsed space: `params` in dependency order, `written` as in the experiment file."""
@@ -109,14 +105,6 @@ class Space:
         """Whether `param`'s conditions hold for the parameter values chosen so far."""
         return all(path in values and any(_same(values[path], v) for v in allowed)
                    for path, allowed in param.when)
-
-    def sample(self, trial):
-        """{path: value} of the active parameters, sampled by an Optuna trial."""
-        values = {}
-        for param in self.params:
-            if self.active(param, values):
-                values[param.path] = param.suggest(trial)
-        return values
 
     def grid_points(self, where="search.space"):
         """Every distinct effective configuration of a grid, as {path: value} dicts.
@@ -151,45 +139,11 @@ class Space:
 
     def apply(self, raw, values):
         """A copy of the raw experiment mapping with the parameter `values` set."""
-        from nnx.config import with_overrides
-
         return with_overrides(raw, values)
 
-    def check_paths(self, raw, where="search.space"):
-        """Every parameter must name a field the experiment schema accepts, with each of its
-        values: set it (with what its conditions need) on the raw experiment and resolve.
-
-        A value may need another searched value (sgd's nesterov needs momentum > 0), so a
-        value that fails with the others as in the file is tried again with each other
-        parameter at each of its probe values; it is bad when no such setting accepts it.
-        """
-        from nnx.config import resolve_config
-
-        base = {k: v for k, v in raw.items() if k != "search"}
-
-        def resolves(values):
-            try:
-                resolve_config(self.apply(base, values))
-            except ConfigError as err:
-                return err
-            return None
-
-        for param in self.params:
-            context = self._prerequisites(param, where)
-            others = [(q.path, w) for q in self.params if q.path != param.path
-                      and q.path not in context for w in q.probe_values()]
-            for value in param.probe_values():
-                error = resolves({**context, param.path: value})
-                if error is None or any(
-                        resolves({**context, path: w, param.path: value}) is None
-                        for path, w in others):
-                    continue
-                error.source = None
-                raise ConfigError(join(where, param.path),
-                                  f"cannot set {param.path} to {value!r}: {error}")
-
-    def _prerequisites(self, param, where):
-        """Values for the parameters `param`'s conditions name that make it active."""
+    def prerequisites(self, param, where="search.space"):
+        """Values for the parameters `param`'s conditions name that make it active;
+        ConfigError when no such values exist."""
         values = {}
         pending = list(param.when)
         while pending:
@@ -204,20 +158,6 @@ class Space:
             raise ConfigError(join(join(where, param.path), "when"),
                               "its conditions can never hold together")
         return values
-
-
-def checked_space(raw, search, method, source=None):
-    """(Space, grid points or None for another method) of the experiment `raw` (the file
-    with its overrides) whose resolved `search:` section is `search`: every searched path
-    set and resolved on the experiment. What `nnx search` and `nnx validate` both refuse,
-    as a ConfigError naming `source`."""
-    try:
-        space = parse_space(search["space"])
-        space.check_paths(raw)
-        return space, space.grid_points() if method == "grid" else None
-    except ConfigError as err:
-        err.source = err.source or source
-        raise
 
 
 def parse_space(space, where="search.space"):
@@ -248,8 +188,6 @@ def _parse_param(path, spec, where):
                                  f"high: 0.1, log: true}}, got {describe(spec)}")
     kind = spec.get("type")
     if kind not in PARAMETER_TYPES:
-        from nnx.errors import closest
-
         hint = closest(kind, PARAMETER_TYPES) if isinstance(kind, str) else None
         raise ConfigError(join(where, "type"),
                           f"must be one of {', '.join(PARAMETER_TYPES)}, got {describe(kind)}"
@@ -347,8 +285,6 @@ def _check_conditions(param, params, where):
         if path == param.path:
             raise ConfigError(join(where, path), "a parameter cannot depend on itself")
         if path not in params:
-            from nnx.errors import closest
-
             hint = closest(path, [p for p in params if p != param.path])
             raise ConfigError(join(where, path),
                               f"the condition names {path!r}, which is not in the search space"

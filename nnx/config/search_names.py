@@ -1,0 +1,57 @@
+"""The names of the search methods and pruners, what each does and which packages it needs:
+what the `search:` schema and the CLI help read. `nnx.search.samplers` and
+`nnx.search.pruners` bind an Optuna builder to each name; the table sits here, below the
+config, so that checking an experiment never imports the search engine.
+"""
+
+import importlib.util
+from dataclasses import dataclass
+
+from nnx.errors import NnxError
+from nnx.registry import Registry
+
+
+@dataclass(frozen=True)
+class Method:
+    """A search method's name, a one-line summary, and its (module, how to install it)
+    pairs beyond nnx's own dependencies."""
+
+    name: str
+    summary: str
+    needs: tuple = ()
+
+    def check_available(self):
+        for module, install in self.needs:
+            if importlib.util.find_spec(module) is None:
+                raise NnxError(f"--method {self.name} needs the {module!r} package, which is "
+                               f"not installed: {install}")
+
+
+@dataclass(frozen=True)
+class Pruner:
+    name: str
+    summary: str
+
+
+METHODS = Registry("search method", {m.name: m for m in (
+    Method("grid", "every combination of choices and stepped ranges (Optuna GridSampler)"),
+    Method("random", "independent uniform / log-uniform draws (RandomSampler)"),
+    Method("bayes", "Bayesian optimization with a tree-structured Parzen estimator "
+                    "(multivariate TPESampler)"),
+    Method("cmaes", "CMA evolution strategy for continuous spaces (CmaEsSampler)",
+           needs=(("cmaes", "pip install cmaes"),)),
+    Method("qmc", "quasi-random Sobol sequence, even coverage (QMCSampler)",
+           needs=(("scipy", "pip install scipy"),)),
+    Method("gp", "Gaussian-process Bayesian optimization (GPSampler)",
+           needs=(("torch", "pip install torch (CPU build: --index-url "
+                            "https://download.pytorch.org/whl/cpu)"),
+                  ("scipy", "pip install scipy"))),
+)})
+
+PRUNERS = Registry("pruner", {p.name: p for p in (
+    Pruner("none", "never stop a trial early"),
+    Pruner("median", "stop a trial whose metric is worse than the median of earlier trials "
+                     "at the same epoch"),
+    Pruner("hyperband", "successive halving over epoch budgets (HyperbandPruner)"),
+)})
+DEFAULT_PRUNER = "median"
