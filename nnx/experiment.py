@@ -22,7 +22,8 @@ from nnx.config import ConfigError, resolve_config
 from nnx.data import DataSplits, load_data
 from nnx.diagnostics import Diagnostics, confusion_matrix
 from nnx.errors import NnxError
-from nnx.model import Sequential
+from nnx.graph_spec import GraphConfigError
+from nnx.model import Sequential, build_graph, load_model
 from nnx.progress import Reporter
 from nnx.results import RUN_SCHEMA, new_run_id, runs_dir, utc_now, write_run
 from nnx.stop_signals import USER_STOP_REASON, RunStop, reason
@@ -175,12 +176,10 @@ def _check_output_activation(config, model):
                           f"{{type: {loss['type']}, from_logits: true}} for logits)")
 
 
-# -- graph models (nnx/graph_config.py; issue 11) ---------------------------------------
+# -- graph models (nnx/graph_spec.py, nnx.model.build_graph) -----------------------------
 def _build_graph_model(config, data):
     """The compiled graph Model of `model: {inputs, layers, outputs}`: one input (the data's
     features) and one output (its targets)."""
-    from nnx.graph_config import GraphConfigError, graph_from_config
-
     section = config["model"]
     for key in ("inputs", "outputs"):
         if len(section[key]) != 1:
@@ -192,9 +191,9 @@ def _build_graph_model(config, data):
         raise ConfigError("model.inputs.0.shape", f"is {list(shape)}, but the data's samples "
                                                   f"have shape {list(data.input_shape)}")
     try:
-        model = graph_from_config(section, seed=config["seed"], dtype=section["dtype"],
-                                  name=config["name"], input_shapes=[tuple(data.input_shape)],
-                                  where="model")
+        model = build_graph(section, seed=config["seed"], dtype=section["dtype"],
+                            name=config["name"], input_shapes=[tuple(data.input_shape)],
+                            where="model")
     except (GraphConfigError, limits.TooBig) as err:
         raise ConfigError(err.path, err.problem) from None
     _check_output(config, data, model.output_shapes[0])
@@ -412,7 +411,6 @@ class Saved:
 
 def open_saved(reference, results_dir):
     """The model of a run id, a run JSON or a model .npz (with the run record beside it)."""
-    from nnx.model_io import load_model
     from nnx.results import find_run, model_file, read_run
 
     reference = os.fspath(reference)

@@ -80,6 +80,7 @@ def as_2d(shape, rank):
 
 class _Conv(Layer):
     alive_tracking = "output"  # _y is (N, filters, ...)
+    fuses_with_loss = True
     rank = 2
 
     def __init__(self, filters, kernel_size, stride=1, padding=0, dilation=1, activation=None,

@@ -12,6 +12,7 @@ matmul = lazy("matmul")
 
 class Dense(Layer):
     alive_tracking = "kernel"
+    fuses_with_loss = True
 
     def __init__(self, units, activation=None, init="glorot_uniform", bias_init="zeros",
                  use_bias=True, kernel_regularizer=None, name=None):
@@ -24,7 +25,6 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_regularizer = kernel_regularizer
         self.regularizer = regularizers.get(kernel_regularizer)
-        self.needs_input_grad = True
         self.preactivation = None
 
     def output_shape_for(self, input_shape):
@@ -72,9 +72,11 @@ class Dense(Layer):
         db = self.grads["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         dx = np.empty_like(x) if self.needs_input_grad else np.empty((0, 0), dtype=W.dtype)
         matmul.dense_backward(x, W, self._y, self._z, dy, code, dz, self.grads["W"], db, dx)
-        if self.regularizer is not None:
-            self.regularizer.add_gradient(W, self.grads["W"])
         return dx if self.needs_input_grad else None
 
     def regularization_loss(self):
         return 0.0 if self.regularizer is None else self.regularizer.penalty(self.params["W"])
+
+    def add_regularization_gradient(self):
+        if self.regularizer is not None:
+            self.regularizer.add_gradient(self.params["W"], self.grads["W"])

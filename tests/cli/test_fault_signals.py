@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from nnx import experiment, model_io, results
+from nnx import experiment, results
 from nnx.callbacks import Callback
-from nnx.model_io import load_model
+from nnx.model import io as model_io
+from nnx.model import load_model
 
 TIMEOUT = 120
 # Wide layers make the model file a few MB, so that writing it takes long enough for a
