@@ -36,16 +36,15 @@ class Layer:
     # Set by the model before each step: False where nothing below this layer needs dx, so
     # that a layer able to skip the input gradient may (its backward then returns None).
     needs_input_grad = True
+    # Diagnostics may call `mark_fired_units(fired)` (units on axis 1 of the output) when the
+    # layer's `activation` can leave units dead.
+    reports_fired_units = False
     # What a forward leaves in place for later calls, not for its backward: the arrays and
     # the scratch buffers a layer reuses (`_buffers`). `save_cache` keeps everything else.
-    LASTING = frozenset({"params", "grads", "state", "_buffers", "alive_units"})
+    LASTING = frozenset({"params", "grads", "state", "_buffers"})
     # True while a model runs this layer after checking its arrays: between its layers flow
     # the model's own arrays, so forward and backward skip their checks (BaseModel.checked).
     in_checked_model = False
-    alive_units = None  # (units,) bool while diagnostics watch a ReLU layer: units that fired
-    # How diagnostics learn which units fired: "kernel" (the forward kernel marks
-    # alive_units), "output" (they read the training output `_y`, units on axis 1) or None.
-    alive_tracking = None
 
     def __init__(self, name=None):
         self.name = name or snake_case(type(self).__name__)
@@ -190,6 +189,12 @@ class Layer:
     def add_regularization_gradient(self):
         """Add the gradient of `regularization_loss` to `grads`: the model does it once per
         step, after backward (a layer called several times adds its penalty once)."""
+
+    def mark_fired_units(self, fired):
+        """fired[u] |= whether unit u gave a positive output for some sample of the last
+        training forward; `fired` is (units,) bool. Returns whether all have fired now.
+        Only where `reports_fired_units`."""
+        raise NotImplementedError(f"{type(self).__name__} does not report fired units")
 
     # -- a forward's cache (a layer called several times in one step) -----------------
     def save_cache(self):

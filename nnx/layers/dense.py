@@ -8,11 +8,12 @@ from nnx.kernels import lazy
 from nnx.layers.base import Layer, positive_int
 
 matmul = lazy("matmul")
+activation_kernels = lazy("activations")
 
 
 class Dense(Layer):
-    alive_tracking = "kernel"
     fuses_with_loss = True
+    reports_fired_units = True
 
     def __init__(self, units, activation=None, init="glorot_uniform", bias_init="zeros",
                  use_bias=True, kernel_regularizer=None, name=None):
@@ -51,11 +52,9 @@ class Dense(Layer):
         z = np.empty((x.shape[0], self.units), dtype=W.dtype)
         y = z if self.code == activations.LINEAR else np.empty_like(z)
         self.preactivation = z
+        matmul.dense_forward(x, W, b, self.code, z, y)
         if training:
-            matmul.dense_forward(x, W, b, self.code, z, y, self.alive_units)
             self._x, self._z, self._y = x, z, y
-        else:
-            matmul.dense_forward(x, W, b, self.code, z, y)
         return y
 
     def backward(self, dy):
@@ -80,3 +79,6 @@ class Dense(Layer):
     def add_regularization_gradient(self):
         if self.regularizer is not None:
             self.regularizer.add_gradient(self.params["W"], self.grads["W"])
+
+    def mark_fired_units(self, fired):
+        return activation_kernels.mark_alive(self._y.reshape(self._y.shape + (1,)), fired)
