@@ -12,7 +12,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 
 import nnx
-from nnx import layers, metrics, optimizers
+from nnx import layers, losses, metrics, optimizers
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((12, 3))
@@ -265,6 +265,15 @@ def test_regression_metrics_against_numpy_and_sklearn():
     assert metrics.r2(pred, target, None) == pytest.approx(r2_score(target, pred), rel=1e-12)
     assert metrics.r2(pred[:, :1], target[:, 0], None) == pytest.approx(
         r2_score(target[:, 0], pred[:, 0]), rel=1e-12)
+
+
+def test_each_loss_says_how_its_predictions_become_labels():
+    assert losses.get("categorical_crossentropy").decision() == "argmax"
+    assert losses.get({"type": "categorical_crossentropy", "from_logits": True}).decision() \
+        == "argmax"
+    assert losses.get("binary_crossentropy").decision() == 0.5
+    assert losses.get(BCE_LOGITS).decision() == 0.0  # a logit of 0 is a probability of 0.5
+    assert [losses.get(name).decision() for name in ("mse", "mae", "huber")] == [None] * 3
 
 
 def test_metrics_through_evaluate():
