@@ -121,6 +121,18 @@ def flat_weights(model):
     return np.concatenate([p.ravel() for p in model.parameters()])
 
 
+def test_a_sequential_compiled_before_it_is_built_learns_its_shapes_at_the_first_fit():
+    late = nnx.Sequential([layers.Dense(8, activation="relu"), layers.Dropout(0.2),
+                           layers.Dense(3, activation="softmax")], seed=4)
+    late.compile(optimizer=optimizers.Adam(lr=0.01), loss="categorical_crossentropy",
+                 metrics=["accuracy"])
+    assert not late.built
+    history = late.fit(CLS_X, CLS_Y, epochs=2, batch_size=8)
+    early = small_mlp(4)
+    assert history.history == early.fit(CLS_X, CLS_Y, epochs=2, batch_size=8).history
+    assert late.heads[0].fused and late.output_shape == (3,)
+
+
 def test_same_seed_gives_bit_identical_runs_different_seed_differs():
     runs = []
     for seed in (3, 3, 4):

@@ -102,7 +102,7 @@ class BaseModel:
             self.optimizer.build(self.parameters())
         output_layers = [self._output_layer(k) for k in range(len(self.output_names))]
         self.heads, self.metric_names, self.loss_weights = make_heads(
-            self.output_names, self.output_shapes, output_layers, loss, metrics, loss_weights)
+            self.output_names, output_layers, loss, metrics, loss_weights)
         compiled = [head.loss for head in self.heads]
         self.loss = compiled[0] if len(compiled) == 1 else compiled
         return self
@@ -190,8 +190,8 @@ class BaseModel:
 
     def _prediction_buffers(self, n):
         """Per output, room for `n` predictions where a metric needs them (else None)."""
-        return [np.empty((n,) + head.shape, dtype=self.dtype) if head.metrics else None
-                for head in self.heads]
+        return [np.empty((n,) + shape, dtype=self.dtype) if head.metrics else None
+                for head, shape in zip(self.heads, self.output_shapes)]
 
     def _logs(self, loss, per_output, preds, targets):
         """{"loss", and with several outputs `<output>_loss`, then every metric}."""
@@ -342,7 +342,8 @@ class BaseModel:
 
     def _prepare(self, x, y):
         xs = self._prepare_inputs(x)
-        return xs, inputs.target_arrays(y, self.heads, len(xs[0]), self.dtype)
+        return xs, inputs.target_arrays(y, self.heads, self.output_shapes, len(xs[0]),
+                                        self.dtype)
 
     # -- description and persistence ---------------------------------------------------
     def get_config(self):

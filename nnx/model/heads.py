@@ -17,8 +17,8 @@ class OutputHead:
     a model file keeps); `computed` is what each step computes: `loss`, or its logits twin
     reading `fused_layer.preactivation` when fused."""
 
-    def __init__(self, name, shape, loss, weight, metrics, layer):
-        self.name, self.shape, self.loss, self.weight = name, tuple(shape), loss, weight
+    def __init__(self, name, loss, weight, metrics, layer):
+        self.name, self.loss, self.weight = name, loss, weight
         self.metrics = metrics  # {name: fn}
         self.decision = loss.decision()
         fusable = bool(layer is not None and layer.fuses_with_loss and not loss.from_logits
@@ -44,7 +44,7 @@ class OutputHead:
         return {metric: fn(pred, target, self.decision) for metric, fn in self.metrics.items()}
 
 
-def make_heads(names, shapes, output_layers, loss, metrics, loss_weights):
+def make_heads(names, output_layers, loss, metrics, loss_weights):
     """(heads, metric_names, loss_weights as given) for compile's arguments; `output_layers`
     holds per output the layer whose activation may fuse with its loss, or None."""
     specs = per_output(names, "loss", loss)
@@ -69,7 +69,7 @@ def make_heads(names, shapes, output_layers, loss, metrics, loss_weights):
         metric_names = list(metrics or [])
     metric_fns = [{m: metrics_module.get(m) for m in listed} for listed in metric_lists]
     heads = [OutputHead(*parts) for parts in
-             zip(names, shapes, resolved, weights, metric_fns, output_layers)]
+             zip(names, resolved, weights, metric_fns, output_layers)]
     return heads, metric_names, given_weights
 
 

@@ -66,12 +66,13 @@ def check_inputs(xs, names, shapes):
                            f"has {len(xs[0])}")
 
 
-def target_arrays(y, heads, n, dtype):
-    """The targets `y` of `n` samples, one per output head, as its loss wants them."""
+def target_arrays(y, heads, shapes, n, dtype):
+    """The targets `y` of `n` samples, one per output head, as its loss wants them for an
+    output of per-sample shape `shapes[k]`."""
     single = len(heads) == 1
     targets = arrays_by_name(y, [head.name for head in heads], "output")
     prepared = []
-    for head, target in zip(heads, targets):
+    for head, shape, target in zip(heads, shapes, targets):
         where = "" if single else f"output {head.name!r}: "
         target = np.asarray(target)
         if target.ndim == 0:
@@ -79,7 +80,7 @@ def target_arrays(y, heads, n, dtype):
                            f"{target.item()!r}")
         if len(target) != n:
             raise NnxError(f"{where}inputs have {n} samples but targets have {len(target)}")
-        prepared.append(head.loss.prepare_target(target, head.shape, dtype, where))
+        prepared.append(head.loss.prepare_target(target, shape, dtype, where))
     return prepared
 
 
