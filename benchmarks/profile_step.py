@@ -43,7 +43,7 @@ def profile(name):
     def loss_and_backward():  # on the training caches the last forward left in place
         outs = model._forward([xb], training=True)
         loss, grads = model._losses_and_grads(outs, [yb])
-        model._backward(grads, model._fused_flags)
+        model._backward(grads)
     params, grads = model.parameters(), model.gradients()
     dense = model.layers[0]
     z = np.empty((batch, dense.units), np.float32)

@@ -8,8 +8,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_NAMES = {"Sequential": "nnx.model", "History": "nnx.model", "load_model": "nnx.model_io",
-          "NnxError": "nnx.errors", "Model": "nnx.graph", "Input": "nnx.graph"}
+_NAMES = {"Sequential": "nnx.model", "History": "nnx.model", "load_model": "nnx.model",
+          "NnxError": "nnx.errors", "Model": "nnx.model", "Input": "nnx.nodes"}
 _MODULES = ("callbacks", "initializers", "layers", "losses", "metrics", "optimizers")
 
 __all__ = ["Sequential", "Model", "Input", "History", "load_model", "NnxError", "layers",

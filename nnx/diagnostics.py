@@ -1,14 +1,18 @@
 """Training diagnostics recorded with every run: dead units, gradient flow, overfitting.
 
-Cheap enough to be always on: gradient norms, update-to-weight ratios and weight norms come
-out of the optimizer kernels' own pass over memory (`Optimizer.take_stats`), and Dense layers
-mark the units that fired inside their forward kernel. Levels:
+An opt-in hook: the callback asks the optimizer to collect its figures while it watches
+(`Optimizer.collect_stats`), and nothing is computed for diagnostics otherwise. Cheap when
+on: gradient norms, update-to-weight ratios and weight norms come out of the optimizer
+kernels' own pass over memory (`Optimizer.take_stats`); after each batch, a ReLU layer that
+`reports_fired_units` marks the units that fired (one read per unit already seen firing).
+Levels:
 
 - ``basic`` (default): per epoch, per layer with parameters: ``grad_norm`` (L2 norm of the
   layer's gradient after clipping, mean over the epoch's steps), ``weight_norm`` (at the end
   of the epoch), ``update_ratio`` (||update|| / ||weights||, mean over the steps) and, for
   ReLU layers, ``dead_fraction`` (units whose output was zero for every sample of the epoch;
-  Dense and convolution layers, whose units or filters are on axis 1 of their output).
+  Dense and convolution layers, whose units or filters are on axis 1 of their output; a
+  layer called several times in a graph model reports the units of one of its calls).
 - ``full``: also the same three figures per parameter (``grad_norm.W``, ``grad_norm.b``, ...).
 - ``off``: nothing is recorded.
 
@@ -27,10 +31,7 @@ import numpy as np
 from nnx.activations import RELU_FAMILY
 from nnx.callbacks import Callback
 from nnx.errors import NnxError
-from nnx.kernels import lazy
 from nnx.metrics import HIGHER_IS_BETTER
-
-activation_kernels = lazy("activations")
 
 LEVELS = ("off", "basic", "full")
 
@@ -63,28 +64,25 @@ class Diagnostics(Callback):
         self.per_epoch, self.flags, self._flagged = {}, [], set()
         self._history = {"loss": [], "val_loss": [], "train": [], "val": []}
         self._positions = []  # (layer name, param key) per optimizer position
-        self._layers = {}
+        self._fired = {}  # layer name -> (layer, (units,) bool: the units that fired)
         for i, layer in enumerate(model.layers):
             if not layer.params:
                 continue
             name = f"{i}.{layer.name}"
-            self._layers[name] = layer
             self.per_epoch[name] = {}
             self._positions += [(name, key) for key in layer.params]
-            if (getattr(layer, "activation", None) in RELU_FAMILY
-                    and layer.alive_tracking is not None):
+            if layer.reports_fired_units and layer.activation in RELU_FAMILY:
                 units = layer.output_shape[0]
-                layer.alive_units = np.zeros(units, dtype=np.bool_)
-        self._watched_outputs = [layer for layer in self._layers.values()
-                                 if layer.alive_units is not None
-                                 and layer.alive_tracking == "output"]
-        model.optimizer.take_stats()
+                self._fired[name] = layer, np.zeros(units, dtype=np.bool_)
+        model.optimizer.collect_stats()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._unsure = list(self._fired.values())  # layers with units not seen firing yet
 
     def on_batch_end(self, batch, logs):
-        for layer in self._watched_outputs:
-            y = layer._y
-            activation_kernels.mark_alive(y.reshape(y.shape[0], y.shape[1], -1),
-                                          layer.alive_units)
+        if self._unsure:  # most epochs: empty after the first batch
+            self._unsure = [(layer, fired) for layer, fired in self._unsure
+                            if not layer.mark_fired_units(fired)]
 
     def on_epoch_end(self, epoch, logs):
         stats = self.model.optimizer.take_stats()
@@ -103,16 +101,15 @@ class Diagnostics(Callback):
                     _append(record, f"grad_norm.{key}", grad)
                     _append(record, f"weight_norm.{key}", weight)
                     _append(record, f"update_ratio.{key}", ratio)
-            layer = self._layers[name]
-            if layer.alive_units is not None:
-                _append(record, "dead_fraction", float(1.0 - layer.alive_units.mean()))
-                layer.alive_units[:] = False
+            if name in self._fired:
+                fired = self._fired[name][1]
+                _append(record, "dead_fraction", 1.0 - np.count_nonzero(fired) / len(fired))
+                fired[:] = False
         self._remember(logs)
         self._raise_flags(epoch)
 
     def on_train_end(self, logs=None):
-        for layer in self._layers.values():
-            layer.alive_units = None
+        self.model.optimizer.collect_stats(False)
         if self.model.status == "diverged":
             self._flag("diverged", None, len(self._history["loss"]) - 1,
                        f"{self.model.stop_reason}; the last finite weights were kept")

@@ -6,6 +6,7 @@ the gradient at the logits is exact and finite for any logits.
 """
 
 import inspect
+import math
 
 import numpy as np
 
@@ -66,6 +67,23 @@ class Loss:
     def compute(self, pred, target, grad):
         raise NotImplementedError
 
+    def decision(self):
+        """How metrics turn this loss's predictions into labels: "argmax", the threshold
+        of a binary or multi-label output, or None (regression); see nnx.metrics."""
+        return None
+
+    def prepare_target(self, y, units, dtype, where=""):
+        """A model's targets `y` for an output of per-sample shape `units`, checked once
+        for a whole fit: (N, *units) in `dtype`. NnxError says what is wrong, after
+        `where` ("output 'cls': " with several outputs)."""
+        y = np.ascontiguousarray(y, dtype=dtype)
+        if not np.isfinite(y).all():
+            raise NnxError(f"{where}targets contain NaN or infinite values")
+        if y.size != len(y) * math.prod(units):
+            raise NnxError(f"{where}targets of shape {y.shape} do not match the model output "
+                           f"(batch, {', '.join(map(str, units))})")
+        return y.reshape((len(y),) + tuple(units))
+
     def with_logits(self):
         """The same loss taking logits (for fusion with `fused_activation`)."""
         config = self.get_config()
@@ -123,6 +141,15 @@ class BinaryCrossentropy(Loss):
             return kernels.bce_logits(pred, target, grad)
         return kernels.bce(pred, target, grad)
 
+    def decision(self):
+        return 0.0 if self.from_logits else 0.5
+
+    def prepare_target(self, y, units, dtype, where=""):
+        y = super().prepare_target(y, units, dtype, where)
+        if not np.all((y >= 0) & (y <= 1)):
+            raise NnxError(f"{where}binary_crossentropy targets must be in [0, 1]")
+        return y
+
 
 class CategoricalCrossentropy(Loss):
     """Targets as int labels (N,) or one-hot / soft (N, C)."""
@@ -148,6 +175,23 @@ class CategoricalCrossentropy(Loss):
 
     def flat_target(self, target, pred2):
         return target if target.ndim == 1 else target.reshape(pred2.shape)
+
+    def decision(self):
+        return "argmax"
+
+    def prepare_target(self, y, units, dtype, where=""):
+        """Integer class labels (N,) stay labels (int64), checked against the classes;
+        one-hot or soft rows are checked as numbers."""
+        if y.ndim != 1:
+            return super().prepare_target(y, units, dtype, where)
+        if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+            raise NnxError(f"{where}class labels must be integers")
+        labels = y.astype(np.int64)
+        if labels.min() < 0 or labels.max() >= units[-1]:
+            raise NnxError(f"{where}class labels must be in 0..{units[-1] - 1} for an "
+                           f"output of {units[-1]} units, found {labels.min()}.."
+                           f"{labels.max()}")
+        return labels
 
     def compute(self, pred, target, grad):
         if self.from_logits:

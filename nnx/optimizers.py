@@ -7,6 +7,10 @@ several models (as Keras users reuse optimizer objects), each array with its own
 step count. Copying values into an array (`set_weights`, a restore of the best weights)
 keeps its state; an array replaced by another (a cast) starts afresh. A subclass is one
 `_update` that calls its kernel. Rules and defaults are PyTorch's.
+
+Training diagnostics ask for figures per parameter (`collect_stats`, `take_stats`); the
+kernels compute them in their own pass over memory, and only while asked: without them a
+step does no work for diagnostics.
 """
 
 import inspect
@@ -25,16 +29,29 @@ kernels = lazy("optim")
 
 class ParamState:
     """What an optimizer keeps for one parameter array: its slot arrays (flat, as the
-    kernels take them), its number of steps, and its diagnostics figures since the last
-    `take_stats` (see nnx/kernels/optim.py)."""
+    kernels take them), its number of steps, and, while the optimizer collects them, its
+    diagnostics figures since the last `take_stats` (see nnx/kernels/optim.py)."""
 
-    def __init__(self, param, slot_names):
+    def __init__(self, param, slot_names, with_stats=False):
         self.param = weakref.ref(param)  # the state must not keep a replaced array alive
         self.shape, self.dtype = param.shape, param.dtype
         self.slots = {name: np.zeros(param.size, dtype=param.dtype) for name in slot_names}
         self.steps = 0
-        self.stats = np.zeros(3)
+        self.stats = None  # (3,) float64 while collecting: the kernels add to it
         self.steps_at_take = 0  # `steps` when take_stats last read `stats`
+        self.collect_stats(with_stats)
+
+    def collect_stats(self, on):
+        self.stats = np.zeros(3) if on else None
+        self.steps_at_take = self.steps
+
+    def take_stats(self):
+        """(mean gradient norm, mean update ratio, weight norm) since the last take."""
+        grad_sum, ratio_sum, weight = self.stats.tolist()
+        steps = max(self.steps - self.steps_at_take, 1)
+        self.stats[0] = self.stats[1] = 0.0
+        self.steps_at_take = self.steps
+        return grad_sum / steps, ratio_sum / steps, weight
 
     def belongs_to(self, param):
         return self.param() is param and param.shape == self.shape and param.dtype == self.dtype
@@ -51,6 +68,7 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else _number(self.name, "clipvalue", clipvalue,
                                                                 minimum=0.0, strict=True)
         self.iterations = 0
+        self._collecting = False  # whether the steps add diagnostics figures (collect_stats)
         self._states = {}  # id(param) -> ParamState, for arrays still alive
         self._order = []  # the states of the last step's (or build's) params, in their order
         self._checked = None  # (params, grads, states) of the last checked step, as tuples
@@ -69,7 +87,7 @@ class Optimizer:
         for p in params:
             state = self._states.get(id(p))
             if state is None or not state.belongs_to(p):
-                state = self._states[id(p)] = ParamState(p, self.slots)
+                state = self._states[id(p)] = ParamState(p, self.slots, self._collecting)
             order.append(state)
         self._order = order
         return order
@@ -128,17 +146,20 @@ class Optimizer:
                            f"{type(values).__name__}")
         return values
 
+    def collect_stats(self, on=True):
+        """Have every step add diagnostics figures per parameter for `take_stats` (from
+        zero), or (`on=False`) stop: the steps then do no work for them."""
+        self._collecting = bool(on)
+        for state in self._states.values():
+            state.collect_stats(self._collecting)
+
     def take_stats(self):
-        """Per parameter of the last step, in its order, since the last call: (mean gradient
-        norm, mean update-to-weight ratio, weight norm) as an (n_params, 3) array; then
-        starts counting afresh."""
-        taken = np.zeros((len(self._order), 3))
-        for row, state in zip(taken, self._order):
-            row[:] = state.stats
-            row[:2] /= max(state.steps - state.steps_at_take, 1)
-            state.stats[:2] = 0.0
-            state.steps_at_take = state.steps
-        return taken
+        """Per parameter of the last step, in its order, since `collect_stats` or the last
+        call: (mean gradient norm, mean update-to-weight ratio, weight norm) as an
+        (n_params, 3) array; then starts counting afresh."""
+        if not self._collecting:
+            raise NnxError(f"{self.name}: take_stats needs collect_stats() first")
+        return np.array([state.take_stats() for state in self._order]).reshape(-1, 3)
 
     def _update(self, p, g, state):
         raise NotImplementedError

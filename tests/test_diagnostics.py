@@ -166,3 +166,60 @@ def test_dead_filters_of_a_convolution_are_counted():
     result, _ = _fit(model, x, y, epochs=1)
     assert result["per_epoch"]["0.conv2d"]["dead_fraction"] == [1.0]
     assert ("dead_units", "0.conv2d") in _flags(result)
+
+
+def test_the_optimizer_collects_figures_only_while_diagnostics_watch():
+    """Diagnostics are opt-in: a fit without them leaves the optimizer collecting nothing
+    (its steps do no work for figures), and a fit with them switches collecting off at the
+    end."""
+    x, y = _classification()
+    model = nnx.Sequential([layers.Dense(4, activation="relu"), layers.Dense(3)],
+                           input_shape=(8,), seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.eye(3)[y], epochs=1)
+    with pytest.raises(nnx.NnxError, match="take_stats needs collect_stats"):
+        model.optimizer.take_stats()
+    result, _ = _fit(model, x, np.eye(3)[y], epochs=2)
+    assert len(result["per_epoch"]["0.dense"]["grad_norm"]) == 2
+    assert result["per_epoch"]["0.dense"]["grad_norm"][0] > 0
+    with pytest.raises(nnx.NnxError, match="take_stats needs collect_stats"):
+        model.optimizer.take_stats()
+
+
+def test_collected_figures_start_from_zero_and_follow_the_steps():
+    rng = np.random.default_rng(5)
+    param = rng.standard_normal(6)
+    grad = rng.standard_normal(6)
+    optimizer = optimizers.SGD(lr=0.5)
+    optimizer.step([param], [grad])  # not collecting: nothing counted
+    optimizer.collect_stats()
+    for _ in range(2):
+        before = param.copy()
+        optimizer.step([param], [grad])
+    (grad_norm, ratio, weight_norm), = optimizer.take_stats()
+    assert grad_norm == pytest.approx(np.linalg.norm(grad), rel=1e-12)  # mean over 2 steps
+    assert weight_norm == pytest.approx(np.linalg.norm(param), rel=1e-12)
+    last_ratio = np.linalg.norm(param - before) / np.linalg.norm(param)
+    assert 0 < ratio and ratio != pytest.approx(last_ratio)  # a mean, not the last one
+
+
+# Unit 0 computes x0 - x1, unit 1 -x0 - x1, unit 2 x1 - x0: on the samples (1, 0) and (0, 1)
+# units 0 and 2 fire, unit 1 never does.
+MIXING = np.array([[1.0, -1.0, -1.0], [-1.0, -1.0, 1.0]])
+
+
+@pytest.mark.parametrize("layer,x,W", [
+    (layers.Dense(3, activation="relu"), np.eye(2), MIXING),
+    (layers.Conv1D(3, 1, activation="relu"), np.eye(2)[:, :, None], MIXING.T[:, :, None]),
+], ids=["dense", "conv1d"])
+def test_layers_report_the_units_that_fired_in_their_last_training_forward(layer, x, W):
+    layer.dtype = np.dtype("float64")
+    layer.build(x.shape[1:])
+    layer.params["W"][...] = W
+    layer.forward(x, training=True)
+    fired = np.zeros(3, dtype=bool)
+    assert not layer.mark_fired_units(fired)  # not all of them fired
+    np.testing.assert_array_equal(fired, [True, False, True])
+    layer.forward(-x, training=True)  # now unit 1 fires too; the earlier marks stay
+    assert layer.mark_fired_units(fired)
+    np.testing.assert_array_equal(fired, [True, True, True])

@@ -12,7 +12,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 
 import nnx
-from nnx import layers, metrics, optimizers
+from nnx import layers, losses, metrics, optimizers
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((12, 3))
@@ -82,7 +82,7 @@ def test_model_gradients_match_finite_differences_of_the_loss(case):
 def test_fused_output_and_loss_agree_with_the_unfused_path(fused, unfused):
     a, x, y = gradient_model(fused)
     b, _, _ = gradient_model(unfused)
-    assert a._fused_loss is not None and b._fused_loss is None  # the paths really differ
+    assert a.heads[0].fused and not b.heads[0].fused  # the paths really differ
     la, _ = a.train_step(x, y)
     lb, _ = b.train_step(x, y)
     assert la == pytest.approx(lb, rel=1e-12)
@@ -119,6 +119,18 @@ CLS_Y = (CLS_X[:, 0] > 0).astype(int) + (CLS_X[:, 1] > 0.5)
 
 def flat_weights(model):
     return np.concatenate([p.ravel() for p in model.parameters()])
+
+
+def test_a_sequential_compiled_before_it_is_built_learns_its_shapes_at_the_first_fit():
+    late = nnx.Sequential([layers.Dense(8, activation="relu"), layers.Dropout(0.2),
+                           layers.Dense(3, activation="softmax")], seed=4)
+    late.compile(optimizer=optimizers.Adam(lr=0.01), loss="categorical_crossentropy",
+                 metrics=["accuracy"])
+    assert not late.built
+    history = late.fit(CLS_X, CLS_Y, epochs=2, batch_size=8)
+    early = small_mlp(4)
+    assert history.history == early.fit(CLS_X, CLS_Y, epochs=2, batch_size=8).history
+    assert late.heads[0].fused and late.output_shape == (3,)
 
 
 def test_same_seed_gives_bit_identical_runs_different_seed_differs():
@@ -265,6 +277,15 @@ def test_regression_metrics_against_numpy_and_sklearn():
     assert metrics.r2(pred, target, None) == pytest.approx(r2_score(target, pred), rel=1e-12)
     assert metrics.r2(pred[:, :1], target[:, 0], None) == pytest.approx(
         r2_score(target[:, 0], pred[:, 0]), rel=1e-12)
+
+
+def test_each_loss_says_how_its_predictions_become_labels():
+    assert losses.get("categorical_crossentropy").decision() == "argmax"
+    assert losses.get({"type": "categorical_crossentropy", "from_logits": True}).decision() \
+        == "argmax"
+    assert losses.get("binary_crossentropy").decision() == 0.5
+    assert losses.get(BCE_LOGITS).decision() == 0.0  # a logit of 0 is a probability of 0.5
+    assert [losses.get(name).decision() for name in ("mse", "mae", "huber")] == [None] * 3
 
 
 def test_metrics_through_evaluate():

@@ -18,6 +18,7 @@ from nnx.config.search import check_search
 from nnx.cores import TooMany, thread_count
 from nnx.data import check_data_config
 from nnx.errors import NnxError, closest
+from nnx.graph_spec import GraphConfigError, resolve_graph_config
 from nnx.limits import MAX_LAYERS, MAX_REPEAT
 from nnx.metrics import METRICS
 
@@ -148,7 +149,7 @@ def _model(model):
     return {"layers": resolved, "dtype": model["dtype"]}
 
 
-# -- graph models: named nodes with `inputs:` lists (nnx/graph_config.py; issue 11) --------
+# -- graph models: named nodes with `inputs:` lists (nnx/graph_spec.py) ------------------
 GRAPH_MODEL_KEYS = {"inputs": REQUIRED, "layers": REQUIRED, "outputs": REQUIRED,
                     "dtype": "float32"}
 
@@ -156,8 +157,6 @@ GRAPH_MODEL_KEYS = {"inputs": REQUIRED, "layers": REQUIRED, "outputs": REQUIRED,
 def _graph_model(model):
     """`model: {inputs, layers, outputs, dtype}`; shapes and merges are checked when the
     data are loaded (`nnx.experiment.build_model`)."""
-    from nnx.graph_config import GraphConfigError, resolve_graph_config
-
     model = _section(model, "model", GRAPH_MODEL_KEYS)
     if model["dtype"] not in DTYPES:
         raise ConfigError("model.dtype", f"must be one of {', '.join(DTYPES)}, got "

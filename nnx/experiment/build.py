@@ -12,8 +12,8 @@ from nnx import limits, losses, metrics, optimizers
 from nnx.config import ConfigError, resolve_config
 from nnx.data import DataSplits, load_data
 from nnx.errors import NnxError
-from nnx.graph_config import GraphConfigError, graph_from_config
-from nnx.model import Sequential
+from nnx.graph_spec import GraphConfigError
+from nnx.model import Sequential, build_graph
 
 
 @dataclass
@@ -114,9 +114,9 @@ def _build_graph_model(config, data):
         raise ConfigError("model.inputs.0.shape", f"is {list(shape)}, but the data's samples "
                                                   f"have shape {list(data.input_shape)}")
     try:
-        model = graph_from_config(section, seed=config["seed"], dtype=section["dtype"],
-                                  name=config["name"], input_shapes=[tuple(data.input_shape)],
-                                  where="model")
+        model = build_graph(section, seed=config["seed"], dtype=section["dtype"],
+                            name=config["name"], input_shapes=[tuple(data.input_shape)],
+                            where="model")
     except (GraphConfigError, limits.TooBig) as err:
         raise ConfigError(err.path, err.problem) from None
     _check_output(config, data, model.output_shapes[0])

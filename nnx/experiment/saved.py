@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from nnx.data import Preprocessor, load_data
 from nnx.errors import NnxError
 from nnx.experiment.runtime import EVAL_BATCH
-from nnx.model_io import load_model
+from nnx.model import load_model
 from nnx.results import find_run, model_file, read_run
 
 

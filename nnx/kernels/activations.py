@@ -34,29 +34,17 @@ def sigmoid(v):
 
 
 @kernel
-def bias_activate(z, b, code, y, alive=None):
+def bias_activate(z, b, code, y):
     """z: (n, m) pre-activation, updated in place to z + b (b: (m,) or empty); y = act(z).
 
-    y may be z itself (linear activation, or when z is not needed for backward). Given
-    `alive` (m,) bool and a relu, marks the units with a positive output in the same pass.
+    y may be z itself (linear activation, or when z is not needed for backward).
     """
     n, m = z.shape
     if b.shape[0] > 0:
         for i in range(n):
             for j in range(m):
                 z[i, j] += b[j]
-    if alive is not None and code == RELU:
-        zero = z.dtype.type(0.0)
-        for i in range(n):
-            for j in range(m):
-                v = z[i, j]
-                if v > zero:
-                    y[i, j] = v
-                    alive[j] = True
-                else:
-                    y[i, j] = zero
-    else:
-        activate(z, code, y)
+    activate(z, code, y)
 
 
 @kernel
@@ -167,13 +155,22 @@ def activation_grad(dy, y, z, code, dz):
 
 @kernel
 def mark_alive(y, alive):
-    """alive[c] |= any(y[:, c, :] > 0) for y (n, c, s): which units fired in this batch."""
+    """alive[c] |= any(y[:, c, :] > 0) for y (n, c, s): which units fired in this batch.
+    Returns whether every unit is alive now (a caller may then stop asking this epoch).
+
+    A unit already alive costs one read: after the first batches of an epoch most are."""
     n, c, m = y.shape
     zero = y.dtype.type(0.0)
-    for i in range(n):
-        for j in range(c):
-            if not alive[j]:
-                for k in range(m):
-                    if y[i, j, k] > zero:
-                        alive[j] = True
-                        break
+    every = True
+    for j in range(c):
+        if alive[j]:
+            continue
+        for i in range(n):
+            for k in range(m):
+                if y[i, j, k] > zero:
+                    alive[j] = True
+                    break
+            if alive[j]:
+                break
+        every = every and alive[j]
+    return every

@@ -14,13 +14,10 @@ def gemm(a, b, out):
 
 
 @kernel
-def dense_forward(x, W, b, code, z, y, alive=None):
-    """x (n, k), W (k, m), b (m,) or empty -> z = x @ W + b, y = act(z); y may be z.
-
-    Given `alive` (m,) bool, marks the units with a positive output (dead-unit diagnostics).
-    """
+def dense_forward(x, W, b, code, z, y):
+    """x (n, k), W (k, m), b (m,) or empty -> z = x @ W + b, y = act(z); y may be z."""
     np.dot(x, W, z)
-    bias_activate(z, b, code, y, alive)
+    bias_activate(z, b, code, y)
 
 
 @kernel

@@ -10,6 +10,8 @@ kernels = lazy("activations")
 
 
 class Activation(Layer):
+    fuses_with_loss = True
+
     def __init__(self, activation, name=None):
         super().__init__(name)
         self.activation = activation

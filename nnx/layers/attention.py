@@ -31,6 +31,7 @@ matmul = lazy("matmul")
 
 
 class MultiHeadAttention(Layer):
+    takes_mask = True
     max_cached_probs = 1 << 24  # elements (64 MiB of float32): beyond, backward recomputes
 
     def __init__(self, num_heads, key_dim=None, causal=False, init="glorot_uniform",

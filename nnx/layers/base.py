@@ -14,6 +14,7 @@ import numpy as np
 
 from nnx import arrays, checks, initializers
 from nnx.errors import NnxError
+from nnx.nodes import call_layer
 
 TABLES = ("params", "grads", "state")
 
@@ -23,13 +24,27 @@ class Layer:
     `forward` and `backward`, and take only keyword-able constructor arguments so that
     `get_config()` can rebuild them."""
 
+    # -- capabilities: what a model or a callback may ask of a layer, declared by its class --
+    multi_input = False  # forward takes a list of inputs (the merge layers)
+    # A loss may fuse with the layer's `activation` (a name; None is linear): the model then
+    # sets `keeps_preactivation`, reads `preactivation` (z, the input of the activation)
+    # after a forward, and backpropagates dL/dz with `backward_preactivation(dz)`.
+    fuses_with_loss = False
+    keeps_preactivation = False
+    takes_mask = False  # reads `mask`: an (N, T) padding mask (nonzero = real step) or None
+    makes_mask = False  # sets `output_mask` at each forward: the padding mask of its output
+    # Set by the model before each step: False where nothing below this layer needs dx, so
+    # that a layer able to skip the input gradient may (its backward then returns None).
+    needs_input_grad = True
+    # Diagnostics may call `mark_fired_units(fired)` (units on axis 1 of the output) when the
+    # layer's `activation` can leave units dead.
+    reports_fired_units = False
+    # What a forward leaves in place for later calls, not for its backward: the arrays and
+    # the scratch buffers a layer reuses (`_buffers`). `save_cache` keeps everything else.
+    LASTING = frozenset({"params", "grads", "state", "_buffers"})
     # True while a model runs this layer after checking its arrays: between its layers flow
     # the model's own arrays, so forward and backward skip their checks (BaseModel.checked).
     in_checked_model = False
-    alive_units = None  # (units,) bool while diagnostics watch a ReLU layer: units that fired
-    # How diagnostics learn which units fired: "kernel" (the forward kernel marks
-    # alive_units), "output" (they read the training output `_y`, units on axis 1) or None.
-    alive_tracking = None
 
     def __init__(self, name=None):
         self.name = name or snake_case(type(self).__name__)
@@ -93,8 +108,6 @@ class Layer:
     def __call__(self, inputs):
         """The node of this layer applied to `inputs`: a node (`nnx.Input` or another
         layer's), or a list of nodes for a merge layer. Calling a layer twice shares it."""
-        from nnx.graph import call_layer
-
         return call_layer(self, inputs)
 
     # -- computing --------------------------------------------------------------------
@@ -173,6 +186,40 @@ class Layer:
         """The penalty this layer adds to the loss (0 without a regularizer)."""
         return 0.0
 
+    def add_regularization_gradient(self):
+        """Add the gradient of `regularization_loss` to `grads`: the model does it once per
+        step, after backward (a layer called several times adds its penalty once)."""
+
+    def mark_fired_units(self, fired):
+        """fired[u] |= whether unit u gave a positive output for some sample of the last
+        training forward; `fired` is (units,) bool. Returns whether all have fired now.
+        Only where `reports_fired_units`."""
+        raise NotImplementedError(f"{type(self).__name__} does not report fired units")
+
+    # -- a forward's cache (a layer called several times in one step) -----------------
+    def save_cache(self):
+        """What the last forward left for backward, for `restore_cache`: every attribute
+        but the `LASTING` ones, arrays copied (a layer may compute into buffers it reuses at
+        its next call), with the same for the layers it is made of."""
+        cache, parts = {}, []
+        for key, value in vars(self).items():
+            if key in self.LASTING:
+                continue
+            subs = _sublayers(value)
+            if subs:
+                cache[key] = value
+                parts += [(part, part.save_cache()) for part in subs]
+            else:
+                cache[key] = _copied(value)
+        return cache, parts
+
+    def restore_cache(self, saved):
+        """Put back what `save_cache` returned, so that backward sees that forward's cache."""
+        cache, parts = saved
+        vars(self).update(cache)
+        for part, part_saved in parts:
+            part.restore_cache(part_saved)
+
     def check_input(self, x):
         """Raise NnxError when a batch does not have the shape the layer was built for."""
         if tuple(x.shape[1:]) != self.input_shape:
@@ -194,6 +241,24 @@ class Layer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _copied(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+        return type(value)(_copied(v) for v in value)
+    return value
+
+
+def _sublayers(value):
+    if isinstance(value, Layer):
+        return [value]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, Layer)]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Layer)]
+    return []
 
 
 def snake_case(class_name):

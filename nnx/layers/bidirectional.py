@@ -20,6 +20,8 @@ MERGE_MODES = ("concat", "sum")
 
 
 class Bidirectional(Layer):
+    takes_mask = True
+
     def __init__(self, layer, merge_mode="concat", name=None):
         super().__init__(name)
         self.layer = recurrent_config(layer)
@@ -31,7 +33,6 @@ class Bidirectional(Layer):
         backward = make_recurrent({**self.layer, "go_backwards": not forward.go_backwards})
         forward.name, backward.name = f"{self.name}.forward", f"{self.name}.backward"
         self.directions = {"forward": forward, "backward": backward}
-        self.needs_input_grad = True
         self.mask = None  # optional (N, T) padding mask, handed to both directions
 
     def output_shape_for(self, input_shape):

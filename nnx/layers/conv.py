@@ -16,6 +16,7 @@ from nnx.kernels import lazy
 from nnx.layers.base import Layer, elements, positive_int
 
 conv = lazy("conv")
+activation_kernels = lazy("activations")
 
 SPATIAL_NAMES = {1: ("length",), 2: ("height", "width")}
 INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in float32)
@@ -79,7 +80,8 @@ def as_2d(shape, rank):
 
 
 class _Conv(Layer):
-    alive_tracking = "output"  # _y is (N, filters, ...)
+    fuses_with_loss = True
+    reports_fired_units = True
     rank = 2
 
     def __init__(self, filters, kernel_size, stride=1, padding=0, dilation=1, activation=None,
@@ -226,6 +228,9 @@ class _Conv(Layer):
     def backward_preactivation(self, dz):
         """Backward from dL/dz, skipping the activation (a loss fused with it gives dz)."""
         return self._backward(dz, activations.LINEAR)
+
+    def mark_fired_units(self, fired):
+        return activation_kernels.mark_alive(self._y.reshape(self._y.shape[:2] + (-1,)), fired)
 
     def _backward(self, dy, code):
         dy = self.take_gradient(dy)

@@ -8,10 +8,12 @@ from nnx.kernels import lazy
 from nnx.layers.base import Layer, positive_int
 
 matmul = lazy("matmul")
+activation_kernels = lazy("activations")
 
 
 class Dense(Layer):
-    alive_tracking = "kernel"
+    fuses_with_loss = True
+    reports_fired_units = True
 
     def __init__(self, units, activation=None, init="glorot_uniform", bias_init="zeros",
                  use_bias=True, kernel_regularizer=None, name=None):
@@ -24,7 +26,6 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_regularizer = kernel_regularizer
         self.regularizer = regularizers.get(kernel_regularizer)
-        self.needs_input_grad = True
         self.preactivation = None
 
     def output_shape_for(self, input_shape):
@@ -51,11 +52,9 @@ class Dense(Layer):
         z = np.empty((x.shape[0], self.units), dtype=W.dtype)
         y = z if self.code == activations.LINEAR else np.empty_like(z)
         self.preactivation = z
+        matmul.dense_forward(x, W, b, self.code, z, y)
         if training:
-            matmul.dense_forward(x, W, b, self.code, z, y, self.alive_units)
             self._x, self._z, self._y = x, z, y
-        else:
-            matmul.dense_forward(x, W, b, self.code, z, y)
         return y
 
     def backward(self, dy):
@@ -72,9 +71,14 @@ class Dense(Layer):
         db = self.grads["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         dx = np.empty_like(x) if self.needs_input_grad else np.empty((0, 0), dtype=W.dtype)
         matmul.dense_backward(x, W, self._y, self._z, dy, code, dz, self.grads["W"], db, dx)
-        if self.regularizer is not None:
-            self.regularizer.add_gradient(W, self.grads["W"])
         return dx if self.needs_input_grad else None
 
     def regularization_loss(self):
         return 0.0 if self.regularizer is None else self.regularizer.penalty(self.params["W"])
+
+    def add_regularization_gradient(self):
+        if self.regularizer is not None:
+            self.regularizer.add_gradient(self.params["W"], self.grads["W"])
+
+    def mark_fired_units(self, fired):
+        return activation_kernels.mark_alive(self._y.reshape(self._y.shape + (1,)), fired)

@@ -25,8 +25,11 @@ class Embedding(Layer):
         self.init = init
         initializers.get(init)  # fail at construction, not build
         self.mask_zero = bool(mask_zero)
-        self.needs_input_grad = True
         self.output_mask = None
+
+    @property
+    def makes_mask(self):
+        return self.mask_zero
 
     def output_shape_for(self, input_shape):
         if len(input_shape) != 1:

@@ -56,7 +56,6 @@ class PositionalEmbedding(Layer):
                            else positive_int(self.name, "max_length", max_length))
         self.init = init
         initializers.get(init)  # fail at construction, not build
-        self.needs_input_grad = True
 
     def output_shape_for(self, input_shape):
         expects_sequences(self, input_shape)

@@ -33,6 +33,7 @@ class Recurrent(Layer):
     """
 
     gates = 1
+    takes_mask = True
 
     def __init__(self, units, return_sequences=False, go_backwards=False,
                  init="glorot_uniform", recurrent_init="orthogonal", bias_init="zeros",

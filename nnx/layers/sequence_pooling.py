@@ -17,6 +17,8 @@ MODES = ("mean", "first", "last")
 
 
 class SequencePooling(Layer):
+    takes_mask = True
+
     def __init__(self, mode="mean", name=None):
         super().__init__(name)
         if mode not in MODES:

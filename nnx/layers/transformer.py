@@ -25,6 +25,8 @@ from nnx.layers.layer_norm import LayerNormalization
 
 
 class TransformerEncoderBlock(Layer):
+    takes_mask = True
+
     def __init__(self, num_heads, ff_dim, dropout=0.0, norm_first=False, activation="relu",
                  key_dim=None, causal=False, eps=1e-5, name=None):
         super().__init__(name)

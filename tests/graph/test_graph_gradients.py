@@ -112,20 +112,20 @@ def test_the_shared_layer_is_one_layer_with_summed_gradients():
     shared = model.layers[0]
     assert sum(layer is shared for layer in model.layers) == 1
     assert [node.layer for node in model._nodes].count(shared) == 2
-    assert model._fused_loss is not None  # the softmax output fuses with its cross-entropy
+    assert model.heads[0].fused  # the softmax output fuses with its cross-entropy
 
 
 def test_fused_and_unfused_outputs_give_the_same_gradients():
     """`code` feeds another layer, so it is not fused; a lone softmax output is."""
     model, x, y = graph_model("two_outputs_weighted")
-    assert [f is None for f in model._fused] == [True, True]
+    assert [head.fused for head in model.heads] == [False, False]
     x_in = nnx.Input((5,))
     hidden = D(6, "relu")
     fused = nnx.Model(x_in, D(3, "softmax")(hidden(x_in)), dtype="float64", seed=2)
     plain = nnx.Model(x_in, layers.Flatten()(fused.outputs[0]), dtype="float64", seed=2)
     for m in (fused, plain):
         m.compile(optimizer=optimizers.SGD(lr=0.0), loss="categorical_crossentropy")
-    assert fused._fused_loss is not None and plain._fused_loss is None
+    assert fused.heads[0].fused and not plain.heads[0].fused
     la, _ = fused.train_step(XA, LABELS)
     ga = [g.copy() for g in fused.gradients()]
     lb, _ = plain.train_step(XA, LABELS)

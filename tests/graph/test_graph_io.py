@@ -1,5 +1,5 @@
 """Graph models in files: the npz round trip (predictions, config, compile state), the file
-layout, and the graph syntax of experiment files (`graph_from_config`, `nnx.model.from_config`)
+layout, and the graph syntax of experiment files (`build_graph`, `nnx.model.from_config`)
 with errors that name the field."""
 
 import json
@@ -9,8 +9,8 @@ import pytest
 
 import nnx
 from nnx import NnxError, layers, optimizers
-from nnx.graph_config import GraphConfigError, graph_from_config, resolve_graph_config
-from nnx.model import from_config
+from nnx.graph_spec import GraphConfigError, resolve_graph_config
+from nnx.model import build_graph, from_config
 
 RNG = np.random.default_rng(4)
 XA, XB = RNG.standard_normal((12, 5)), RNG.standard_normal((12, 5))
@@ -92,7 +92,7 @@ EXPERIMENT_GRAPH = {  # the `model:` section of an experiment file, as YAML woul
 
 
 def test_experiment_graph_syntax_builds_the_model():
-    model = graph_from_config(EXPERIMENT_GRAPH, seed=1, input_shapes=[(6,)], name="exp")
+    model = build_graph(EXPERIMENT_GRAPH, seed=1, input_shapes=[(6,)], name="exp")
     assert model.input_names == ["x"] and model.output_names == ["out"]
     assert [layer.name for layer in model.layers] == ["h", "up", "s", "j", "out"]
     assert [row["name"] for row in model.summary_rows()] == ["x", "h", "h2", "up", "s", "j",
@@ -120,7 +120,7 @@ def test_resolve_fills_in_layer_arguments_and_normalizes_names():
                                        {"name": "h3", "share": "h", "inputs": ["x"]}]
     assert resolved["outputs"] == ["out"]
     assert resolve_graph_config(resolved) == resolved
-    model = graph_from_config(resolved, input_shapes={"x": (6,)})
+    model = build_graph(resolved, input_shapes={"x": (6,)})
     assert [row["name"] for row in model.summary_rows()][:5] == ["x", "h", "h2", "h3", "up"]
 
 
@@ -165,7 +165,7 @@ def config_with(*changes):
 ])
 def test_graph_config_errors_name_the_field(change, path, fragment):
     with pytest.raises(GraphConfigError) as err:
-        graph_from_config(config_with(change), input_shapes=[(6,)], where="model")
+        build_graph(config_with(change), input_shapes=[(6,)], where="model")
     assert err.value.path == path
     assert fragment in err.value.problem, err.value.problem
     assert str(err.value).startswith(f"{path}: ")
@@ -173,7 +173,7 @@ def test_graph_config_errors_name_the_field(change, path, fragment):
 
 def test_an_input_without_shape_needs_one_from_the_data():
     with pytest.raises(GraphConfigError, match=r"inputs\.0\.shape: missing; give the shape"):
-        graph_from_config(EXPERIMENT_GRAPH)
+        build_graph(EXPERIMENT_GRAPH)
 
 
 def test_a_damaged_graph_file_is_an_nnx_error(tmp_path):

@@ -70,7 +70,7 @@ def test_several_inputs_and_outputs_history_keys_and_weighted_loss():
 def test_one_loss_and_metric_list_apply_to_every_output():
     model = two_in_two_out()
     model.compile(optimizer="sgd", loss="mse", metrics=["mse"])
-    assert len(model._losses) == 2 and model._losses[0] is not model._losses[1]
+    assert len(model.heads) == 2 and model.heads[0].loss is not model.heads[1].loss
     onehot = np.eye(3)[Y]
     result = model.evaluate([X, X2], [onehot, R])
     assert set(result) == {"loss", "cls_loss", "reg_loss", "cls_mse", "reg_mse"}

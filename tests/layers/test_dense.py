@@ -102,6 +102,21 @@ def test_regularizer_penalty_and_gradient(case):
         assert max_rel_error(g, numeric) < 1e-6
 
 
+def test_backward_gives_the_data_gradient_and_the_penalty_gradient_comes_apart():
+    """The penalty belongs to the loss: the model adds its gradient once per step, after
+    backward (a layer called twice in a graph model still adds it once)."""
+    layer = built(layers.Dense(2, kernel_regularizer={"type": "l2", "l2": 0.05}), (3,))
+    plain = built(layers.Dense(2), (3,))
+    x, dy = inputs((4, 3)), inputs((4, 2), seed=2)
+    for each in (layer, plain):
+        each.forward(x, training=True)
+        each.backward(dy)
+    np.testing.assert_array_equal(layer.grads["W"], plain.grads["W"])
+    layer.add_regularization_gradient()
+    np.testing.assert_allclose(layer.grads["W"] - plain.grads["W"], 0.1 * layer.params["W"],
+                               rtol=1e-12)
+
+
 def test_regularizer_config_survives_get_config():
     layer = layers.Dense(3, kernel_regularizer={"type": "l1_l2", "l1": 0.1, "l2": 0.2})
     config = layer.get_config()

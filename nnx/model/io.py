@@ -6,6 +6,8 @@ array of UTF-8 JSON `{"format": "nnx.model/1", "model": <model config>, "preproc
 {...}}`. A graph model's config holds its nodes: `inputs`, `layers` (with `inputs:` lists)
 and `outputs`.
 The write goes to a temporary file renamed into place, so a crash never leaves half a file.
+This module knows the file, not the models: `nnx.model.build.load_model` makes the model
+a file describes.
 """
 
 import json
@@ -17,7 +19,7 @@ import numpy as np
 
 from nnx.atomic import replace_atomically
 from nnx.errors import NnxError
-from nnx.limits import TooBig, check_arrays, loads_json
+from nnx.limits import check_arrays, loads_json
 
 FORMAT = "nnx.model/1"
 META_KEY = "__nnx__"
@@ -74,37 +76,3 @@ def _array_bytes(data):
                     shape, _, dtype = reader(member)
                     sizes[info.filename] = dtype.itemsize * math.prod(shape)
     return sizes
-
-
-def load_model(path):
-    """The model saved at `path`, compiled as it was when saved; its preprocessing dict is
-    available as `model.preprocessing`."""
-    from nnx.model import from_config
-
-    meta, arrays = read_model_file(path)
-    config = meta.get("model") or {}
-    try:
-        model = from_config(config)  # a Sequential, or a graph (`class: Model`)
-        if "compile" in config:
-            model.compile(**config["compile"])
-    except (KeyError, TypeError) as err:
-        raise NnxError(f"{path!r} has a damaged model config ({err!r})") from None
-    except TooBig as err:
-        raise NnxError(f"{path!r}: {err}") from None
-    expected = set()
-    for i, layer in enumerate(model.layers):
-        for table in (layer.params, layer.state):
-            for key in table:
-                name = f"layers/{i}.{layer.name}/{key}"
-                expected.add(name)
-                if name not in arrays:
-                    raise NnxError(f"{path!r} lacks the array {name!r}")
-                if arrays[name].shape != table[key].shape:
-                    raise NnxError(f"{path!r}: {name} has shape {arrays[name].shape}, the layer "
-                                   f"needs {table[key].shape}")
-                table[key][...] = arrays[name]
-    extra = sorted(set(arrays) - expected)
-    if extra:
-        raise NnxError(f"{path!r} holds arrays no layer uses: {', '.join(extra[:5])}")
-    model.preprocessing = meta.get("preprocessing")
-    return model

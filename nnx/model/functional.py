@@ -1,108 +1,36 @@
-"""Graph models, the functional API: `nnx.Input`, calling a layer on a node, `nnx.Model`.
+"""The functional model: `nnx.Model(inputs, outputs)`, a graph of layers.
 
     x = nnx.Input(shape=(64,), name="x")
     h = layers.Dense(64, activation="relu")(x)
     out = layers.Dense(10, activation="softmax")(layers.Add()([h, x]))
     model = nnx.Model(x, out)          # then compile / fit / evaluate / predict / save
 
-A node is a symbolic value: an input, or a layer applied to nodes. Calling a layer checks
-the shapes at once (`output_shape_for`) and builds nothing. `Model` collects the nodes
-between its inputs and outputs in topological order, names them, builds each layer once
-(a generator per layer, spawned from the seed) and runs them: forward in that order,
-backward in reverse, summing the gradients that reach a node from several consumers.
-A layer called more than once is shared: one set of parameters, gradients summed over the
-calls (each call's forward cache is kept and put back for that call's backward).
+`Model` collects the nodes (nnx.nodes) between its inputs and outputs in topological order,
+names them, builds each layer once (a generator per layer, spawned from the seed) and runs
+them: forward in that order, backward in reverse, summing the gradients that reach a node
+from several consumers. A layer called more than once is shared: one set of parameters,
+gradients summed over the calls (each call's forward cache is saved and put back for that
+call's backward: `Layer.save_cache`).
 
 Names: an input is named by `Input(name=...)` (else `input`, or `input_1`, `input_2`, ...
 when there are several); a layer's first call is named after the layer, later calls
 `<layer>_call2`, `<layer>_call3`, ... Layers with a default name (`dense`) are renamed
-`dense_1`, ... when they clash; other clashes are an error. The training engine (compile,
-fit, evaluate, ...) is `nnx.model.BaseModel`.
+`dense_1`, ... when they clash, unless a model already uses them; other clashes are an
+error. The training engine (compile, fit, evaluate, ...) is `nnx.model.engine.BaseModel`.
 """
 
-import itertools
+import weakref
 
 import numpy as np
 
 from nnx import limits
 from nnx.errors import NnxError, closest
-from nnx.layers.base import Layer, snake_case
-from nnx.model import BaseModel
+from nnx.layers.base import snake_case
+from nnx.model.engine import BaseModel
+from nnx.nodes import Node
 
-# Nodes are numbered as they are made: that order is topological (a node is made after its
-# inputs), and a model runs its nodes in it, so a model rebuilt from its config (which
-# lists the nodes in that order) has its layers in the same order.
-_made = itertools.count()
-
-
-class Node:
-    """The output of an `Input` (layer None) or of a layer called on `inputs`; `shape` is
-    the shape of one sample. `name` is set for inputs and for named shared calls."""
-
-    def __init__(self, layer, inputs, shape, name=None):
-        self.layer, self.inputs, self.shape, self.name = layer, tuple(inputs), tuple(shape), name
-        self.number = next(_made)
-
-    @property
-    def multi(self):
-        return getattr(self.layer, "multi_input", False)
-
-    def label(self):
-        return self.name or (self.layer.name if self.layer is not None else "input")
-
-    def __repr__(self):
-        kind = "Input" if self.layer is None else type(self.layer).__name__
-        return (f"<node {self.label()!r} ({kind}), shape (batch, "
-                f"{', '.join(map(str, self.shape))})>")
-
-
-def Input(shape, name=None):  # noqa: N802 - a factory named like Keras' class
-    """A model input of per-sample `shape` (without the batch axis)."""
-    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
-    if (not isinstance(dims, (list, tuple)) or not dims
-            or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
-                   for d in dims)):
-        raise NnxError(f"Input: shape must be a tuple of positive integers (one sample, no "
-                       f"batch axis), got {shape!r}")
-    if name is not None and (not isinstance(name, str) or not name):
-        raise NnxError(f"Input: name must be a non-empty string, got {name!r}")
-    return Node(None, (), tuple(int(d) for d in dims), name)
-
-
-def call_layer(layer, inputs):
-    """`layer(inputs)`: the node of `layer` applied to a node (a list of nodes for a merge
-    layer). A layer called again must see the same input shapes (it is shared)."""
-    multi = getattr(layer, "multi_input", False)
-    if isinstance(inputs, Node):
-        if multi:
-            raise NnxError(f"layer {layer.name!r} merges several nodes: call it on a list, "
-                           f"e.g. {type(layer).__name__}()([a, b])")
-        nodes = (inputs,)
-    elif (isinstance(inputs, (list, tuple)) and inputs
-          and all(isinstance(n, Node) for n in inputs)):
-        if not multi:
-            raise NnxError(f"layer {layer.name!r} takes one node, got a list of {len(inputs)}; "
-                           "merge them first (layers.Add, Concatenate or Multiply)")
-        nodes = tuple(inputs)
-    else:
-        raise NnxError(f"layer {layer.name!r} was called on {type(inputs).__name__}: call a "
-                       "layer on a node (nnx.Input or another layer's output); to compute on "
-                       "arrays, build a model and use predict")
-    given = [n.shape for n in nodes] if multi else nodes[0].shape
-    first = layer.input_shape if layer.built else getattr(layer, "_graph_input_shape", None)
-    if first is not None and _shapes(first) != _shapes(given):
-        raise NnxError(f"layer {layer.name!r} is shared: it was called on inputs of shape "
-                       f"{_shapes(first)}, now on {_shapes(given)}; a shared layer needs the "
-                       "same input shape at every call")
-    shape = layer.output_shape if layer.built else layer.output_shape_for(given)
-    layer._graph_input_shape = given
-    return Node(layer, nodes, shape)
-
-
-def _shapes(shape):
-    if shape and isinstance(shape[0], (list, tuple)):
-        return [tuple(s) for s in shape]
-    return tuple(shape)
+# Layers whose name is part of a graph model (it names their nodes): never renamed again.
+_named_in_a_model = weakref.WeakSet()
 
 
 class Model(BaseModel):
@@ -175,12 +103,12 @@ class Model(BaseModel):
         for layer in self.layers:
             if layer.name in taken:
                 renamable = (layer.name == snake_case(type(layer).__name__)
-                             and not getattr(layer, "_in_graph_model", False))
+                             and layer not in _named_in_a_model)
                 if not renamable:
                     raise NnxError(f"two layers (or a layer and an input) of the model are "
                                    f"named {layer.name!r}; give them distinct names")
                 layer.name = _unique(layer.name, taken)
-            layer._in_graph_model = True  # its name is now part of a model: never renamed
+            _named_in_a_model.add(layer)
             taken.add(layer.name)
             # A layer's first call is named after it (a config defines the layer there).
             self._names[self._calls[layer][0]] = layer.name
@@ -230,9 +158,7 @@ class Model(BaseModel):
             self._consumers[node] = 0
             for i in node.inputs:
                 self._consumers[i] += 1
-            if hasattr(layer, "needs_input_grad"):
-                flags[layer] = flags.get(layer, False) or any(self._requires[i]
-                                                              for i in node.inputs)
+            flags[layer] = flags.get(layer, False) or any(self._requires[i] for i in node.inputs)
         self._flags = list(flags.items())
         self._shared = {layer for layer, calls in self._calls.items() if len(calls) > 1}
         # Backward runs in reverse: a shared layer's last call finds its own forward cache
@@ -290,20 +216,20 @@ class Model(BaseModel):
             x = [values[i] for i in inputs] if multi else values[inputs[0]]
             values[node] = layer.forward(x, training=training)
             if keep and node in self._replayed:
-                self._caches[node] = _snapshot(layer)
+                self._caches[node] = layer.save_cache()
         return [values[node] for node in self.outputs]
 
-    def _backward(self, grads, fused):
+    def _backward(self, grads):
         pending, at_logits = {}, {}
-        for node, grad, is_fused in zip(self.outputs, grads, fused):
-            (at_logits if is_fused else pending)[node] = grad
-        sums, done = {}, set()
+        for node, grad, head in zip(self.outputs, grads, self.heads):
+            (at_logits if head.fused else pending)[node] = grad
+        sums = {}
         for node, layer, targets, multi, shared in self._back_plan:
             grad, dz = pending.pop(node, None), at_logits.get(node)
             if grad is None and dz is None:
                 continue
             if shared:
-                dx = self._shared_backward(node, grad, sums, done)
+                dx = self._shared_backward(node, grad, sums)
             elif dz is not None:
                 dx = layer.backward_preactivation(dz)
             else:
@@ -316,27 +242,19 @@ class Model(BaseModel):
                 layer.grads[key][...] = value
         self._caches.clear()
 
-    def _shared_backward(self, node, grad, sums, done):
+    def _shared_backward(self, node, grad, sums):
         """Backward of one call of a shared layer: its own forward cache, its gradients
-        added to the other calls' (the regularizer's gradient counted once)."""
+        added to the other calls' (the engine adds the regularizer's gradient once)."""
         layer = node.layer
         if node in self._replayed:
-            _restore(layer, self._caches[node])
-        regularizer = getattr(layer, "regularizer", None)
-        if layer in done and regularizer is not None:
-            layer.regularizer = None
-        try:
-            dx = layer.backward(grad)
-        finally:
-            if regularizer is not None:
-                layer.regularizer = regularizer
+            layer.restore_cache(self._caches[node])
+        dx = layer.backward(grad)
         if layer.params:
             if layer in sums:
                 for key, value in layer.grads.items():
                     sums[layer][key] += value
             else:
                 sums[layer] = {key: value.copy() for key, value in layer.grads.items()}
-        done.add(layer)
         return dx
 
     def _forward_fn(self, output):
@@ -410,52 +328,4 @@ def _unique(name, taken):
     return f"{name}_{k}"
 
 
-# -- a shared layer's forward cache, per call --------------------------------------------
-# Not saved: the weights, and what a layer keeps across calls on purpose (scratch buffers,
-# the units diagnostics marks as alive).
-_LIVE = frozenset({"params", "grads", "state", "alive_units", "_buffers"})
-
-
-def _snapshot(layer):
-    """(attributes, [(part, snapshot)]): what a layer's forward left for its backward, with
-    the same for the layers it is made of (Bidirectional, TransformerEncoderBlock). Arrays
-    are copied: a layer may compute into buffers it reuses at its next call."""
-    cache, parts = {}, []
-    for key, value in vars(layer).items():
-        if key in _LIVE:
-            continue
-        subs = _sublayers(value)
-        if subs:
-            cache[key] = value
-            parts += [(part, _snapshot(part)) for part in subs]
-        else:
-            cache[key] = _copied(value)
-    return cache, parts
-
-
-def _restore(layer, snapshot):
-    cache, parts = snapshot
-    vars(layer).update(cache)
-    for part, saved in parts:
-        _restore(part, saved)
-
-
-def _copied(value):
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
-        return type(value)(_copied(v) for v in value)
-    return value
-
-
-def _sublayers(value):
-    if isinstance(value, Layer):
-        return [value]
-    if isinstance(value, dict):
-        return [v for v in value.values() if isinstance(v, Layer)]
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, Layer)]
-    return []
-
-
-__all__ = ["Input", "Model", "Node", "call_layer"]
+__all__ = ["Model"]

@@ -1,0 +1,107 @@
+"""The data a model is handed, checked and converted once at the edge: inputs as contiguous
+arrays in the model's dtype, targets as each output's loss wants them (`Loss.prepare_target`),
+one entry per named input or output, batch sizes and validation splits. The training loop
+then trusts them.
+"""
+
+import numpy as np
+
+from nnx import checks
+from nnx.errors import NnxError
+
+
+def arrays_by_name(value, names, what):
+    """One entry per name from a list/tuple or a dict by name (several inputs/outputs)."""
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        missing = [n for n in names if n not in value]
+        if unknown or missing:
+            raise NnxError(f"the model's {what}s are {', '.join(names)}; got arrays for "
+                           f"{', '.join(map(str, value)) or 'none'}")
+        return [value[n] for n in names]
+    if len(names) == 1:
+        return [value]
+    if not isinstance(value, (list, tuple)) or len(value) != len(names):
+        got = (f"a list of {len(value)}" if isinstance(value, (list, tuple))
+               else f"one {type(value).__name__}")
+        raise NnxError(f"the model has {len(names)} {what}s ({', '.join(names)}): give a "
+                       f"list of {len(names)} arrays or a dict by name, got {got}")
+    return list(value)
+
+
+def input_arrays(x, names, dtype):
+    """The inputs `x` (an array, or a list / dict by name for several) as C-contiguous
+    finite arrays of `dtype` with a batch axis; their shapes are checked by `check_inputs`
+    (a model not built yet learns them first)."""
+    single = len(names) == 1
+    xs = []
+    for name, a in zip(names, arrays_by_name(x, names, "input")):
+        what = "inputs" if single else f"input {name!r}"
+        a = np.asarray(a)
+        if a.dtype.kind not in "fiub":
+            raise NnxError(f"{what} must be numeric, got dtype {a.dtype}")
+        if a.ndim < 2 or len(a) == 0:
+            raise NnxError(f"{what} must have a batch axis and at least one sample, got "
+                           f"shape {a.shape}")
+        a = np.ascontiguousarray(a, dtype=dtype)
+        if not np.isfinite(a).all():
+            raise NnxError(f"{what} contain NaN or infinite values" if single else
+                           f"{what} contains NaN or infinite values")
+        xs.append(a)
+    return xs
+
+
+def check_inputs(xs, names, shapes):
+    """NnxError unless each input has the per-sample shape the model expects and all have
+    as many samples."""
+    single = len(names) == 1
+    for name, a, shape in zip(names, xs, shapes):
+        if tuple(a.shape[1:]) != shape:
+            what = "inputs" if single else f"input {name!r}"
+            raise NnxError(f"the model expects {what} of shape (batch, "
+                           f"{', '.join(map(str, shape))}), got {a.shape}")
+    for name, a in zip(names[1:], xs[1:]):
+        if len(a) != len(xs[0]):
+            raise NnxError(f"input {name!r} has {len(a)} samples but input {names[0]!r} "
+                           f"has {len(xs[0])}")
+
+
+def target_arrays(y, heads, shapes, n, dtype):
+    """The targets `y` of `n` samples, one per output head, as its loss wants them for an
+    output of per-sample shape `shapes[k]`."""
+    single = len(heads) == 1
+    targets = arrays_by_name(y, [head.name for head in heads], "output")
+    prepared = []
+    for head, shape, target in zip(heads, shapes, targets):
+        where = "" if single else f"output {head.name!r}: "
+        target = np.asarray(target)
+        if target.ndim == 0:
+            raise NnxError(f"{where}targets must be an array with one entry per sample, got "
+                           f"{target.item()!r}")
+        if len(target) != n:
+            raise NnxError(f"{where}inputs have {n} samples but targets have {len(target)}")
+        prepared.append(head.loss.prepare_target(target, shape, dtype, where))
+    return prepared
+
+
+def split_validation(xs, ys, fraction):
+    """((x, y) to train on, (x, y) to validate on): the last `fraction` of the samples
+    validate, as Keras' validation_split does."""
+    if not 0.0 < fraction < 1.0:
+        raise NnxError(f"validation_split must be in (0, 1), got {fraction!r}")
+    n = len(xs[0])
+    cut = n - int(round(n * fraction))
+    if cut < 1 or cut == n:
+        raise NnxError(f"validation_split {fraction} of {n} samples leaves an empty split")
+    return ([a[:cut] for a in xs], [t[:cut] for t in ys]), ([a[cut:] for a in xs],
+                                                             [t[cut:] for t in ys])
+
+
+def batch_size(value, n):
+    """The batch size for `n` samples: `None` or "full" is all of them."""
+    if value is None or value == "full":
+        return max(n, 1)
+    if isinstance(value, str):
+        raise NnxError(f"fit: batch_size must be a positive integer, None or 'full', got "
+                       f"{value!r}")
+    return checks.integer("fit", "batch_size", value, minimum=1)
