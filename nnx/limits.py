@@ -2,7 +2,8 @@
 
 A model too big for the machine must be refused in one line when it is validated, not
 found out by a MemoryError (or the kernel's out-of-memory killer) after minutes of
-building; a file nested or repeated absurdly must not exhaust the interpreter either.
+building; a layer repeated absurdly must not exhaust the interpreter either (a file nested
+absurdly deep is refused by `nnx.nesting`, below every reader).
 
 The memory check estimates from shapes alone: each layer says which parameters it would
 make (`Layer.param_shapes`) and what a training step on a batch keeps (`Layer.memory_for`);
@@ -11,7 +12,6 @@ meant to be of the right size, not exact, and is compared with all the memory th
 could ever get (not with what is free now), so that only what can never fit is refused.
 """
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -28,10 +28,6 @@ MAX_REPEAT = 1000
 # The layers of a model after `repeat`: ten times the deepest published networks, yet few
 # enough that building them (a Python object each) stays quick and small.
 MAX_LAYERS = 10_000
-# Experiments, run records and model configs nest about ten levels deep. PyYAML and json
-# read one nesting level with several Python frames each, so a file nested a few hundred
-# deep would hit Python's recursion limit half-way; a hundred levels is far beyond use.
-MAX_DEPTH = 100
 
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 # A container's memory limit: cgroup v2, then v1 (which shows a huge number when unlimited).
@@ -174,29 +170,3 @@ def check_arrays(sizes, where):
         name = max(sizes, key=sizes.get)
         raise TooBig(where, f"its arrays need {format_bytes(total)} ({name}: "
                             f"{format_bytes(sizes[name])}); {machine}")
-
-
-def loads_json(text, where):
-    """`json.loads(text)`, refused (NnxError naming `where`) when nested more than MAX_DEPTH
-    deep, which json's decoder would follow until Python's stack runs out. A syntax error
-    is json.JSONDecodeError, as from json.loads."""
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        raise NnxError(f"{where}: nested more than {MAX_DEPTH} deep") from None
-    check_depth(document, where)
-    return document
-
-
-def check_depth(value, where):
-    """NnxError when lists and mappings in `value` nest more than MAX_DEPTH deep (walked
-    without recursion, so that any depth is safe to check)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if not isinstance(item, (dict, list)):
-            continue
-        if depth > MAX_DEPTH:
-            raise NnxError(f"{where}: nested more than {MAX_DEPTH} deep")
-        stack.extend((child, depth + 1) for child in
-                     (item.values() if isinstance(item, dict) else item))

@@ -21,7 +21,7 @@ from experiment_configs import tiny_moons
 from typer.testing import CliRunner
 
 import nnx
-from nnx import limits
+from nnx import limits, nesting
 from nnx.cli import app
 from nnx.config import load_experiment
 from nnx.experiment import prepare
@@ -263,7 +263,7 @@ def test_yaml_nested_five_thousand_deep_is_refused(tmp_path, style):
     nested = "[" * 5000 + "]" * 5000 if style == "flow" else "- " * 5000 + "leaf"
     path.write_text(f"name: deep\nextra:\n  {nested}\n")
     message = invoke("validate", path)
-    assert str(path) in message and f"nested more than {limits.MAX_DEPTH} deep" in message
+    assert str(path) in message and f"nested more than {nesting.MAX_DEPTH} deep" in message
     assert "line" in message
 
 
@@ -276,18 +276,18 @@ def test_an_integer_too_long_to_read_is_refused(tmp_path):
 def test_a_set_value_nested_deep_is_refused(tmp_path):
     path = write_experiment(tmp_path)
     message = invoke("validate", path, "--set", "seed=" + "[" * 5000 + "]" * 5000)
-    assert f"nested more than {limits.MAX_DEPTH} deep" in message
+    assert f"nested more than {nesting.MAX_DEPTH} deep" in message
 
 
 def test_yaml_nested_at_the_cap_is_read(tmp_path):
     path = tmp_path / "deep.yaml"
-    path.write_text("extra: " + "[" * (limits.MAX_DEPTH - 1) + "]" * (limits.MAX_DEPTH - 1))
+    path.write_text("extra: " + "[" * (nesting.MAX_DEPTH - 1) + "]" * (nesting.MAX_DEPTH - 1))
     from nnx.config.yaml_io import read_yaml_file
 
     value, depth = read_yaml_file(path)["extra"], 1
     while value:
         value, depth = value[0], depth + 1
-    assert depth == limits.MAX_DEPTH - 1
+    assert depth == nesting.MAX_DEPTH - 1
 
 
 def deep_run(tmp_path, depth=5000):

@@ -9,7 +9,7 @@ from errors_helper import raises
 from experiment_configs import tiny_moons
 
 import nnx
-from nnx import layers, limits
+from nnx import layers, limits, nesting
 from nnx.config import load_experiment
 from nnx.experiment import prepare
 
@@ -55,8 +55,8 @@ def test_depth_is_checked_without_recursion():
     deep = []
     for _ in range(100_000):
         deep = [deep]
-    raises(lambda: limits.check_depth({"a": deep}, "where"), "where: nested more than 100 deep")
-    limits.check_depth({"a": [[{"b": 1}]] * 3}, "where")
+    raises(lambda: nesting.check_depth({"a": deep}, "where"), "where: nested more than 100 deep")
+    nesting.check_depth({"a": [[{"b": 1}]] * 3}, "where")
 
 
 def test_the_python_api_refuses_a_model_before_building_it():

@@ -132,8 +132,9 @@ def studies(
         return
     with exit_codes():
         from nnx.results import results_dir as resolve_results_dir
+        from nnx.results.studies import study_status
         from nnx.search.storage import quiet_optuna
-        from nnx.search.study_json import study_documents, study_status
+        from nnx.search.study_json import study_documents
 
         quiet_optuna()
         notes = console(stderr=True)

@@ -11,7 +11,7 @@ import re
 import yaml
 
 from nnx.config.errors import ConfigError
-from nnx.limits import MAX_DEPTH
+from nnx.nesting import MAX_DEPTH
 
 
 class _Loader(yaml.SafeLoader):

@@ -19,7 +19,8 @@ import numpy as np
 
 from nnx.atomic import replace_atomically
 from nnx.errors import NnxError
-from nnx.limits import check_arrays, loads_json
+from nnx.limits import check_arrays
+from nnx.nesting import loads_json
 
 FORMAT = "nnx.model/1"
 META_KEY = "__nnx__"

@@ -12,10 +12,14 @@ from pathlib import Path
 
 from nnx.errors import NnxError, closest
 from nnx.results import RUN_SCHEMA, find_run, load_runs, read_json, read_run, runs_dir
-from nnx.search.journal import find_damage
-from nnx.search.storage import embedded_study_names, journal_path, studies_dir
-from nnx.search.study import STUDY_SCHEMA
-from nnx.search.study_json import damaged_document
+from nnx.results.journal import find_damage
+from nnx.results.studies import (
+    STUDY_SCHEMA,
+    damaged_document,
+    embedded_study_names,
+    journal_path,
+    studies_dir,
+)
 
 
 @dataclass

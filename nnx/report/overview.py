@@ -24,11 +24,10 @@ from nnx.report.values import (
 )
 from nnx.report.view import Column, Note, Table, View, cell
 from nnx.results import RUN_STATUSES, runs_dir
-from nnx.search.study_json import study_status
+from nnx.results.studies import FINISHED_STATES, TRIAL_STATES, study_status
 
-TRIAL_STATES = ("complete", "pruned", "diverged", "failed")
 STUDY_STATUSES = ("running", "idle", "finished", "empty", "damaged")
-STATUSES = tuple(dict.fromkeys((*RUN_STATUSES, *STUDY_STATUSES, *TRIAL_STATES)))
+STATUSES = tuple(dict.fromkeys((*RUN_STATUSES, *STUDY_STATUSES, *FINISHED_STATES)))
 SORT_KEYS = ("date", "name", "duration", "status")
 STATUS_STYLE = {"completed": "green", "complete": "green", "finished": "green",
                 "pruned": "yellow", "interrupted": "yellow", "running": "cyan",
@@ -234,7 +233,7 @@ def _metric_names(record):
 def counts_text(counts):
     if counts is None:
         return "-"
-    return "/".join(str(counts.get(s, 0)) for s in TRIAL_STATES)
+    return "/".join(str(counts.get(s, 0)) for s in FINISHED_STATES)
 
 
 def overview_view(results, filters):
@@ -301,7 +300,7 @@ def row_document(row):
             "status": row.status, "metric": row.metric, "value": row.value,
             "direction": "maximize" if row.maximize else "minimize",
             "trials": None if row.counts is None else
-            {s: row.counts.get(s, 0) for s in (*TRIAL_STATES, "running", "waiting")},
+            {s: row.counts.get(s, 0) for s in TRIAL_STATES},
             "duration_s": row.duration_s,
             "date": None if row.date is None else row.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "flags": row.flags, "notes": row.notes, "path": row.path}
@@ -314,7 +313,7 @@ def overview_document(results, rows, hidden):
 
 
 def overview_csv(rows):
-    columns = ["kind", "name", "status", "metric", "value", *TRIAL_STATES, "duration_s",
+    columns = ["kind", "name", "status", "metric", "value", *FINISHED_STATES, "duration_s",
                "date", "notes"]
     table = Table(None, [Column(c) for c in columns])
     for row in rows:
@@ -322,6 +321,6 @@ def overview_csv(rows):
         counts = doc["trials"] or {}
         table.add([row.kind, row.name, row.status, row.metric, cell(row.value),
                    *[cell(counts.get(s) if row.counts is not None else None)
-                     for s in TRIAL_STATES],
+                     for s in FINISHED_STATES],
                    cell(row.duration_s), cell(doc["date"]), row.notes])
     return table

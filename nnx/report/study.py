@@ -15,9 +15,8 @@ from nnx.report.values import (
     parse_time,
 )
 from nnx.report.view import Charts, Column, Fields, Note, Table, View, cell
-from nnx.search.study_json import study_status
+from nnx.results.studies import FINISHED_STATES, TRIAL_STATES, study_status
 
-STATES = ("complete", "pruned", "diverged", "failed", "running", "waiting")
 STATE_STYLE = {**STATUS_STYLE, "waiting": "dim"}
 CURVES = 3  # learning curves of this many best trials
 DEFAULT_TOP = 10
@@ -84,8 +83,8 @@ def study_view(document, path="", top=None):
     facts = [("status", cell(status, style=STATE_STYLE.get(status))),
              ("method", as_text(document.get("method"), "?")),
              ("metric", f"{metric} ({direction})"),
-             ("trials", ", ".join(f"{counts.get(s, 0)} {s}" for s in STATES
-                                  if counts.get(s, 0) or s in STATES[:4])),
+             ("trials", ", ".join(f"{counts.get(s, 0)} {s}" for s in TRIAL_STATES
+                                  if counts.get(s, 0) or s in FINISHED_STATES)),
              ("experiment", " ".join([as_text(document.get("experiment"), "?"),
                                       *[f"--set {o}" for o in document.get("overrides") or []
                                         if isinstance(o, str)]])),
@@ -99,7 +98,7 @@ def study_view(document, path="", top=None):
         sections.insert(1, Note(document["damaged"], style="red"))
     sections.append(top_table(document, names, top))
     sections.append(BarChart("trials by state", [(s, counts.get(s, 0), str(counts.get(s, 0)))
-                                                 for s in STATES if counts.get(s, 0)]))
+                                                 for s in TRIAL_STATES if counts.get(s, 0)]))
     charts = [convergence_chart(document, metric), curves_chart(document, metric)]
     charts = [c for c in charts if c is not None]
     if charts:

@@ -10,8 +10,7 @@ from nnx.format import fmt_metric
 from nnx.report import report_console
 from nnx.report.formats import renderable
 from nnx.report.view import Column, Note, Table, cell
-
-STUDY_STATES = ("complete", "pruned", "diverged", "failed")
+from nnx.results.studies import FINISHED_STATES
 
 
 def print_sections(sections, console=None):
@@ -97,7 +96,7 @@ def studies_sections(rows):
         counts, best = row["counts"], row["best"]
         table.add([row["study"], row["status"], str(row["method"]),
                    f"{row['metric']} ({row['direction']})", str(sum(counts.values())),
-                   "/".join(str(counts.get(s, 0)) for s in STUDY_STATES),
+                   "/".join(str(counts.get(s, 0)) for s in FINISHED_STATES),
                    "-" if best is None else f"{fmt_metric(best['value'])} (#{best['trial']})",
                    row["storage"]])
     return [table, Note("c/p/d/f: trials complete / pruned / diverged / failed", "dim")]

@@ -1,13 +1,13 @@
 """The backend a study's journal is read and appended through: Optuna's JournalFileBackend,
-which first cuts a torn end off the file (`nnx.search.journal`), holding the lock that every
-append takes. Apart from `nnx.search.journal` because it imports Optuna."""
+which first cuts a torn end off the file (`nnx.results.journal`), holding the lock that every
+append takes. Apart from `nnx.results.journal` because it imports Optuna."""
 
 import os
 from pathlib import Path
 
 from optuna.storages.journal import JournalFileBackend
 
-from nnx.search.journal import cut_torn_tail, ends_whole
+from nnx.results.journal import cut_torn_tail, ends_whole
 
 
 class JournalBackend(JournalFileBackend):

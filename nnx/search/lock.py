@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from nnx.errors import NnxError
 from nnx.results import utc_now
-from nnx.search.storage import studies_dir
+from nnx.results.studies import studies_dir
 
 LOCK_SCHEMA = "nnx.lock/1"
 LOCK_SUFFIX = ".lock"

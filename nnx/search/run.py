@@ -8,10 +8,11 @@ Nothing here prints: a `SearchListener` receives what happened and the CLI shows
 
 from pathlib import Path
 
+from nnx.results.studies import studies_dir
 from nnx.search.lock import StudyLock, lock_path
 from nnx.search.plan import plan_search
 from nnx.search.session import Tickets, open_search, trial_loop
-from nnx.search.storage import quiet_optuna, studies_dir
+from nnx.search.storage import quiet_optuna
 from nnx.search.study_json import export_best, keep_only_best_model, refresh_document
 from nnx.search.summary import SearchListener, Summary
 from nnx.search.workers import run_workers

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from nnx.errors import NnxError, closest
+from nnx.results.studies import embedded_study_names, journal_path, studies_dir
 
-JOURNAL_SUFFIX = ".journal"
 CONNECT_TIMEOUT_S = 5  # a wrong host fails within this, instead of TCP's minutes
 SCHEMA_RETRIES = 3  # machines creating the tables of a fresh database at once may collide
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -34,14 +34,6 @@ def quiet_optuna():
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
-def studies_dir(results_dir):
-    return Path(results_dir) / "studies"
-
-
-def journal_path(results_dir, study):
-    return studies_dir(results_dir) / f"{study}{JOURNAL_SUFFIX}"
 
 
 def check_study_name(name):
@@ -125,7 +117,7 @@ def open_journal(path, create=True, on_repair=None):
     changed) when a bad record has good ones after it."""
     from optuna.storages import JournalStorage
 
-    from nnx.search.journal import find_damage
+    from nnx.results.journal import find_damage
     from nnx.search.journal_backend import JournalBackend
 
     path = Path(path)
@@ -234,13 +226,6 @@ def open_storage(url, results_dir, study, on_repair=None):
     if url:
         return open_url(url)
     return open_journal(journal_path(results_dir, study), on_repair=on_repair)
-
-
-def embedded_study_names(results_dir):
-    folder = studies_dir(results_dir)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[:-len(JOURNAL_SUFFIX)] for p in folder.glob(f"*{JOURNAL_SUFFIX}"))
 
 
 def find_study(name, results_dir, url=None, read=True, on_repair=None):

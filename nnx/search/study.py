@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 
 from nnx.errors import NnxError
 from nnx.results import utc_now
+from nnx.results.studies import STUDY_SCHEMA
 from nnx.search.samplers import GRID_PARAM
 
-STUDY_SCHEMA = "nnx.study/1"
 READY_WAIT_S = 60.0  # how long a study's creator may take to describe it and queue its grid
 # Parts of the resolved experiment that do not change what a trial computes.
 UNFINGERPRINTED = (("name",), ("search",), ("diagnostics",), ("train", "threads"))

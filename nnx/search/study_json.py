@@ -12,17 +12,20 @@ import tempfile
 from pathlib import Path
 
 from nnx.errors import NnxError
-from nnx.search.storage import studies_dir
-from nnx.search.study import STUDY_SCHEMA
+from nnx.results.studies import (
+    STUDY_SCHEMA,
+    TRIAL_STATES,
+    damaged_document,
+    studies_dir,
+)
 
-STATES = ("complete", "pruned", "diverged", "failed", "running", "waiting")
 _OPTUNA_STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
                   "RUNNING": "running", "WAITING": "waiting"}
 
 
 def trial_state(trial):
     """nnx's state of an Optuna trial: its `nnx_state` once finished, else Optuna's."""
-    if trial.state.is_finished() and trial.user_attrs.get("nnx_state") in STATES:
+    if trial.state.is_finished() and trial.user_attrs.get("nnx_state") in TRIAL_STATES:
         return trial.user_attrs["nnx_state"]
     return _OPTUNA_STATES.get(trial.state.name, "failed")
 
@@ -46,25 +49,6 @@ def trial_row(trial):
             "started": trial.datetime_start.isoformat() if trial.datetime_start else None}
 
 
-def study_status(counts, damaged=False):
-    """A study's state in listings: `damaged` (its journal no longer loads), `running` (a
-    trial runs now), `idle` (trials are queued but none runs: the next search runs them),
-    `finished`, or `empty`."""
-    if damaged:
-        return "damaged"
-    if not sum(counts.values()):
-        return "empty"
-    if counts.get("running"):
-        return "running"
-    return "idle" if counts.get("waiting") else "finished"
-
-
-def damaged_document(name, journal, message):
-    """The stand-in of a study whose journal is damaged: its name, file and what is wrong."""
-    return {"schema": STUDY_SCHEMA, "study": name, "storage": str(journal), "trials": [],
-            "counts": {}, "best": None, "damaged": message}
-
-
 def best_row(rows, direction):
     """The best complete trial's row (None when no trial completed with a value)."""
     scored = [r for r in rows if r["state"] == "complete" and _finite(r["value"])]
@@ -81,7 +65,7 @@ def build_document(study, storage_label):
     direction = attrs.get("nnx_direction", study.direction.name.lower())
     rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
     best = best_row(rows, direction)
-    counts = {state: 0 for state in STATES}
+    counts = {state: 0 for state in TRIAL_STATES}
     for row in rows:
         counts[row["state"]] += 1
     return {
@@ -222,8 +206,8 @@ def study_documents(results_dir, url=None, write=True, on_repair=None):
     import optuna
 
     from nnx.errors import NnxError
+    from nnx.results.journal import JournalDamaged
     from nnx.search import storage as storage_module
-    from nnx.search.journal import JournalDamaged
 
     documents, problems = [], []
     if url:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from nnx import results
+from nnx.results import runs as results
 from nnx.callbacks import Callback
 from nnx.experiment import build as experiment_build
 from nnx.experiment import run as experiment_run

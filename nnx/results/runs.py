@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nnx.atomic import replace_atomically
 from nnx.errors import NnxError, closest
-from nnx.limits import loads_json
+from nnx.nesting import loads_json
 
 RUN_SCHEMA = "nnx.run/1"
 RUN_STATUSES = ("completed", "pruned", "diverged", "interrupted", "failed")
