@@ -1,15 +1,21 @@
-"""Activation names -> the integer codes that kernels switch on.
+"""Activation names -> the integer codes that kernels switch on (nnx/kernels/codes.py).
 
-Kernels select an activation by code, never by a function argument (a function argument
-defeats numba's disk cache). This module imports no numba, so config validation stays fast.
+This module imports no numba, so config validation stays fast.
 """
 
+from nnx.kernels.codes import (  # noqa: F401 - the codes are read as activations.RELU, ...
+    ELU,
+    ELU_ALPHA,
+    GELU,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    LINEAR,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    TANH,
+)
 from nnx.registry import Registry
-
-LINEAR, SIGMOID, RELU, LEAKY_RELU, ELU, GELU, TANH, SOFTMAX = range(8)
-
-LEAKY_RELU_SLOPE = 0.01
-ELU_ALPHA = 1.0
 
 ACTIVATIONS = Registry(
     "activation",

@@ -8,18 +8,7 @@ import math
 
 import numpy as np
 
-from nnx.activations import (
-    ELU,
-    ELU_ALPHA,
-    GELU,
-    LEAKY_RELU,
-    LEAKY_RELU_SLOPE,
-    LINEAR,
-    RELU,
-    SIGMOID,
-    SOFTMAX,
-    TANH,
-)
+from nnx.kernels import codes
 from nnx.kernels.jit import kernel
 
 
@@ -53,41 +42,41 @@ def activate(z, code, y):
     n, m = z.shape
     zero = z.dtype.type(0.0)
     one = z.dtype.type(1.0)
-    if code == LINEAR:
+    if code == codes.LINEAR:
         if y is not z:
             y[:, :] = z
-    elif code == RELU:
+    elif code == codes.RELU:
         for i in range(n):
             for j in range(m):
                 y[i, j] = z[i, j] if z[i, j] > zero else zero
-    elif code == LEAKY_RELU:
-        slope = z.dtype.type(LEAKY_RELU_SLOPE)
+    elif code == codes.LEAKY_RELU:
+        slope = z.dtype.type(codes.LEAKY_RELU_SLOPE)
         for i in range(n):
             for j in range(m):
                 v = z[i, j]
                 y[i, j] = v if v > zero else slope * v
-    elif code == ELU:
-        alpha = z.dtype.type(ELU_ALPHA)
+    elif code == codes.ELU:
+        alpha = z.dtype.type(codes.ELU_ALPHA)
         for i in range(n):
             for j in range(m):
                 v = z[i, j]
                 y[i, j] = v if v > zero else alpha * (np.exp(v) - one)
-    elif code == SIGMOID:
+    elif code == codes.SIGMOID:
         for i in range(n):
             for j in range(m):
                 y[i, j] = sigmoid(z[i, j])
-    elif code == TANH:
+    elif code == codes.TANH:
         for i in range(n):
             for j in range(m):
                 y[i, j] = np.tanh(z[i, j])
-    elif code == GELU:
+    elif code == codes.GELU:
         half = z.dtype.type(0.5)
         inv_sqrt2 = z.dtype.type(1.0 / math.sqrt(2.0))
         for i in range(n):
             for j in range(m):
                 v = z[i, j]
                 y[i, j] = half * v * (one + math.erf(v * inv_sqrt2))
-    elif code == SOFTMAX:
+    elif code == codes.SOFTMAX:
         for i in range(n):
             top = z[i, 0]
             for j in range(1, m):
@@ -110,32 +99,32 @@ def activation_grad(dy, y, z, code, dz):
     n, m = dy.shape
     zero = dy.dtype.type(0.0)
     one = dy.dtype.type(1.0)
-    if code == LINEAR:
+    if code == codes.LINEAR:
         if dz is not dy:
             dz[:, :] = dy
-    elif code == RELU:
+    elif code == codes.RELU:
         for i in range(n):
             for j in range(m):
                 dz[i, j] = dy[i, j] if y[i, j] > zero else zero
-    elif code == LEAKY_RELU:
-        slope = dy.dtype.type(LEAKY_RELU_SLOPE)
+    elif code == codes.LEAKY_RELU:
+        slope = dy.dtype.type(codes.LEAKY_RELU_SLOPE)
         for i in range(n):
             for j in range(m):
                 dz[i, j] = dy[i, j] if y[i, j] > zero else slope * dy[i, j]
-    elif code == ELU:
-        alpha = dy.dtype.type(ELU_ALPHA)
+    elif code == codes.ELU:
+        alpha = dy.dtype.type(codes.ELU_ALPHA)
         for i in range(n):
             for j in range(m):
                 dz[i, j] = dy[i, j] if y[i, j] > zero else dy[i, j] * (y[i, j] + alpha)
-    elif code == SIGMOID:
+    elif code == codes.SIGMOID:
         for i in range(n):
             for j in range(m):
                 dz[i, j] = dy[i, j] * y[i, j] * (one - y[i, j])
-    elif code == TANH:
+    elif code == codes.TANH:
         for i in range(n):
             for j in range(m):
                 dz[i, j] = dy[i, j] * (one - y[i, j] * y[i, j])
-    elif code == GELU:
+    elif code == codes.GELU:
         half = dy.dtype.type(0.5)
         inv_sqrt2 = dy.dtype.type(1.0 / math.sqrt(2.0))
         inv_sqrt2pi = dy.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
@@ -144,7 +133,7 @@ def activation_grad(dy, y, z, code, dz):
                 v = z[i, j]
                 cdf = half * (one + math.erf(v * inv_sqrt2))
                 dz[i, j] = dy[i, j] * (cdf + v * inv_sqrt2pi * np.exp(-half * v * v))
-    elif code == SOFTMAX:
+    elif code == codes.SOFTMAX:
         for i in range(n):
             dot = zero
             for j in range(m):

@@ -17,7 +17,7 @@ bias + activation pass (forward) and the activation-gradient + bias-gradient pas
 (backward), so they cost no extra pass over memory. 1-D convolutions run through the
 same kernels with height 1.
 
-Two column layouts, chosen by the layer (geom[10]):
+Two column layouts, chosen by the layer (`ConvGeometry.flat`, nnx/kernels/geometry.py):
 - gathered (0): S = Ho*Wo, one column per output position. Any stride. Row (c, i, j) is
   built from runs of Wo elements, so short rows make im2col and col2im loop-bound (16x14x14
   from 64 samples: 1.4 ms each, 5x the time of writing the same bytes).
@@ -33,15 +33,14 @@ The long runs are copied through slices (`dst = row[a:b]`, then `dst[t] = src[t]
 as `row[a + t]`, numba must allow for a negative index on every store, and the loop does
 not vectorize (col2im's run-accumulation took 0.88 ms instead of 0.35).
 
-geom: int64 array (kh, kw, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
-Ho, Wo, flat); the bottom/right padding follows from Ho, Wo (positions past the input
-read 0).
+`g` is a ConvGeometry (nnx/kernels/geometry.py): window, stride, dilation, the top/left
+padding, the output size Ho, Wo and the layout.
 """
 
 import numpy as np
 
-from nnx.activations import LINEAR
 from nnx.kernels.activations import activate, activation_grad
+from nnx.kernels.codes import LINEAR
 from nnx.kernels.jit import kernel
 
 
@@ -55,12 +54,13 @@ def _valid_range(offset, stride, size, count):
 
 
 @kernel
-def im2col(x, first, geom, cols):
+def im2col(x, first, g, cols):
     """x (N, C, H, W) -> cols (C*kh*kw, m*Ho*Wo) for the m samples from `first` on: row
     (c, i, j) holds x[n, c, ih, iw] for every output position, 0 in the padding."""
     _, channels, height, width = x.shape
-    kh, kw, sh, sw, dh, dw = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
-    pt, pl, ho, wo = geom[6], geom[7], geom[8], geom[9]
+    kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
+    dh, dw, pt, pl = g.dilation_h, g.dilation_w, g.pad_top, g.pad_left
+    ho, wo = g.out_h, g.out_w
     plane = ho * wo
     count = cols.shape[1] // plane
     zero = cols.dtype.type(0.0)
@@ -88,12 +88,13 @@ def im2col(x, first, geom, cols):
 
 
 @kernel
-def col2im(dcols, geom, dx):
+def col2im(dcols, g, dx):
     """The adjoint of im2col: dx (N, C, H, W) = the sum of dcols (C*kh*kw, N*Ho*Wo) over
     every window position that read each input element (padding positions are dropped)."""
     n_batch, channels, height, width = dx.shape
-    kh, kw, sh, sw, dh, dw = geom[0], geom[1], geom[2], geom[3], geom[4], geom[5]
-    pt, pl, ho, wo = geom[6], geom[7], geom[8], geom[9]
+    kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
+    dh, dw, pt, pl = g.dilation_h, g.dilation_w, g.pad_top, g.pad_left
+    ho, wo = g.out_h, g.out_w
     plane = ho * wo
     dx[:] = 0
     for c in range(channels):
@@ -113,25 +114,25 @@ def col2im(dcols, geom, dx):
 
 
 @kernel
-def padded_shape(geom):
+def padded_shape(g):
     """(Hp, Wp): the zero-padded plane of the flat layout (stride 1)."""
-    return geom[8] + (geom[0] - 1) * geom[4], geom[9] + (geom[1] - 1) * geom[5]
+    return g.out_h + (g.kernel_h - 1) * g.dilation_h, g.out_w + (g.kernel_w - 1) * g.dilation_w
 
 
 @kernel
-def pitch(geom):
+def pitch(g):
     """Columns per output row: Wp in the flat layout, Wo in the gathered one."""
-    return padded_shape(geom)[1] if geom[10] else geom[9]
+    return padded_shape(g)[1] if g.flat else g.out_w
 
 
 @kernel
-def pad_planes(x, first, count, geom, xp):
+def pad_planes(x, first, count, g, xp):
     """Samples first..first+count of x (N, C, H, W) -> xp, their zero-padded (Hp, Wp)
     planes back to back, then zeros (the slack that the last plane's wrapped-around
     columns read)."""
     _, channels, height, width = x.shape
-    pt, pl = geom[6], geom[7]
-    hp, wp = padded_shape(geom)
+    pt, pl = g.pad_top, g.pad_left
+    hp, wp = padded_shape(g)
     plane = hp * wp
     xp[:] = 0
     for m in range(count):
@@ -144,12 +145,12 @@ def pad_planes(x, first, count, geom, xp):
 
 
 @kernel
-def im2col_flat(xp, geom, cols):
+def im2col_flat(xp, g, cols):
     """The flat layout's im2col from pad_planes' xp: row (c, i, j) of sample m is the run of
     Ho*Wp elements of plane (m, c) that starts at i*dh*Wp + j*dw."""
-    kh, kw, dh, dw = geom[0], geom[1], geom[4], geom[5]
-    hp, wp = padded_shape(geom)
-    plane, span = hp * wp, geom[8] * wp
+    kh, kw, dh, dw = g.kernel_h, g.kernel_w, g.dilation_h, g.dilation_w
+    hp, wp = padded_shape(g)
+    plane, span = hp * wp, g.out_h * wp
     count = cols.shape[1] // span
     channels = cols.shape[0] // (kh * kw)
     for c in range(channels):
@@ -165,13 +166,14 @@ def im2col_flat(xp, geom, cols):
 
 
 @kernel
-def col2im_flat(dcols, geom, dxp, dx):
+def col2im_flat(dcols, g, dxp, dx):
     """The adjoint of pad_planes + im2col_flat: sums dcols into padded planes (dxp, sized
     like xp) and crops them into dx (N, C, H, W)."""
     n_batch, channels, height, width = dx.shape
-    kh, kw, dh, dw, pt, pl = geom[0], geom[1], geom[4], geom[5], geom[6], geom[7]
-    hp, wp = padded_shape(geom)
-    plane, span = hp * wp, geom[8] * wp
+    kh, kw, dh, dw = g.kernel_h, g.kernel_w, g.dilation_h, g.dilation_w
+    pt, pl = g.pad_top, g.pad_left
+    hp, wp = padded_shape(g)
+    plane, span = hp * wp, g.out_h * wp
     dxp[:] = 0
     for c in range(channels):
         for i in range(kh):
@@ -199,29 +201,30 @@ def _leading(buffer, rows, cols):
 
 
 @kernel
-def _output_rows(geom):
+def _output_rows(g):
     """(rows, width, pitch): the output of one filter and sample as `rows` runs of `width`
     values, `pitch` columns apart in zT. The gathered layout has one run per plane."""
-    ho, wo = geom[8], geom[9]
-    if geom[10]:
-        return ho, wo, pitch(geom)
+    ho, wo = g.out_h, g.out_w
+    if g.flat:
+        return ho, wo, pitch(g)
     return 1, ho * wo, ho * wo
 
 
 @kernel
-def conv_forward(x, W, b, geom, code, xp, cols, zT, z, y):
+def conv_forward(x, W, b, g, code, scratch, z, y):
     """x (N, C, H, W), W (F, C, kh, kw), b (F,) or empty -> z = conv(x, W) + b and
     y = act(z), both (N, F, Ho, Wo); y may be z, and z may be empty (with no samples) when
     only y is wanted. Element-wise activations only.
 
-    cols (C*kh*kw, B*S) and zT (F, B*S) are scratch for B samples at a time (S columns per
-    sample, by layout): with B = N, cols ends up holding the columns of the whole batch
-    (backward needs them); inference passes a smaller B so that a large batch does not need
-    a huge cols. xp is the flat layout's scratch for B samples' padded planes (empty for
-    the gathered layout)."""
+    scratch = (xp, cols, zT): cols (C*kh*kw, B*S) and zT (F, B*S) for B samples at a time
+    (S columns per sample, by layout): with B = N, cols ends up holding the columns of the
+    whole batch (backward needs them); inference passes a smaller B so that a large batch
+    does not need a huge cols. xp holds the flat layout's padded planes of B samples (empty
+    for the gathered layout)."""
+    xp, cols, zT = scratch
     n_batch, filters = y.shape[0], y.shape[1]
     plane = y.shape[2] * y.shape[3]
-    rows, width, step = _output_rows(geom)
+    rows, width, step = _output_rows(g)
     span = rows * step
     k = cols.shape[0]
     chunk = max(1, cols.shape[1] // span)
@@ -235,11 +238,11 @@ def conv_forward(x, W, b, geom, code, xp, cols, zT, z, y):
         count = min(chunk, n_batch - first)
         part = _leading(cols, k, count * span)
         out = _leading(zT, filters, count * span)
-        if geom[10]:
-            pad_planes(x, first, count, geom, xp)
-            im2col_flat(xp, geom, part)
+        if g.flat:
+            pad_planes(x, first, count, g, xp)
+            im2col_flat(xp, g, part)
         else:
-            im2col(x, first, geom, part)
+            im2col(x, first, g, part)
         np.dot(W2, part, out)
         for m in range(count):
             zn = z3[first + m] if keep_z else scratch
@@ -254,14 +257,18 @@ def conv_forward(x, W, b, geom, code, xp, cols, zT, z, y):
 
 
 @kernel
-def conv_backward(W, geom, cols, y, z, dy, code, dzT, dW, db, dcols, dxp, dx):
-    """Gradients of y = act(conv(x, W) + b) from dy (N, F, Ho, Wo), with the cols, z and y
-    of the forward pass: dW (F, C, kh, kw), db (F,) or empty, dx (N, C, H, W) or empty (the
-    first layer of a model needs none). dzT (F, N*S), dcols (like cols, or empty with dx)
-    and dxp (like forward's xp, or empty) are scratch."""
+def conv_backward(W, g, code, saved, dy, grads, scratch):
+    """Gradients of y = act(conv(x, W) + b) from dy (N, F, Ho, Wo).
+
+    saved = (cols, y, z) of the forward pass; grads = (dW (F, C, kh, kw), db (F,) or empty,
+    dx (N, C, H, W) or empty: the first layer of a model needs none); scratch = (dzT (F, N*S),
+    dcols (like cols, or empty with dx), dxp (like forward's xp, or empty))."""
+    cols, y, z = saved
+    dW, db, dx = grads
+    dzT, dcols, dxp = scratch
     n_batch, filters = dy.shape[0], dy.shape[1]
     plane = dy.shape[2] * dy.shape[3]
-    rows, width, step = _output_rows(geom)
+    rows, width, step = _output_rows(g)
     span = rows * step
     k = cols.shape[0]
     y3 = y.reshape(n_batch, filters, plane)
@@ -297,7 +304,7 @@ def conv_backward(W, geom, cols, y, z, dy, code, dzT, dW, db, dcols, dxp, dx):
     dW.reshape(filters, k)[:] = dWT.T
     if dx.shape[0] > 0:
         np.dot(W.reshape(filters, k).T, dzT, dcols)
-        if geom[10]:
-            col2im_flat(dcols, geom, dxp, dx)
+        if g.flat:
+            col2im_flat(dcols, g, dxp, dx)
         else:
-            col2im(dcols, geom, dx)
+            col2im(dcols, g, dx)

@@ -1,11 +1,34 @@
-"""The one way kernels are compiled.
+"""The one way kernels are compiled: every kernel module takes its decorator from here.
 
-`cache=True`: compiled code is kept on disk, so a second process loads instead of compiling.
-`error_model="numpy"`: a division by zero gives inf/nan (which the divergence guard sees)
-instead of a Python exception; the exception check blocks SIMD vectorization of loops with a
-division (Adam's update ran 3x slower with it).
+`kernel`, the default. `cache=True`: compiled code is kept on disk, so a second process loads
+instead of compiling. `error_model="numpy"`: a division by zero gives inf/nan (which the
+divergence guard sees) instead of a Python exception; the exception check blocks SIMD
+vectorization of loops with a division (Adam's update ran 3x slower with it).
 """
 
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 kernel = njit(cache=True, error_model="numpy")
+
+reassociating_kernel = njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+"""For loops that sum as they go (the optimizers' norms): without reassociation LLVM must add
+in order and cannot vectorize the sum. Only `reassoc`: full fastmath assumes no NaN and would
+optimize away the NaN checks the divergence guard relies on."""
+
+inline_kernel = njit(cache=True, error_model="numpy", inline="always")
+"""For a few-line helper called inside a hot loop: inlined into its caller's numba IR, so
+the caller's loop sees through it (LLVM's own inlining comes too late for some rewrites)."""
+
+
+def by_dtype(stub, float32_version, other_version):
+    """Make the plain function `stub` callable from kernels: on a float32 scalar it runs
+    `float32_version`, on anything else `other_version`, chosen when the caller compiles."""
+
+    @overload(stub, jit_options={"cache": True})
+    def _choose(v):
+        if v == types.float32:
+            return lambda v: float32_version(v)
+        return lambda v: other_version(v)
+
+    return stub

@@ -6,15 +6,15 @@ parameter dtype so float32 updates stay float32.
 Given `stats` (3,) float64, every update also adds to it, in the same pass over memory: the step's
 gradient norm to stats[0], its update-to-weight ratio ||delta p|| / ||p|| to stats[1], and
 the weight norm after the step to stats[2] (overwritten). Training diagnostics read them;
-reassociation lets LLVM vectorize these sums (it changes nothing else in these loops).
-Without `stats` (None) numba compiles the update apart, with no such work: it drops the
-branch on None, and LLVM the sums nothing then reads.
+reassociation lets LLVM vectorize these sums (it changes nothing else in these loops), so
+the kernels compile through jit.reassociating_kernel. Without `stats` (None) numba compiles
+the update apart, with no such work: it drops the branch on None, and LLVM the sums nothing
+then reads.
 """
 
 import numpy as np
-from numba import njit
 
-optimizer_kernel = njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+from nnx.kernels.jit import reassociating_kernel as optimizer_kernel
 
 
 @optimizer_kernel

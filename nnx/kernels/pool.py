@@ -1,15 +1,13 @@
 """Max and average pooling over (N, C, H, W), no padding, floor; 1-D pools use height 1.
 
 Direct loops: a pooling pass reads every input once and does no arithmetic worth a GEMM.
-geom: int64 array (kh, kw, stride_h, stride_w); the output shape gives Ho, Wo.
+`g` is a PoolGeometry (nnx/kernels/geometry.py); the output shape gives Ho, Wo.
 """
 
-from numba import njit
-
-from nnx.kernels.jit import kernel
+from nnx.kernels.jit import inline_kernel, kernel
 
 
-@njit(cache=True, inline="always")
+@inline_kernel
 def _take(best, where, v, at):
     """(best, where) updated by the candidate v at position at, without a branch: v wins
     if larger or NaN."""
@@ -18,7 +16,7 @@ def _take(best, where, v, at):
 
 
 @kernel
-def max_pool_forward(x, geom, y, argmax):
+def max_pool_forward(x, g, y, argmax):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), the max of each window; argmax (N, C, Ho, Wo)
     int32 holds its flat position ih*W + iw in the input plane: the first max on ties, the
     last NaN wins (as in PyTorch, so divergence shows).
@@ -29,7 +27,7 @@ def max_pool_forward(x, geom, y, argmax):
     candidate wins only if larger or NaN), and 20-30% faster than the unrolled scan."""
     n_batch, channels, _, width = x.shape
     ho, wo = y.shape[2], y.shape[3]
-    kh, kw, sh, sw = geom[0], geom[1], geom[2], geom[3]
+    kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
     pairs = kh == 2 and kw == 2 and sh == 2 and sw == 2
     for n in range(n_batch):
         for c in range(channels):
@@ -75,11 +73,11 @@ def max_pool_backward(dy, argmax, dx):
 
 
 @kernel
-def avg_pool_forward(x, geom, y):
+def avg_pool_forward(x, g, y):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), the mean of each window."""
     n_batch, channels = x.shape[0], x.shape[1]
     ho, wo = y.shape[2], y.shape[3]
-    kh, kw, sh, sw = geom[0], geom[1], geom[2], geom[3]
+    kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
     scale = y.dtype.type(1.0 / (kh * kw))
     for n in range(n_batch):
         for c in range(channels):
@@ -94,11 +92,11 @@ def avg_pool_forward(x, geom, y):
 
 
 @kernel
-def avg_pool_backward(dy, geom, dx):
+def avg_pool_backward(dy, g, dx):
     """dx (N, C, H, W): each dy (N, C, Ho, Wo) spread evenly over its window."""
     n_batch, channels = dx.shape[0], dx.shape[1]
     ho, wo = dy.shape[2], dy.shape[3]
-    kh, kw, sh, sw = geom[0], geom[1], geom[2], geom[3]
+    kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
     scale = dx.dtype.type(1.0 / (kh * kw))
     dx[:] = 0
     for n in range(n_batch):

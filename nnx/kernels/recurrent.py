@@ -18,22 +18,16 @@ empty (0, 0) for no mask. The output gradient `dhs` is (T, N, H) for a whole seq
 """
 
 import numpy as np
-from numba import types
-from numba.extending import overload
 
-from nnx.activations import RELU
-from nnx.kernels.jit import kernel
+from nnx.kernels.codes import RELU
+from nnx.kernels.jit import by_dtype, kernel
 
 # Gate nonlinearities. They dominate a step: numba's np.tanh is a libm call (~13 ns) and
 # np.exp (~2 ns) does not vectorize without SVML. In float32, tanh is a rational function
 # (Eigen's fast tanh, accurate to a few ulps): plain arithmetic that LLVM vectorizes, ~10x
 # faster. In float64 (gradient checks, references) it stays exact to a few ulps through exp.
-# `overload` picks the version by type at compile time. The logistic is
+# `by_dtype` picks the version by type at compile time. The logistic is
 # sigmoid(x) = 0.5 + 0.5 tanh(x / 2), so that every gate is s * tanh(s * x) + o.
-
-def tanh(v):
-    """tanh of one scalar, in its own dtype (see the overload below)."""
-
 
 @kernel
 def tanh_rational(v):
@@ -66,9 +60,11 @@ def tanh_exact(v):
     return r if v >= 0 else -r
 
 
-@overload(tanh, jit_options={"cache": True})
-def _tanh(v):
-    return (lambda v: tanh_rational(v)) if v == types.float32 else (lambda v: tanh_exact(v))
+def tanh(v):
+    """tanh of one scalar in its own dtype: tanh_rational on float32, else tanh_exact."""
+
+
+by_dtype(tanh, tanh_rational, tanh_exact)
 
 
 @kernel

@@ -10,7 +10,7 @@ from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.layers.base import Layer
 
-norm = lazy("norm")
+batch_norm = lazy("batch_norm")
 
 
 class BatchNormalization(Layer):
@@ -55,18 +55,18 @@ class BatchNormalization(Layer):
                                f"to train, got a batch of shape {tuple(x.shape)}")
             self._xhat = np.empty_like(x3)
             self._invstd = np.empty(gamma.shape, dtype=gamma.dtype)
-            norm.batch_norm_train(x3, gamma, beta, self.eps, self.momentum,
+            batch_norm.batch_norm_train(x3, gamma, beta, self.eps, self.momentum,
                                   self.state["running_mean"], self.state["running_var"],
                                   self._xhat, self._invstd, y)
         else:
-            norm.batch_norm_infer(x3, gamma, beta, self.eps, self.state["running_mean"],
+            batch_norm.batch_norm_infer(x3, gamma, beta, self.eps, self.state["running_mean"],
                                   self.state["running_var"], y)
         return y.reshape(x.shape)
 
     def backward(self, dy):
         dy3 = self._as_3d(self.take_gradient(dy))
         dx = np.empty_like(dy3)
-        norm.batch_norm_backward(dy3, self._xhat, self.params["gamma"], self._invstd,
+        batch_norm.batch_norm_backward(dy3, self._xhat, self.params["gamma"], self._invstd,
                                  self.grads["gamma"], self.grads["beta"], dx)
         return dx.reshape(dy.shape)
 

@@ -13,6 +13,7 @@ import numpy as np
 from nnx import activations, initializers
 from nnx.errors import NnxError
 from nnx.kernels import lazy
+from nnx.kernels.geometry import ConvGeometry
 from nnx.layers.base import Layer, elements, positive_int
 
 conv = lazy("conv")
@@ -165,8 +166,8 @@ class _Conv(Layer):
                         (pads[0][0], pads[1][0]), self.output_shape[1:])
         # The flat column layout (nnx/kernels/conv.py) needs stride 1; it pays where output
         # rows are short, so a 1-D convolution (one long row) keeps the gathered layout.
-        flat = int(all(s == 1 for s in self._stride) and geometry[4][0] > 1)
-        self._geom = np.array([v for pair in geometry for v in pair] + [flat], dtype=np.int64)
+        flat = all(s == 1 for s in self._stride) and geometry[4][0] > 1
+        self._geom = ConvGeometry(*(int(v) for pair in geometry for v in pair), flat)
 
     # -- computing --------------------------------------------------------------------
     def _bias(self, dtype, table):
@@ -186,10 +187,11 @@ class _Conv(Layer):
     def _padded_size(self, samples):
         """Elements of the flat layout's padded planes for `samples` samples, with the slack
         that the last plane's wrapped-around columns read; 0 in the gathered layout."""
-        if not self._geom[10]:
+        g = self._geom
+        if not g.flat:
             return 0
-        hp, wp = conv.padded_shape(self._geom)
-        slack = (self._geom[1] - 1) * self._geom[5]
+        hp, wp = conv.padded_shape(g)
+        slack = (g.kernel_w - 1) * g.dilation_w
         return int(samples * self.input_shape[0] * hp * wp + slack)
 
     def forward(self, x, training=False):
@@ -211,8 +213,8 @@ class _Conv(Layer):
         z = y if self.code == activations.LINEAR else (
             np.empty_like(y) if self._stores_preactivation() else np.empty((0,) + out2d, W.dtype))
         conv.conv_forward(x4, W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)),
-                          self._bias(W.dtype, self.params), self._geom, self.code, xp, cols,
-                          zT, z, y)
+                          self._bias(W.dtype, self.params), self._geom, self.code,
+                          (xp, cols, zT), z, y)
         shape = (n,) + self.output_shape
         self.preactivation = z.reshape(shape) if z.shape[0] == n else None
         if training:
@@ -247,10 +249,10 @@ class _Conv(Layer):
         else:
             dcols, dx = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0, 0), dtype=W.dtype)
             dxp = np.empty(0, dtype=W.dtype)
-        conv.conv_backward(W.reshape(w2d), self._geom, cols, self._y.reshape(out2d),
-                           self._z.reshape(out2d), dy4, code, dzT,
-                           self.grads["W"].reshape(w2d), self._bias(W.dtype, self.grads),
-                           dcols, dxp, dx)
+        saved = (cols, self._y.reshape(out2d), self._z.reshape(out2d))
+        grads = (self.grads["W"].reshape(w2d), self._bias(W.dtype, self.grads), dx)
+        conv.conv_backward(W.reshape(w2d), self._geom, code, saved, dy4, grads,
+                           (dzT, dcols, dxp))
         return dx.reshape((n,) + self.input_shape) if self.needs_input_grad else None
 
 

@@ -8,7 +8,7 @@ from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.layers.base import Layer
 
-kernels = lazy("norm_layer")
+kernels = lazy("layer_norm")
 
 
 class LayerNormalization(Layer):

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from nnx.kernels import lazy
+from nnx.kernels.geometry import PoolGeometry
 from nnx.layers.base import Layer
 from nnx.layers.conv import as_2d, config_value, expects_rank, size_tuple, window_outputs
 
@@ -33,7 +34,7 @@ class _Pool(Layer):
 
     def create_params(self, input_shape, rng):
         pad = (1,) if self.rank == 1 else ()
-        self._geom = np.array(pad + self._size + pad + self._stride, dtype=np.int64)
+        self._geom = PoolGeometry(*(pad + self._size), *(pad + self._stride))
 
     def _shapes(self, n):
         return (n,) + as_2d(self.input_shape, self.rank), (n,) + as_2d(self.output_shape,

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from nnx.results import runs as results
 from nnx.callbacks import Callback
 from nnx.experiment import build as experiment_build
 from nnx.experiment import run as experiment_run
 from nnx.model import io as model_io
 from nnx.model import load_model
+from nnx.results import runs as results
 
 TIMEOUT = 120
 # Wide layers make the model file a few MB, so that writing it takes long enough for a

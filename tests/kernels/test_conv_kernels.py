@@ -7,6 +7,7 @@ import pytest
 
 from nnx import activations
 from nnx.kernels import conv as K
+from nnx.kernels.geometry import ConvGeometry
 
 GEOMETRIES = [  # (C, H, W), (kh, kw), stride, dilation, pads (top, left), output (Ho, Wo)
     ((2, 5, 6), (3, 3), (1, 1), (1, 1), (0, 0), (3, 4)),
@@ -17,16 +18,16 @@ GEOMETRIES = [  # (C, H, W), (kh, kw), stride, dilation, pads (top, left), outpu
     ((2, 6, 7), (2, 3), (1, 1), (2, 1), (1, 2), (5, 8)),
 ]
 FLAT = [0, 1, 5]  # the stride-1 geometries, which can also use the flat layout
-LAYOUTS = [(i, 0) for i in range(len(GEOMETRIES))] + [(i, 1) for i in FLAT]
+LAYOUTS = [(i, False) for i in range(len(GEOMETRIES))] + [(i, True) for i in FLAT]
 
 
-def geom(kernel, stride, dilation, pads, out, flat=0):
-    return np.array(kernel + stride + dilation + pads + out + (flat,), dtype=np.int64)
+def geom(kernel, stride, dilation, pads, out, flat=False):
+    return ConvGeometry(*kernel, *stride, *dilation, *pads, *out, flat)
 
 
 def columns_by_definition(x, g):
     """cols (C*kh*kw, N*Ho*Wo) from np.pad and strided slices (bottom/right padded enough)."""
-    kh, kw, sh, sw, dh, dw, pt, pl, ho, wo = (int(v) for v in g[:10])
+    kh, kw, sh, sw, dh, dw, pt, pl, ho, wo = g[:10]
     xp = np.pad(x, ((0, 0), (0, 0), (pt, ho * sh + kh * dh), (pl, wo * sw + kw * dw)))
     n, c = x.shape[:2]
     cols = np.empty((c, kh, kw, n, ho, wo))
@@ -41,22 +42,22 @@ def columns_by_definition(x, g):
 def padded_size(g, samples, channels):
     """The flat layout's xp size (as the layer computes it); 0 for the gathered layout."""
     hp, wp = K.padded_shape(g)
-    return samples * channels * hp * wp + (g[1] - 1) * g[5] if g[10] else 0
+    return samples * channels * hp * wp + (g.kernel_w - 1) * g.dilation_w if g.flat else 0
 
 
 def span(g):
-    return int(g[8] * K.pitch(g))
+    return int(g.out_h * K.pitch(g))
 
 
 def kept_columns(cols, g, n):
     """The columns of real output positions, in the gathered layout's order."""
-    ho, wo = int(g[8]), int(g[9])
+    ho, wo = g.out_h, g.out_w
     return cols.reshape(cols.shape[0], n, ho, -1)[..., :wo].reshape(cols.shape[0], -1)
 
 
 def gather(x, g, cols):
     xp = np.full(padded_size(g, x.shape[0], x.shape[1]), np.nan)
-    if g[10]:
+    if g.flat:
         K.pad_planes(x, 0, x.shape[0], g, xp)
         K.im2col_flat(xp, g, cols)
     else:
@@ -64,7 +65,7 @@ def gather(x, g, cols):
 
 
 def scatter(d, g, dx):
-    if g[10]:
+    if g.flat:
         K.col2im_flat(d, g, np.full(padded_size(g, dx.shape[0], dx.shape[1]), np.nan), dx)
     else:
         K.col2im(d, g, dx)
@@ -89,7 +90,7 @@ def test_im2col_matches_the_definition_and_col2im_is_its_adjoint(index, flat):
 def reference_forward_backward(x, W, b, g, dy, code):
     cols = columns_by_definition(x, g)
     n, f = x.shape[0], W.shape[0]
-    ho, wo = int(g[8]), int(g[9])
+    ho, wo = g.out_h, g.out_w
     z = (W.reshape(f, -1) @ cols).reshape(f, n, ho, wo).transpose(1, 0, 2, 3) + b[:, None, None]
     y = np.tanh(z) if code == activations.TANH else z
     dz = dy * (1 - y * y) if code == activations.TANH else dy
@@ -97,7 +98,7 @@ def reference_forward_backward(x, W, b, g, dy, code):
     return z, y, dzT @ cols.T, dz.sum(axis=(0, 2, 3)), W.reshape(f, -1).T @ dzT
 
 
-@pytest.mark.parametrize("index,flat", [(2, 0), (5, 1)])
+@pytest.mark.parametrize("index,flat", [(2, False), (5, True)])
 @pytest.mark.parametrize("code", [activations.LINEAR, activations.TANH])
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
@@ -112,10 +113,10 @@ def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
     xp = np.empty(padded_size(g, n, shape[0]), dtype)
     cols, zT = np.empty((k, n * s), dtype), np.empty((f, n * s), dtype)
     z, y = np.empty((n, f) + out, dtype), np.empty((n, f) + out, dtype)
-    K.conv_forward(x, W, b, g, code, xp, cols, zT, z, y)
+    K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y)
     dW, db, dcols, dx = np.empty_like(W), np.empty_like(b), np.empty_like(cols), np.empty_like(x)
-    K.conv_backward(W, g, cols, y, z, dy, code, np.empty_like(zT), dW, db, dcols,
-                    np.empty_like(xp), dx)
+    K.conv_backward(W, g, code, (cols, y, z), dy, (dW, db, dx),
+                    (np.empty_like(zT), dcols, np.empty_like(xp)))
     ref = reference_forward_backward(*(a.astype(np.float64) for a in (x, W, b)), g,
                                      dy.astype(np.float64), code)
     for got, want in zip((z, y, dW.reshape(f, k), db), ref[:4], strict=True):
@@ -127,7 +128,7 @@ def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
     np.testing.assert_allclose(dx, want_dx, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("index,flat", [(3, 0), (1, 1)])
+@pytest.mark.parametrize("index,flat", [(3, False), (1, True)])
 def test_forward_in_chunks_equals_one_pass(index, flat):
     """Inference gathers a few samples at a time into a small cols: same numbers."""
     rng = np.random.default_rng(4)
@@ -139,8 +140,9 @@ def test_forward_in_chunks_equals_one_pass(index, flat):
     results = []
     for chunk in (n, 3, 1):
         z, y = np.empty((n, f) + out), np.empty((n, f) + out)
-        K.conv_forward(x, W, b, g, activations.ELU, np.empty(padded_size(g, chunk, shape[0])),
-                       np.empty((k, chunk * s)), np.empty((f, chunk * s)), z, y)
+        scratch = (np.empty(padded_size(g, chunk, shape[0])), np.empty((k, chunk * s)),
+                   np.empty((f, chunk * s)))
+        K.conv_forward(x, W, b, g, activations.ELU, scratch, z, y)
         results.append((z, y))
     for z, y in results[1:]:
         np.testing.assert_array_equal(z, results[0][0])
@@ -152,10 +154,11 @@ def test_empty_bias_and_empty_dx_are_skipped():
     g = geom((3, 3), (1, 1), (1, 1), (1, 1), (4, 4))
     x, W = rng.standard_normal((2, 1, 4, 4)), rng.standard_normal((2, 1, 3, 3))
     cols, zT, z = np.empty((9, 32)), np.empty((2, 32)), np.empty((2, 2, 4, 4))
-    K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, np.empty(0), cols, zT, z, z)
+    K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, (np.empty(0), cols, zT), z, z)
     dW = np.empty_like(W)
-    K.conv_backward(W, g, cols, z, z, np.ones_like(z), activations.LINEAR, np.empty_like(zT),
-                    dW, np.empty(0), np.empty((0, 0)), np.empty(0), np.empty((0, 0, 0, 0)))
+    K.conv_backward(W, g, activations.LINEAR, (cols, z, z), np.ones_like(z),
+                    (dW, np.empty(0), np.empty((0, 0, 0, 0))),
+                    (np.empty_like(zT), np.empty((0, 0)), np.empty(0)))
     np.testing.assert_allclose(dW.reshape(2, 9), np.ones((2, 32)) @ cols.T)
 
 
@@ -166,6 +169,6 @@ def test_activation_codes_share_one_compiled_version():
     before = len(K.conv_forward.signatures)
     for name in ("relu", "tanh", "gelu", "elu"):
         z, y = np.empty((1, 3, 2, 2)), np.empty((1, 3, 2, 2))
-        K.conv_forward(x, W, b, g, activations.code(name), np.empty(0), np.empty((18, 4)),
-                       np.empty((3, 4)), z, y)
+        K.conv_forward(x, W, b, g, activations.code(name),
+                       (np.empty(0), np.empty((18, 4)), np.empty((3, 4))), z, y)
     assert len(K.conv_forward.signatures) <= before + 1

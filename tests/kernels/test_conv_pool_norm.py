@@ -4,14 +4,15 @@ float32 stays float32, and batch statistics keep their digits on large float32 b
 import numpy as np
 import pytest
 
-from nnx.kernels import norm, pool
+from nnx.kernels import batch_norm, pool
+from nnx.kernels.geometry import PoolGeometry
 
 
 @pytest.mark.parametrize("geom", [[2, 2, 2, 2], [3, 2, 2, 2], [2, 2, 2, 1]])
 def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
     """The unrolled 2x2 stride-2 path and the general one agree with a numpy search."""
     x = np.random.default_rng(4).standard_normal((2, 3, 5, 6)).astype(np.float32)
-    g = np.array(geom, dtype=np.int64)
+    g = PoolGeometry(*geom)
     kh, kw, sh, sw = geom
     ho, wo = (5 - kh) // sh + 1, (6 - kw) // sw + 1
     y, argmax = np.empty((2, 3, ho, wo), np.float32), np.empty((2, 3, ho, wo), np.int32)
@@ -44,7 +45,7 @@ def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom):
     rng = np.random.default_rng(7)
     x = rng.integers(0, 3, (4, 3, 6, 6)).astype(np.float64)
     x[rng.random(x.shape) < 0.15] = np.nan
-    g = np.array(geom, dtype=np.int64)
+    g = PoolGeometry(*geom)
     kh, kw, sh, sw = geom
     ho, wo = (6 - kh) // sh + 1, (6 - kw) // sw + 1
     y, argmax = np.empty((4, 3, ho, wo)), np.empty((4, 3, ho, wo), np.int32)
@@ -59,7 +60,7 @@ def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom):
 def test_avg_pool_float32_stays_float32():
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
     y = np.empty((2, 3, 3, 2), np.float32)
-    g = np.array([2, 3, 2, 3], dtype=np.int64)
+    g = PoolGeometry(2, 3, 2, 3)
     pool.avg_pool_forward(x, g, y)
     want = x.astype(np.float64).reshape(2, 3, 3, 2, 2, 3).mean(axis=(3, 5))
     np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7)
@@ -76,12 +77,12 @@ def test_batch_norm_statistics_of_a_large_offset_float32_batch():
     gamma, beta = np.ones(c, np.float32), np.zeros(c, np.float32)
     mean, var = np.zeros(c, np.float32), np.ones(c, np.float32)
     xhat, invstd, y = np.empty_like(x), np.empty(c, np.float32), np.empty_like(x)
-    norm.batch_norm_train(x, gamma, beta, 1e-5, 1.0, mean, var, xhat, invstd, y)
+    batch_norm.batch_norm_train(x, gamma, beta, 1e-5, 1.0, mean, var, xhat, invstd, y)
     xd = x.astype(np.float64)
     np.testing.assert_allclose(mean, xd.mean(axis=(0, 2)), rtol=1e-7)
     np.testing.assert_allclose(var, xd.var(axis=(0, 2), ddof=1), rtol=1e-6)
     assert y.dtype == np.float32 and abs(float(y.mean())) < 1e-5
     dx, dgamma, dbeta = np.empty_like(x), np.empty(c, np.float32), np.empty(c, np.float32)
-    norm.batch_norm_backward(np.ones_like(y), xhat, gamma, invstd, dgamma, dbeta, dx)
+    batch_norm.batch_norm_backward(np.ones_like(y), xhat, gamma, invstd, dgamma, dbeta, dx)
     assert np.abs(dx).max() < 1e-4  # a constant upstream gradient is normalized away
     np.testing.assert_allclose(dbeta, [x[:, 0].size] * 2)

@@ -195,19 +195,19 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
 
 
 @pytest.mark.parametrize("make,shape,flat", [
-    (lambda: layers.Conv2D(3, 3, padding="same"), (2, 6, 5), 1),
-    (lambda: layers.Conv2D(3, (2, 3), dilation=(2, 1), padding=1), (2, 6, 7), 1),
-    (lambda: layers.Conv2D(3, 3, stride=(1, 2)), (2, 6, 7), 0),
-    (lambda: layers.Conv1D(3, 3, padding="same"), (2, 9), 0),
+    (lambda: layers.Conv2D(3, 3, padding="same"), (2, 6, 5), True),
+    (lambda: layers.Conv2D(3, (2, 3), dilation=(2, 1), padding=1), (2, 6, 7), True),
+    (lambda: layers.Conv2D(3, 3, stride=(1, 2)), (2, 6, 7), False),
+    (lambda: layers.Conv1D(3, 3, padding="same"), (2, 9), False),
 ])
 def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     """Stride-1 2-D layers take the flat column layout; forcing the gathered one gives the
     same outputs and gradients."""
     layer = built(make(), shape)
-    assert layer._geom[10] == flat
+    assert layer._geom.flat == flat
     x, results = inputs((3,) + shape), []
-    for layout in (flat, 0):
-        layer._geom[10] = layout
+    for layout in (flat, False):
+        layer._geom = layer._geom._replace(flat=layout)
         y = layer.forward(x, training=True)
         dx = layer.backward(inputs(y.shape, seed=2))
         results.append((y, dx, {k: g.copy() for k, g in layer.grads.items()}))
