@@ -22,6 +22,7 @@ run: install
 # The distributed-search tests need PostgreSQL: .ci/postgres.sh starts a local server (and
 # installs Debian's package when missing) unless NNX_TEST_POSTGRES_URL is already set.
 test: install
+	$(VENV)/bin/lint-imports --no-cache
 	@url="$${NNX_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
 	NNX_TEST_POSTGRES_URL="$$url" $(PY) -m pytest -q
 
@@ -51,6 +52,7 @@ sweep: install
 
 lint: install
 	$(VENV)/bin/ruff check nnx tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache

@@ -1,5 +1,6 @@
-"""The timing protocol of design.md §7: nnx and its peer run alternately (A B A B ...) in one
-process after a warm-up; the figure is the median of the per-pair ratios nnx / peer."""
+"""The timing protocol of benchmarks/README.md: nnx and its peer run alternately (A B A B
+...) in one process after a warm-up; the figure is the median of the per-pair ratios
+nnx / peer."""
 
 import statistics
 import time

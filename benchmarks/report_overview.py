@@ -12,7 +12,7 @@ real processes writing to a pipe (start-up included), the median of `--repeat` r
 
     python -m benchmarks.report_overview [--runs 1000] [--studies 20] [--repeat 5] [--keep DIR]
 
-Target (issue 10): under 2 s.
+Target: under 2 s.
 """
 
 import argparse

@@ -2,9 +2,9 @@
 `random` and `bayes` (TPE) on a wide MLP space over the digits dataset.
 
 Each (method, seed) is one study run through the public CLI (`nnx search ... --pruner none
---save-model none`); the seed names the study, so each gets its own sampler seed (design.md
-§6). The base experiment (data split, initialization) is the same for every study, so the
-curves differ only by how the sampler explores. Two studies run at a time, one thread each.
+--save-model none`); the seed names the study, so each gets its own sampler seed. The
+base experiment (data split, initialization) is the same for every study, so the curves
+differ only by how the sampler explores. Two studies run at a time, one thread each.
 
     python -m benchmarks.search_curves [--trials 30] [--seeds 5] [--epochs 5] [--out FILE]
 

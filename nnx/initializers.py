@@ -1,7 +1,7 @@
 """Weight initializers, by name or as `{type: NAME, ...arguments}`.
 
 Each initializer is called as `init(shape, fan_in, fan_out, rng)` and returns float64 values;
-the layer casts them to its dtype. The layer computes the fans (design.md §2 layouts).
+the layer casts them to its dtype. The layer computes the fans from its parameter layout.
 Normal variants draw from a plain (untruncated) normal, as PyTorch's `nn.init` does.
 """
 

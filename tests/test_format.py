@@ -1,5 +1,5 @@
 """One way to write numbers: a metric, a hyper-parameter, any other figure, a duration
-(that train, search and report write a metric alike: tests/search/test_search_trials.py)."""
+(that train, search and report write a metric alike: tests/search/test_trials.py)."""
 
 import math
 

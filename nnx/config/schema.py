@@ -1,4 +1,4 @@
-"""The experiment schema (design.md §3): raw YAML mapping -> fully resolved config.
+"""The experiment schema (README, "Experiment files"): raw YAML mapping -> fully resolved config.
 
 Resolution validates every field once and fills in every default, so the run record
 holds exactly what ran. Registry-backed fields (layers, optimizer, loss, schedule) are

@@ -7,7 +7,7 @@ Gathered into one column matrix for the whole batch, each is a single large GEMM
 vs 0.16 ms). BLAS owns the threads, so the gather/scatter passes stay serial: a prange
 im2col was 2.5x faster alone but many times slower whenever another thread pool (BLAS
 spinning, PyTorch, a second job) competed for the cores, and each parallel kernel adds
-~0.45 s to load from the cache (pitfalls.md: either BLAS or prange).
+~0.45 s to load from the cache: BLAS or prange, not both (docs/architecture.md, numba).
 
 Layout: cols (K, N*S) with K = C*kh*kw and S columns per sample, so
     forward  zT (F, N*S) = W (F, K) @ cols

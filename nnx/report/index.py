@@ -3,7 +3,7 @@
 kept as skipped, with the reason, and the report goes on.
 
 An argument names a run or a study: tried as a file path, then a run id, then a study name,
-then a unique run-id prefix (design.md §4).
+then a unique run-id prefix.
 """
 
 import os

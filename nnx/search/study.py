@@ -215,9 +215,10 @@ def _show(value):
 # -- budgets ----------------------------------------------------------------------------
 @dataclass
 class Budget:
-    """design.md §4: `n_trials` trials in this invocation, `max_trials` finished trials in
-    the study (complete, pruned or diverged; failed ones are retried and not counted),
-    `timeout` seconds after which no new trial starts. None: no limit of that kind."""
+    """The budgets of `nnx search`: `n_trials` trials in this invocation, `max_trials`
+    finished trials in the study (complete, pruned or diverged; failed ones are retried and
+    not counted), `timeout` seconds after which no new trial starts. None: no limit of that
+    kind."""
 
     n_trials: int | None = None
     max_trials: int | None = None

@@ -1,15 +1,10 @@
 """Results made by the real `nnx train` and `nnx search` (tiny experiments, once per test
 session); helpers in report_helpers.py, importable from the tests."""
 
-import os
 import shutil
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
-
-from report_helpers import IRIS, MOONS, Produced, nnx, train  # noqa: E402
+from report_helpers import IRIS, MOONS, Produced, nnx, train
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,10 @@
 """Fixtures of the search tests (helpers in search_helpers.py, importable from the tests)."""
 
 import os
-import sys
 import uuid
 
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
-
-from search_helpers import Workspace  # noqa: E402
+from search_helpers import Workspace
 
 
 @pytest.fixture

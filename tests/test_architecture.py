@@ -1,0 +1,59 @@
+"""The house rules of docs/architecture.md that a linter does not check by itself: no import
+cycle among nnx's modules (an import inside a function counts: it hides the cycle, it does
+not remove it). The layer order itself is `lint-imports` (pyproject.toml), run by `make lint`
+and `make test`."""
+
+import grimp
+
+
+def strongly_connected(graph):
+    """The import cycles of `graph`: sets of two or more modules that reach one another."""
+    index, low, on_stack, stack, cycles = {}, {}, set(), [], []
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            module, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(
+                        graph.find_modules_directly_imported_by(child)))))
+                elif child in on_stack:
+                    low[module] = min(low[module], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[module])
+            if low[module] == index[module]:
+                members = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.add(member)
+                    if member == module:
+                        break
+                if len(members) > 1:
+                    cycles.append(members)
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    graph = grimp.ImportGraph()
+    for a, b in (("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a"), ("p.c", "p.d")):
+        graph.add_import(importer=a, imported=b)
+    assert strongly_connected(graph) == [{"p.a", "p.b", "p.c"}]
+
+
+def test_no_module_of_nnx_imports_itself_round_a_cycle():
+    graph = grimp.build_graph("nnx")
+    assert strongly_connected(graph) == []
+
