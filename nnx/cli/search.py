@@ -26,6 +26,7 @@ from nnx.cli.common import (
     threads_option,
     writable_results_dir,
 )
+from nnx.cli.usage import Command, Group
 from nnx.config.search_names import METHODS, PRUNERS
 from nnx.errors import NnxError
 
@@ -112,7 +113,7 @@ def search(
     raise typer.Exit(code)
 
 
-studies_app = typer.Typer(help="List the search studies, or delete one.",
+studies_app = typer.Typer(cls=Group, help="List the search studies, or delete one.",
                           invoke_without_command=True, add_completion=False)
 
 
@@ -159,7 +160,7 @@ def studies(
         print_sections(studies_sections(rows))
 
 
-@studies_app.command("delete")
+@studies_app.command("delete", cls=Command)
 def studies_delete(
     name: Annotated[str, typer.Argument(help="The study to delete.", show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
