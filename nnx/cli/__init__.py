@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from nnx import __version__, stop_signals
-from nnx.cli import datasets, report, runs, schema, search
+from nnx.cli import datasets, report, runs, schema, search, starters
 from nnx.cli.usage import Command, Group
 
 QUICK_START = """Neural-network experiments on the CPU: train, search, report.
@@ -43,8 +43,8 @@ def root(
     """The global options (the help text is QUICK_START)."""
 
 
-for command in (runs.train, runs.validate, runs.evaluate, runs.predict, datasets.datasets,
-                search.search, schema.schema):
+for command in (starters.init, runs.train, runs.validate, runs.evaluate, runs.predict,
+                datasets.datasets, search.search, schema.schema, starters.examples):
     app.command(cls=Command)(command)
 app.add_typer(search.studies_app, name="studies")
 app.command(cls=Command)(report.report)
