@@ -25,7 +25,6 @@ from nnx.limits import TooBig
 KEYS = ("inputs", "layers", "outputs")
 MODEL_FILE_KEYS = ("class", "name", "seed", "dtype", "compile")  # what get_config adds
 NODE_KEYS = ("name", "inputs", "share")
-INPUT_KEYS = ("name", "shape")
 
 
 class GraphConfigError(NnxError):
@@ -165,7 +164,7 @@ def _input_spec(spec, known, path):
         raise GraphConfigError(path, f"must be a mapping {{name: ..., shape: [...]}}, got "
                                      f"{spec!r}")
     for key in spec:
-        if key not in INPUT_KEYS:
+        if key not in ("name", "shape"):
             raise GraphConfigError(_join(path, key), "unknown key; an input has name and shape")
     name = _new_name(spec, known, path)
     known[name] = []

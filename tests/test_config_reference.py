@@ -128,6 +128,21 @@ def test_listed_graph_keys_are_exactly_those_a_graph_model_uses():
     assert used - graph_only <= plain | {f"{LAYER}.type", f"{LAYER}.units"}
 
 
+def test_graph_inputs_and_shared_nodes_refuse_what_is_not_listed():
+    graph = {"inputs": [{"name": "x", UNKNOWN: 1}], "layers": [
+        {"name": "h", "type": "dense", "units": 1, "inputs": "x"}], "outputs": ["h"]}
+    with pytest.raises(ConfigError) as caught:
+        resolve_config({**BASE, "model": graph})
+    assert str(caught.value).endswith("unknown key; an input has name and shape")
+    assert {f.key for f in listed(lambda f: f.path.startswith("model.inputs.N."))} == {
+        "name", "shape"}
+    graph["inputs"] = [{"name": "x"}]
+    graph["layers"].append({"name": "h2", "share": "h", "inputs": "h", UNKNOWN: 1})
+    with pytest.raises(ConfigError) as caught:
+        resolve_config({**BASE, "model": graph})
+    assert str(caught.value).endswith("a shared call takes only name, share and inputs")
+
+
 def test_listed_space_keys_are_accepted():
     keys = {f.key for f in listed(lambda f: f.path.startswith(PARAMETER + "."))}
     space = {"train.optimizer.type": {"type": "categorical", "choices": ["adam", "sgd"]},

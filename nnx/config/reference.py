@@ -22,7 +22,7 @@ from nnx.data import validate
 from nnx.data.builtin import DATASETS
 from nnx.data.targets import TASKS
 from nnx.errors import NnxError, closest
-from nnx.graph_config import INPUT_KEYS, NODE_KEYS
+from nnx.graph_config import NODE_KEYS
 from nnx.layers import LAYERS
 from nnx.limits import MAX_REPEAT
 from nnx.metrics import METRICS
@@ -31,6 +31,7 @@ SECTIONS = tuple(schema.TOP_KEYS)
 LAYER = "model.layers.N"
 PARAMETER = "search.space.PATH"
 GRAPH = "graph model"  # the variant of the keys only a graph model has
+INPUT_KEYS = ("name", "shape")  # of a graph model's input (its validator names them in words)
 
 # path -> (type, what it does). Registry arguments are described by their constructors.
 DOCS = {
