@@ -254,3 +254,15 @@ def test_unknown_section_is_one_line_with_the_closest():
     assert result.stderr.strip().splitlines() == [
         "error: no experiment field 'trian'; sections: name, seed, data, model, train, "
         "search, diagnostics (did you mean 'train'?)"]
+
+
+def test_the_help_teaches():
+    top = nnx("--help").stdout
+    lines = [line.strip() for line in top.splitlines() if line.strip()]
+    start = lines.index("Neural-network experiments on the CPU: train, search, report.")
+    assert [line.split("#")[0].split()[:2] for line in lines[start + 1:start + 4]] == [
+        ["nnx", "init"], ["nnx", "train"], ["nnx", "search"]]
+    search = " ".join(nnx("search", "--help").stdout.split())
+    for words in ("search.space", "{type: float, low:", "when:", "repeat",
+                  "nnx schema search"):
+        assert words in search, words
