@@ -266,8 +266,9 @@ def overview_view(results, filters):
                    cell(row.notes, style="red" if row.flags or row.status in (
                        "failed", "diverged", "damaged") else None)])
     shown = {kind: sum(r.kind == kind for r in rows) for kind in totals}
-    title = (f"{results.root}: {shown_text(shown, totals, filters)}"
-             + (f" (best: {next(iter(metrics))})" if one_metric else ""))
+    counted, why = shown_text(shown, totals, filters)
+    why += [f"best: {next(iter(metrics))}"] if one_metric else []
+    title = f"{results.root}: {counted}" + (f" ({'; '.join(why)})" if why else "")
     sections = [table, Note("c/p/d/f: trials complete / pruned / diverged / failed", "dim")] \
         if any(r.kind == "study" for r in rows) else [table]
     if hidden:
@@ -285,19 +286,18 @@ KINDS = {"run": "runs", "study": "studies"}
 
 
 def shown_text(shown, totals, filters):
-    """`4 runs, 2 studies`, or what is shown of them and why: `0 of 4 runs, 2 of 2
-    studies shown (--top 2)`."""
+    """(`4 runs, 2 studies`, []), or what is shown of them and why: (`0 of 4 runs, 2 of 2
+    studies shown`, [`--top 2`])."""
     def counted(n, kind):
         return f"{n} {kind if n == 1 else KINDS[kind]}"
 
     if shown == totals:
-        return ", ".join(counted(totals[k], k) for k in totals)
+        return ", ".join(counted(totals[k], k) for k in totals), []
     why = [flag for flag, given in (("--status", filters.statuses), ("--name", filters.name),
                                     ("--since", filters.since)) if given]
     if filters.top and sum(shown.values()) == filters.top:
         why.append(f"--top {filters.top}")
-    return (", ".join(f"{shown[k]} of {counted(totals[k], k)}" for k in totals) + " shown"
-            + (f" ({', '.join(why)})" if why else ""))
+    return ", ".join(f"{shown[k]} of {counted(totals[k], k)}" for k in totals) + " shown", why
 
 
 def _best_row(rows):

@@ -124,7 +124,7 @@ def test_the_title_says_what_is_shown_of_what_exists(produced):
     assert [row["kind"] for row in newest.data["rows"]] == ["study", "study"]
     assert newest.title == f"{produced.root}: 0 of 4 runs, 2 of 2 studies shown (--top 2)"
     failed = overview(produced, statuses=["diverged"])
-    assert failed.title.startswith(f"{produced.root}: 1 of 4 runs, 0 of 2 studies shown "
-                                   "(--status)")
+    assert failed.title == (f"{produced.root}: 1 of 4 runs, 0 of 2 studies shown "
+                            "(--status; best: val_accuracy)")
     assert newest.data["counts"] == {"runs": {"shown": 0, "total": 4},
                                      "studies": {"shown": 2, "total": 2}}
