@@ -33,9 +33,12 @@ class Callback:
         pass
 
 
+MODES = ("auto", "min", "max")
+
+
 def monitor_mode(monitor, mode="auto"):
     """'max' for accuracy-like metrics, else 'min'."""
-    if mode not in ("auto", "min", "max"):
+    if mode not in MODES:
         raise NnxError(f"mode must be auto, min or max, got {mode!r}")
     if mode != "auto":
         return mode

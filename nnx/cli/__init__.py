@@ -11,9 +11,21 @@ from typing import Annotated
 import typer
 
 from nnx import __version__, stop_signals
-from nnx.cli import datasets, report, runs, search
+from nnx.cli import datasets, report, runs, schema, search, starters
+from nnx.cli.usage import Command, Group
 
-app = typer.Typer(help="Neural-network experiments on the CPU: train, search, report.",
+QUICK_START = """Neural-network experiments on the CPU: train, search, report.
+
+```
+nnx init --dataset digits -o digits.yaml   # a commented starter experiment
+nnx train digits.yaml                      # train it: ./results, nnx report
+nnx search digits.yaml --n-trials 20       # search its hyperparameters
+```
+
+`nnx schema` lists every key of an experiment file; `nnx examples` the shipped ones."""
+
+# Markdown help: Typer's rich mode would keep the docstrings' line breaks.
+app = typer.Typer(name="nnx", cls=Group, help=QUICK_START, rich_markup_mode="markdown",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
@@ -28,16 +40,16 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ):
-    """Neural-network experiments on the CPU: train, search, report."""
+    """The global options (the help text is QUICK_START)."""
 
 
-for command in (runs.train, runs.validate, runs.evaluate, runs.predict, datasets.datasets,
-                search.search):
-    app.command()(command)
+for command in (starters.init, runs.train, runs.validate, runs.evaluate, runs.predict,
+                datasets.datasets, search.search, schema.schema, starters.examples):
+    app.command(cls=Command)(command)
 app.add_typer(search.studies_app, name="studies")
-app.command()(report.report)
+app.command(cls=Command)(report.report)
 
 
 def main():
     with stop_signals.process_handled():
-        app()
+        app(prog_name="nnx")  # `python -m nnx.cli` too: messages name `nnx train`

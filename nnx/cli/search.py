@@ -26,8 +26,10 @@ from nnx.cli.common import (
     threads_option,
     writable_results_dir,
 )
+from nnx.cli.usage import Command, Group
 from nnx.config.search_names import METHODS, PRUNERS
 from nnx.errors import NnxError
+from nnx.search.summary import SearchListener
 
 
 def search(
@@ -77,6 +79,12 @@ def search(
         "--exclusive", help="For cron: if another sweep of this study runs on this host, "
                             "say so and exit 0 (lock: RESULTS_DIR/studies/STUDY.lock).")
     ] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No line per trial; only warnings and the summary.")] = False,
+    json_: Annotated[bool, typer.Option(
+        "--json", help="Print the summary as JSON to stdout (study, best trial, counts, this "
+                       "run's trials) and nothing else there; trial lines go to stderr.")
+    ] = False,
 ):
     """Search the experiment's `search.space` with Optuna; the same command resumes the study.
 
@@ -86,6 +94,12 @@ def search(
     once. Exit 0 when done (also when the grid is exhausted, the budget already met or,
     with --exclusive, another sweep holds the study), 1 when every trial of this run failed,
     2 for bad input, 130 when interrupted (143: by SIGTERM).
+
+    The file's `search.space` maps experiment paths (as --set writes them) to parameters:
+    `train.optimizer.lr: {type: float, low: 1.0e-4, high: 0.1, log: true}`, `{type: int,
+    low: 16, high: 256, step: 16}`, `{type: categorical, choices: [relu, tanh]}`; `when:
+    {train.optimizer.type: sgd}` searches a parameter only under that condition, and
+    `model.layers.0.repeat` searches a layer's count. `nnx schema search` lists every key.
     """
     with exit_codes():
         from nnx.search.display import SearchDisplay
@@ -94,15 +108,18 @@ def search(
 
         check_threads(threads)
         root = writable_results_dir(results_dir)
-        display = SearchDisplay(console())
+        display = SearchDisplay(console(stderr=json_))
         summary = run_search(SearchRequest(
             experiment=str(experiment), overrides=list(set_ or []), results_dir=root,
             method=method, n_trials=n_trials, max_trials=max_trials, timeout=timeout,
             storage=storage, study=study, pruner=pruner, save_model=save_model,
             export_best=None if export_best is None else str(export_best),
             warm_start=warm_start, threads=threads, n_jobs=n_jobs, exclusive=exclusive),
-            display)
-        display.summary(summary)
+            _QuietDisplay(display) if quiet else display)
+        if json_:
+            print_json(summary_document(summary))
+        else:
+            display.summary(summary)
         code = stop_signals.exit_code() if summary.interrupted else (
             EXIT_FAILED if summary.all_failed else EXIT_OK)
         if code == EXIT_FAILED:
@@ -112,7 +129,38 @@ def search(
     raise typer.Exit(code)
 
 
-studies_app = typer.Typer(help="List the search studies, or delete one.",
+class _QuietDisplay(SearchListener):
+    """`--quiet`: only the warnings of a search reach the display."""
+
+    def __init__(self, display):
+        self.display = display
+
+    def note(self, text):
+        self.display.note(text)
+
+
+def summary_document(summary):
+    """What `nnx search --json` prints: the study, its best trial and counts, and this run's
+    trials, in the order they ended."""
+    document = summary.document or {}
+    return {
+        "study": document.get("study"), "path": summary.document_path,
+        "storage": document.get("storage"), "metric": document.get("metric"),
+        "direction": document.get("direction"), "method": document.get("method"),
+        "counts": document.get("counts"), "best": document.get("best"),
+        "stop_reason": summary.stop_reason, "interrupted": summary.interrupted,
+        "held_by": None if summary.held_by is None else summary.held_by.describe(),
+        "exported": summary.exported,
+        "this_run_counts": {state: sum(o.state == state for o in summary.outcomes)
+                            for state in dict.fromkeys(o.state for o in summary.outcomes)},
+        "this_run": [{"number": o.number, "state": o.state, "value": o.value,
+                      "params": o.params, "epochs": o.epochs, "duration_s": o.duration_s,
+                      "run_id": o.run_id, "error": o.error} for o in summary.outcomes],
+        "worker_failures": list(summary.worker_failures),
+    }
+
+
+studies_app = typer.Typer(cls=Group, help="List the search studies, or delete one.",
                           invoke_without_command=True, add_completion=False)
 
 
@@ -160,7 +208,7 @@ def studies(
         print_sections(studies_sections(rows))
 
 
-@studies_app.command("delete")
+@studies_app.command("delete", cls=Command)
 def studies_delete(
     name: Annotated[str, typer.Argument(help="The study to delete.", show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")

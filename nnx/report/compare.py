@@ -96,12 +96,15 @@ def compare_view(items, results):
 
 
 def _table(items):
-    return Table(None, [Column("", shrink=1), *[Column(i.name, "right", shrink=1)
-                                                   for i in items]])
+    """The field names, never cut, then a column per item; a screen too narrow for them all
+    shows the items in blocks, each beside the field names."""
+    return Table(None, [Column(""), *[Column(i.name, "right", shrink=1) for i in items]],
+                 split=True)
 
 
-def _add(table, rows, field, values, texts=None, maximize=None, highlight=False):
-    """A comparison row; `maximize` (True/False) puts the best value in bold."""
+def _add(table, rows, field, values, texts=None, maximize=None, highlight=False, key=None):
+    """A comparison row; `maximize` (True/False) puts the best value in bold; `key` names
+    the row in the CSV when the label is not a dotted name."""
     texts = texts or [fmt_param(v) for v in values]
     best = None
     if maximize is not None:
@@ -112,7 +115,8 @@ def _add(table, rows, field, values, texts=None, maximize=None, highlight=False)
              for i, (t, v) in enumerate(zip(texts, values))]
     table.add([cell(field, style=DIFF_STYLE if highlight else None), *cells],
               style=None)
-    rows.append({"field": field, "values": values, "differs": highlight})
+    rows.append({"field": field, "values": values, "differs": highlight,
+                 **({"key": key} if key else {})})
 
 
 def _compare_runs(items):
@@ -166,7 +170,7 @@ def _compare_studies(items):
         values = [d.get(key) for d in documents]
         _add(table, rows, key, values, highlight=len({repr(v) for v in values}) > 1)
     counts = [study_counts(d) for d in documents]
-    _add(table, rows, "trials c/p/d/f", counts, [counts_text(c) for c in counts])
+    _add(table, rows, "trials c/p/d/f", counts, [counts_text(c) for c in counts], key="trials")
     bests = [as_dict(d.get("best")) for d in documents]
     maximize = {d.get("direction") for d in documents}
     values = [as_number(b.get("value")) for b in bests]
@@ -182,7 +186,7 @@ def _compare_studies(items):
     for key in dict.fromkeys(k for s in spaces for k in s):
         values = [s.get(key) for s in spaces]
         _add(table, rows, f"space {key}", values, [space_text(v) for v in values],
-             highlight=len({repr(v) for v in values}) > 1)
+             highlight=len({repr(v) for v in values}) > 1, key=f"space.{key}")
     for key in ("experiment", "fingerprint"):
         values = [as_text(d.get(key)) or None for d in documents]
         _add(table, rows, key, values, highlight=len(set(values)) > 1)
@@ -219,7 +223,24 @@ def space_text(spec):
 
 
 def _csv(items, rows):
+    """A CSV row per field and a column per item; a field holding mappings becomes a row per
+    key (`trials.complete`, `space.train.optimizer.lr.low`): no JSON in a cell."""
     table = Table(None, [Column("field"), *[Column(i.name) for i in items]])
     for row in rows:
-        table.add([row["field"], *[cell(v) for v in row["values"]]])
+        for field, values in _flat_rows(row.get("key", row["field"]), row["values"]):
+            table.add([field, *[cell(v) for v in values]])
     return table
+
+
+def _flat_rows(field, values):
+    """[(field, values)]: one row, or for mappings one per dotted key (a plain value beside
+    them keeps the field's own row)."""
+    if not any(isinstance(v, dict) and v for v in values):
+        return [(field, values)]
+    flats = [flatten(v) if isinstance(v, dict) and v else {} for v in values]
+    out = []
+    if any(v is not None and not isinstance(v, dict) for v in values):
+        out.append((field, [None if isinstance(v, dict) else v for v in values]))
+    for key in dict.fromkeys(k for flat in flats for k in flat):
+        out.append((f"{field}.{key}", [flat.get(key) for flat in flats]))
+    return out

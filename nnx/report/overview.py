@@ -172,7 +172,8 @@ def sort_metric_value(row, metric, results):
 
 
 def overview_rows(results, filters):
-    """(rows, hidden): the rows to show, and how many trial runs were folded away."""
+    """(rows, hidden, totals): the rows to show, how many trial runs were folded away, and
+    {kind: rows of that kind before the filters and --top}."""
     trial_runs, rows = set(), []
     for document, path in results.studies:
         trial_runs.update(t.get("run_id") for t in document["trials"]
@@ -185,6 +186,7 @@ def overview_rows(results, filters):
             hidden += 1
             continue
         _add_row(rows, results, run_row, record, folder / f"{record['run_id']}.json")
+    totals = {kind: sum(r.kind == kind for r in rows) for kind in ("run", "study")}
     rows = [r for r in rows if _matches(r, filters)]
     rows.sort(key=lambda r: r.name)
     rows.sort(key=lambda r: r.date.timestamp() if r.date else float("-inf"), reverse=True)
@@ -197,7 +199,7 @@ def overview_rows(results, filters):
         rows = _sorted_by_metric(rows, sort, results)
     if filters.top:
         rows = rows[:filters.top]
-    return rows, hidden
+    return rows, hidden, totals
 
 
 def _add_row(rows, results, make, document, path):
@@ -238,7 +240,7 @@ def counts_text(counts):
 
 def overview_view(results, filters):
     check_filters(filters)
-    rows, hidden = overview_rows(results, filters)
+    rows, hidden, totals = overview_rows(results, filters)
     best_index = _best_row(rows) if filters.sort not in (None, *SORT_KEYS) else None
     metrics = {row.metric for row in rows}
     one_metric = len(metrics) == 1
@@ -262,10 +264,10 @@ def overview_view(results, filters):
                    cell(row.date, fmt_date(row.date, with_year)),
                    cell(row.notes, style="red" if row.flags or row.status in (
                        "failed", "diverged", "damaged") else None)])
-    runs = sum(r.kind == "run" for r in rows)
-    title = (f"{results.root}: {runs} run{'s' * (runs != 1)}, {len(rows) - runs} "
-             f"stud{'ies' if len(rows) - runs != 1 else 'y'}"
-             + (f" (best: {next(iter(metrics))})" if one_metric else ""))
+    shown = {kind: sum(r.kind == kind for r in rows) for kind in totals}
+    counted, why = shown_text(shown, totals, filters)
+    why += [f"best: {next(iter(metrics))}"] if one_metric else []
+    title = f"{results.root}: {counted}" + (f" ({'; '.join(why)})" if why else "")
     sections = [table, Note("c/p/d/f: trials complete / pruned / diverged / failed", "dim")] \
         if any(r.kind == "study" for r in rows) else [table]
     if hidden:
@@ -273,8 +275,28 @@ def overview_view(results, filters):
                              "listed: `nnx report STUDY` shows them, --all lists them",
                              style="dim"))
     sections += skipped_sections(results.skipped)
-    return View("overview", title, sections, overview_document(results, rows, hidden),
-                overview_csv(rows), name="overview")
+    document = {**overview_document(results, rows, hidden),
+                "counts": {KINDS[kind]: {"shown": shown[kind], "total": totals[kind]}
+                           for kind in totals}}
+    return View("overview", title, sections, document, overview_csv(rows), name="overview")
+
+
+KINDS = {"run": "runs", "study": "studies"}
+
+
+def shown_text(shown, totals, filters):
+    """(`4 runs, 2 studies`, []), or what is shown of them and why: (`0 of 4 runs, 2 of 2
+    studies shown`, [`--top 2`])."""
+    def counted(n, kind):
+        return f"{n} {kind if n == 1 else KINDS[kind]}"
+
+    if shown == totals:
+        return ", ".join(counted(totals[k], k) for k in totals), []
+    why = [flag for flag, given in (("--status", filters.statuses), ("--name", filters.name),
+                                    ("--since", filters.since)) if given]
+    if filters.top and sum(shown.values()) == filters.top:
+        why.append(f"--top {filters.top}")
+    return ", ".join(f"{shown[k]} of {counted(totals[k], k)}" for k in totals) + " shown", why
 
 
 def _best_row(rows):

@@ -44,6 +44,9 @@ class Table:
     rows: list = field(default_factory=list)  # lists of Cell
     row_styles: list = field(default_factory=list)  # per row: a style or None
     empty: str = "(none)"
+    # Too wide even with its columns shrunk: the other columns go into blocks one below
+    # the other, each beside the first column again (which is never cut then).
+    split: bool = False
 
     def add(self, cells, style=None):
         self.rows.append([c if isinstance(c, Cell) else cell(c) for c in cells])
@@ -125,25 +128,47 @@ class TextTable:
             yield Text(f"  {table.empty}", style="dim")
             return
         widths = self._fit(self._widths(), options.max_width)
-        gap = " " * self.GAP
+        blocks = self._blocks(widths, options.max_width) if table.split else \
+            [list(range(len(widths)))]
+        for n, block in enumerate(blocks):
+            if n:
+                yield Text("")
+            yield self._block(block, widths)
+
+    def _blocks(self, widths, max_width):
+        """Column indices of each block: the first column, then as many others as fit."""
+        blocks, block, used = [], [0], widths[0]
+        for i in range(1, len(widths)):
+            if len(block) > 1 and used + self.GAP + widths[i] > max_width:
+                blocks.append(block)
+                block, used = [0], widths[0]
+            block.append(i)
+            used += self.GAP + widths[i]
+        return [*blocks, block]
+
+    def _block(self, indices, widths):
+        table, gap = self.table, " " * self.GAP
         out = Text(no_wrap=True, overflow="ellipsis")
-        for i, column in enumerate(table.columns):
-            last = i == len(widths) - 1 and column.justify == "left"
-            out.append(column.name if last else _pad(column.name, widths[i], column.justify),
-                       style="bold")
-            out.append(gap if i < len(widths) - 1 else "\n")
-        out.append(gap.join("─" * w for w in widths) + "\n", style="dim")
+        for k, i in enumerate(indices):
+            column = table.columns[i]
+            last = k == len(indices) - 1
+            out.append(column.name if last and column.justify == "left"
+                       else _pad(column.name, widths[i], column.justify), style="bold")
+            out.append("\n" if last else gap)
+        out.append(gap.join("─" * widths[i] for i in indices) + "\n", style="dim")
         for row, row_style in zip(table.rows, table.row_styles):
-            for i, (column, c) in enumerate(zip(table.columns, row)):
+            for k, i in enumerate(indices):
+                column, c = table.columns[i], row[i]
                 text = c.text
                 if cell_len(text) > widths[i]:
                     text = _cut(text, widths[i])
                 style = " ".join(s for s in (row_style, c.style) if s) or None
-                last = i == len(widths) - 1 and column.justify == "left"
-                out.append(text if last else _pad(text, widths[i], column.justify), style=style)
-                out.append(gap if i < len(widths) - 1 else "\n")
+                last = k == len(indices) - 1
+                out.append(text if last and column.justify == "left"
+                           else _pad(text, widths[i], column.justify), style=style)
+                out.append("\n" if last else gap)
         out.rstrip()
-        yield out
+        return out
 
 
 def _pad(text, width, justify):

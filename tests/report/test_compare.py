@@ -81,3 +81,37 @@ def test_a_setting_given_as_a_name_in_one_and_a_mapping_in_the_other(produced):
     assert rows["model.layers.0.bias_init"]["differs"]
     assert not any(f.startswith("model.layers.0.bias_init.") for f in rows)
     assert "{type: constant, value: -20}" in render(views)
+
+
+def test_a_narrow_screen_never_cuts_the_field_names(produced):
+    from rich.console import Console
+
+    from nnx.report.formats import print_views
+
+    roles = ("iris", "dead", "diverged", "moons")
+    views = compare(produced, *[produced.runs[r] for r in roles])
+    console = Console(record=True, width=80, file=io.StringIO(), color_system=None)
+    print_views(views, console)
+    text = console.export_text()
+    fields = [row["field"] for row in views[0].data["rows"]]
+    lines = text.splitlines()
+    for field in fields:
+        assert any(line.startswith(field + " ") for line in lines), field
+    for role in roles:  # every run's column is there, whole, in some block
+        assert produced.runs[role] in text, role
+    assert max(len(line) for line in lines) <= 80
+
+
+def test_csv_has_no_mapping_in_a_cell(produced):
+    views = compare(produced, "iris-tiny", "moons-tiny")
+    table = list(csv.reader(io.StringIO(csv_text(views))))
+    assert all(not cell.startswith("{") for row in table for cell in row), table
+    rows = {row[0]: row[1:] for row in table}
+    iris, moons = produced.study_json("iris-tiny"), produced.study_json("moons-tiny")
+    assert rows["trials.complete"] == [str(iris["counts"]["complete"]),
+                                       str(moons["counts"]["complete"])]
+    assert rows["space.train.optimizer.lr.type"] == ["float", "categorical"]
+    assert rows["space.train.optimizer.lr.choices"] == ["", "[0.01, 0.1]"]
+    runs = compare(produced, produced.runs["iris"], produced.runs["dead"])
+    table = list(csv.reader(io.StringIO(csv_text(runs))))
+    assert all(not cell.startswith("{") for row in table for cell in row), table

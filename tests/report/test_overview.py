@@ -115,3 +115,16 @@ def test_bad_options(produced, options, message):
 def test_empty_results_folder(tmp_path):
     text = render(ReportRequest(results_dir=tmp_path / "nothing"))
     assert "no runs or studies in" in text
+
+
+def test_the_title_says_what_is_shown_of_what_exists(produced):
+    every = overview(produced)
+    assert every.title == f"{produced.root}: 4 runs, 2 studies"
+    newest = overview(produced, top=2)  # the two studies ran last
+    assert [row["kind"] for row in newest.data["rows"]] == ["study", "study"]
+    assert newest.title == f"{produced.root}: 0 of 4 runs, 2 of 2 studies shown (--top 2)"
+    failed = overview(produced, statuses=["diverged"])
+    assert failed.title == (f"{produced.root}: 1 of 4 runs, 0 of 2 studies shown "
+                            "(--status; best: val_accuracy)")
+    assert newest.data["counts"] == {"runs": {"shown": 0, "total": 4},
+                                     "studies": {"shown": 2, "total": 2}}
