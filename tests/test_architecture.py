@@ -3,7 +3,12 @@ cycle among nnx's modules (an import inside a function counts: it hides the cycl
 not remove it). The layer order itself is `lint-imports` (pyproject.toml), run by `make lint`
 and `make test`."""
 
+import tomllib
+from pathlib import Path
+
 import grimp
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def strongly_connected(graph):
@@ -57,3 +62,16 @@ def test_no_module_of_nnx_imports_itself_round_a_cycle():
     graph = grimp.build_graph("nnx")
     assert strongly_connected(graph) == []
 
+
+
+def test_every_room_of_nnx_has_its_row_in_the_layer_order():
+    """A module the contract does not name is not checked at all: each new one must be
+    given its place (pyproject.toml, and docs/architecture.md)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = config["tool"]["importlinter"]["contracts"]
+    placed = {name.strip() for row in contract["layers"] for name in row.split("|")}
+    rooms = {f"nnx.{path.stem}" for path in (ROOT / "nnx").iterdir()
+             if (path.suffix == ".py" or (path / "__init__.py").is_file())
+             and path.stem not in ("__init__", "__main__") and not path.is_symlink()}
+    assert rooms - placed == set()
+    assert placed - rooms == set()

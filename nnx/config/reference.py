@@ -3,7 +3,7 @@
 
 This is not a second schema. The keys and their defaults come from the tables the
 validator checks files against (`nnx.config.schema`, `nnx.data.validate`,
-`nnx.config.search`, `nnx.config.space`, `nnx.graph_config`), the allowed values from the
+`nnx.config.search`, `nnx.config.space`, `nnx.graph_spec`), the allowed values from the
 same name tuples and registries, and the arguments of a layer, loss, optimizer or schedule
 from its constructor's signature, as `nnx.config.construct` reads them. What this module
 adds is words: the type and a line about each fixed key (`DOCS`). A key the validator
@@ -22,7 +22,7 @@ from nnx.data import validate
 from nnx.data.builtin import DATASETS
 from nnx.data.targets import TASKS
 from nnx.errors import NnxError, closest
-from nnx.graph_config import NODE_KEYS
+from nnx.graph_spec import NODE_KEYS
 from nnx.layers import LAYERS
 from nnx.limits import MAX_REPEAT
 from nnx.metrics import METRICS
