@@ -72,7 +72,7 @@ def conv_autoencoder(seed, noise=0.0):
 
 def autoencoder_mse(make, train, test, epochs):
     model = make()
-    model.fit(train, train, epochs=epochs, batch_size=32)
+    model.fit(train, train, epochs=epochs, batch_size=32, verbose=0)
     return float(model.evaluate(test, test)["loss"])
 
 

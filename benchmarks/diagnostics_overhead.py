@@ -27,11 +27,11 @@ def overhead(sizes, batch, level, pairs):
     y = rng.integers(0, sizes[-1], n)
 
     def with_diagnostics():
-        model.fit(x, y, epochs=1, batch_size=batch, callbacks=[Diagnostics(level)])
+        model.fit(x, y, epochs=1, batch_size=batch, callbacks=[Diagnostics(level)], verbose=0)
         return 1
 
     def without():
-        model.fit(x, y, epochs=1, batch_size=batch)
+        model.fit(x, y, epochs=1, batch_size=batch, verbose=0)
         return 1
 
     return compare(with_diagnostics, without, pairs=pairs)

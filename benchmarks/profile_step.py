@@ -35,7 +35,7 @@ def profile(name):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch * 40, sizes[0])).astype(np.float32)
     y = rng.integers(0, sizes[-1], batch * 40)
-    model.fit(x, y, epochs=1, batch_size=batch)  # compile / load kernels
+    model.fit(x, y, epochs=1, batch_size=batch, verbose=0)  # compile / load kernels
     xb, yb = x[:batch], y[:batch]
     order = rng.permutation(len(x))[:batch]
     model._train_step([xb], [yb])
@@ -52,7 +52,7 @@ def profile(name):
     flops += sum(2 * batch * a * b for a, b in zip(sizes[1:-1], sizes[2:]))  # dx above layer 0
     parts = {
         "whole fit step (epoch / batches)": best_us(
-            lambda: model.fit(x, y, epochs=1, batch_size=batch), 20) / 40,
+            lambda: model.fit(x, y, epochs=1, batch_size=batch, verbose=0), 20) / 40,
         "train_step": best_us(lambda: model._train_step([xb], [yb])),
         "  forward (all layers)": best_us(lambda: model._forward([xb], training=True)),
         "  forward + loss + backward": best_us(loss_and_backward),

@@ -21,7 +21,7 @@ def _nnx_fit(model, x, y, batch):
     model.compile(optimizer=optimizers.Adam(lr=1e-3), loss="categorical_crossentropy")
 
     def epoch():
-        model.fit(x, y, epochs=1, batch_size=batch, shuffle=True)
+        model.fit(x, y, epochs=1, batch_size=batch, shuffle=True, verbose=0)
         return -(-len(x) // batch)
 
     return epoch

@@ -153,6 +153,32 @@ class ModelCheckpoint(_Monitor):
             self.model.save(self.path)
 
 
+class ProgressReport(Callback):
+    """Feeds a `nnx.progress` Reporter from training: `fit(verbose=...)` shows its progress
+    through it, with `info` ({"epochs", "steps"}) for the reporter's header; a run of
+    `nnx train` through its own subclass, which announces the run itself."""
+
+    def __init__(self, reporter, info=None):
+        self.reporter, self.info = reporter, info
+
+    def on_train_begin(self, logs=None):
+        if self.info is not None:
+            self.reporter.run_begin(self.info)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.reporter.epoch_begin(epoch)
+
+    def on_batch_end(self, batch, logs):
+        self.reporter.batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs):
+        self.reporter.epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self.info is not None:
+            self.reporter.run_end(None)
+
+
 class LambdaCallback(Callback):
     """Calls the given functions; used by the CLI for progress displays."""
 
@@ -171,4 +197,4 @@ def overrides(callback, hook):
 
 
 __all__ = ["Callback", "EarlyStopping", "DivergenceGuard", "LearningRateScheduler",
-           "ModelCheckpoint", "LambdaCallback"]
+           "ModelCheckpoint", "LambdaCallback", "ProgressReport"]

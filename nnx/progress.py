@@ -9,7 +9,10 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from nnx.errors import NnxError
 from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_param
+
+VERBOSE = ("auto", 0, 1, 2)
 
 
 class Reporter:
@@ -30,6 +33,26 @@ class Reporter:
 
     def run_end(self, record):
         """Called once after training, also when it failed (`record` may then be None)."""
+
+
+def fit_reporter(verbose, stream=None):
+    """The reporter of `fit(verbose=...)`, as Keras spells it: 0 silent, 1 a live bar on a
+    terminal (one line per epoch elsewhere, where a bar would be noise), 2 one line per
+    epoch, "auto" 1 on a terminal and silent under a pipe or cron. None when silent."""
+    if isinstance(verbose, bool) or verbose not in VERBOSE:
+        raise NnxError(f"fit: verbose must be one of {', '.join(map(repr, VERBOSE))}, got "
+                       f"{verbose!r}")
+    stream = stream or sys.stdout
+    terminal = getattr(stream, "isatty", lambda: False)()
+    if verbose == "auto":
+        verbose = 1 if terminal else 0
+    if verbose == 0:
+        return None
+    if verbose == 1 and terminal:
+        from rich.console import Console
+
+        return RichReporter(Console(file=stream, highlight=False, soft_wrap=True))
+    return PlainReporter(stream)
 
 
 def describe_run(info):
@@ -66,7 +89,8 @@ class PlainReporter(Reporter):
 
     def run_begin(self, info):
         self.epochs, self.lr = info["epochs"], None
-        self._line(describe_run(info))
+        if "run_id" in info:  # a run of nnx train; a plain fit has no header
+            self._line(describe_run(info))
 
     def epoch_begin(self, epoch):
         self.started = time.perf_counter()
@@ -105,7 +129,8 @@ class RichReporter(Reporter):
         )
 
         self.epochs, self.steps = info["epochs"], max(info["steps"], 1)
-        self.console.print(describe_run(info), highlight=False)
+        if "run_id" in info:  # a run of nnx train; a plain fit has no header
+            self.console.print(describe_run(info), highlight=False)
         self.progress = Progress(
             TextColumn("{task.description:>12}"), BarColumn(bar_width=30), MofNCompleteColumn(),
             TextColumn("eta"), TimeRemainingColumn(), TimeElapsedColumn(),

@@ -9,7 +9,7 @@ import os
 import time
 import traceback
 
-from nnx.callbacks import Callback, EarlyStopping, LearningRateScheduler
+from nnx.callbacks import EarlyStopping, LearningRateScheduler, ProgressReport
 from nnx.diagnostics import Diagnostics, confusion_matrix
 from nnx.experiment.build import prepare
 from nnx.experiment.runtime import EVAL_BATCH, StopAfterBatch, environment, set_threads
@@ -77,7 +77,7 @@ def _fit_and_evaluate(model, data, train, recorder, stop, extra_callbacks, diagn
         with stop.interruptible():
             history = model.fit(data.x_train, data.y_train, epochs=train["epochs"],
                                 batch_size=train["batch_size"], validation_data=validation,
-                                shuffle=train["shuffle"], callbacks=fit_callbacks)
+                                shuffle=train["shuffle"], callbacks=fit_callbacks, verbose=0)
         outcome["status"], outcome["stop_reason"] = history.status, history.stop_reason
         if stop.requested and history.status in ("completed", "interrupted"):
             outcome["status"], outcome["stop_reason"] = "interrupted", reason(stop.signum)
@@ -136,20 +136,15 @@ def _run_info(run_id, config, data, model):
             "params": model.count_params()}
 
 
-class _Recorder(Callback):
-    """Keeps the epoch logs (also when fit fails half-way) and feeds the reporter."""
+class _Recorder(ProgressReport):
+    """Keeps the epoch logs (also when fit fails half-way) and feeds the reporter (the run
+    announces itself: `run_experiment` calls the reporter's run_begin and run_end)."""
 
     def __init__(self, reporter):
-        self.reporter = reporter
+        super().__init__(reporter)
         self.history = {}
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.reporter.epoch_begin(epoch)
-
-    def on_batch_end(self, batch, logs):
-        self.reporter.batch_end(batch, logs)
 
     def on_epoch_end(self, epoch, logs):
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
-        self.reporter.epoch_end(epoch, logs)
+        super().on_epoch_end(epoch, logs)

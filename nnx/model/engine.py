@@ -8,7 +8,7 @@ layer and one for shuffling from it, so the same seed gives the same numbers.
 
 import numpy as np
 
-from nnx import arrays, checks, optimizers
+from nnx import arrays, checks, optimizers, progress
 from nnx import callbacks as callbacks_module
 from nnx.errors import NnxError
 from nnx.model import inputs
@@ -109,12 +109,15 @@ class BaseModel:
 
     # -- training ---------------------------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-            shuffle=True, callbacks=None, verbose=0):
+            shuffle=True, callbacks=None, verbose="auto"):
         """Train; returns a History. `batch_size=None` or "full": one update per epoch.
-        Several inputs or outputs: `x` and `y` are lists (or dicts by name) of arrays."""
+        Several inputs or outputs: `x` and `y` are lists (or dicts by name) of arrays.
+        `verbose`: "auto" (a progress bar on a terminal, nothing under a pipe or cron), 0,
+        1 (a bar) or 2 (a line per epoch), as in Keras."""
         if self.optimizer is None:
             raise NnxError("compile the model before fit")
         checks.integer("fit", "epochs", epochs)
+        reporter = progress.fit_reporter(verbose)
         xs, ys = self._prepare(x, y)
         validation = None
         if validation_data is None and validation_split:
@@ -127,6 +130,10 @@ class BaseModel:
 
         history = History()
         cbs = [callbacks_module.DivergenceGuard(), *(callbacks or [])]
+        if reporter is not None:
+            steps = -(-len(xs[0]) // batch)
+            cbs.append(callbacks_module.ProgressReport(reporter, {"epochs": epochs,
+                                                                   "steps": steps}))
         for cb in cbs:
             cb.set_model(self)
         batch_hooks = [cb for cb in cbs if callbacks_module.overrides(cb, "on_batch_end")]
