@@ -11,7 +11,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,dev,postgres,plot]"
+	$(PY) -m pip install -q -e ".[test,dev,postgres,plot,web]"
 	touch $(STAMP)
 
 install: $(STAMP)
