@@ -20,8 +20,10 @@ run: install
 	$(VENV)/bin/nnx train experiments/digits_mlp.yaml
 
 # The distributed-search tests need PostgreSQL: .ci/postgres.sh starts a local server (and
-# installs Debian's package when missing) unless NNX_TEST_POSTGRES_URL is already set.
+# installs Debian's package when missing) unless NNX_TEST_POSTGRES_URL is already set. The
+# web report's browser test needs Chromium: .ci/chromium.sh installs Debian's when missing.
 test: install
+	@bash .ci/chromium.sh || echo "chromium could not be installed (needs root and apt): the browser test skips" >&2
 	@url="$${NNX_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
 	NNX_TEST_POSTGRES_URL="$$url" $(PY) -m pytest -q
 

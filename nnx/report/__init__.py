@@ -142,7 +142,7 @@ def write_html(request, console):
     studies = sum(p.startswith("studies/") for p in site.pages)
     console.print(f"web report of {runs} run{'s' * (runs != 1)} and {studies} "
                   f"stud{'ies' if studies != 1 else 'y'} in {request.html}: open {site.index}",
-                  markup=False)
+                  markup=False, soft_wrap=True)
 
 
 def _warn_skipped(views):

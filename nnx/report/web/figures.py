@@ -66,7 +66,14 @@ def chart_figure(chart, fmt=fmt_number):
     if chart.x_labels:
         figure.update_xaxes(tickvals=list(chart.x_labels),
                             ticktext=[str(v) for v in chart.x_labels.values()])
+    elif _few_whole_numbers([x for series in chart.series for x in series.x]):
+        figure.update_xaxes(dtick=1)  # epochs 1, 2, 3: no tick at 1.5
     return figure
+
+
+def _few_whole_numbers(values):
+    whole = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    return len(whole) == len(values) and whole and max(whole) - min(whole) <= 12
 
 
 def figure_json(figure):
