@@ -6,7 +6,7 @@ TORCH  := torch==2.13.0
 # One numba cache for the whole test run (and for later runs): kernels compile once.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: install run test test-slow crosscheck bench sweep lint clean docs
+.PHONY: install run test test-slow test-wheel crosscheck bench sweep lint clean docs
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,11 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -q -m slow
+
+# nnx as a user gets it: a wheel of this repository in a clean virtual environment, then
+# init -> train -> search -> report --html from a folder outside the clone (CI runs it).
+test-wheel: install
+	$(PY) -m pytest -q -m slow tests/test_wheel.py
 
 # Regenerates the PyTorch golden fixtures under tests/golden/ (committed; CI has no torch).
 crosscheck: install
