@@ -97,8 +97,16 @@ def test_odd_values_and_empty_studies_still_make_pages(copy_of, produced, tmp_pa
         trial.update(state="failed", value=None, intermediate={})
     study.update(study="all-failed", best=None, counts={"failed": 4})
     (copy_of / "studies" / "all-failed.json").write_text(json.dumps(study))
+    odd = produced.study_json("iris-tiny")
+    odd["trials"] += [{"number": "a", "state": 5, "params": [1], "value": "x"},
+                      {"number": 99, "state": "complete", "value": float("1e400"),
+                       "params": {"train.optimizer.lr": "fast"}, "intermediate": [1]}]
+    odd.update(counts="lots", best={"trial": 0})
+    (copy_of / "studies" / "iris-tiny.json").write_text(json.dumps(odd))
     site = tmp_path / "site"
     build(copy_of, site)
+    text = (site / "studies" / "iris-tiny.html").read_text(encoding="utf-8")
+    assert text.count('<div class="plot"') == 6  # the odd trials are left out of the figures
     text = (site / "studies" / "all-failed.html").read_text(encoding="utf-8")
     assert "needs at least 1 complete trial (0 so far)" in text
     assert "no trial reported per-epoch values" in text
