@@ -68,8 +68,10 @@ class Links:
         return self.run(text) or self.study(text)
 
 
-def link(href, text):
-    return Markup(f'<a href="{esc(href)}">{esc(text)}</a>') if href else esc(text)
+def link(href, text, style=None):
+    """`text` (styled) as a link to `href`, or as plain text when `href` is None."""
+    inner = styled(text, style)
+    return Markup(f'<a href="{esc(href)}">{inner}</a>') if href else inner
 
 
 def styled(text, style):
@@ -105,8 +107,7 @@ class Renderer:
         text, style = (value.text, value.style) if isinstance(value, Cell) else (value, None)
         if isinstance(text, Markup):
             return text
-        href = self.links.of(str(text))
-        return styled_link(href, text, style) if href else styled(text, style)
+        return link(self.links.of(str(text)), text, style)
 
     def fields(self, section):
         rows = []
@@ -143,11 +144,9 @@ class Renderer:
             out.append(f'<tr class="{classes}">' if classes else "<tr>")
             for column, cell in zip(table.columns, row):
                 sort = _sort_key(cell.raw)
-                wrap = " wrap" if column.shrink and column.justify != "right" else ""
-                cls = f' class="num{wrap}"' if column.justify == "right" else (
-                    ' class="wrap"' if wrap else "")
                 data = f' data-sort="{esc(sort)}"' if sort is not None else ""
-                out.append(f"<td{cls}{data}>{self.value(cell)}</td>")
+                out.append(f"<td{_cell_class(column, table.columns)}{data}>"
+                           f"{self.value(cell)}</td>")
             out.append("</tr>")
         out.append("</tbody></table></div>")
         return Markup("".join(out))
@@ -172,11 +171,6 @@ class Renderer:
         return Markup("".join(out))
 
 
-def styled_link(href, text, style):
-    inner = styled(text, style)
-    return Markup(f'<a href="{esc(href)}">{inner}</a>')
-
-
 def _text(value):
     return value.text if isinstance(value, Cell) else str(value)
 
@@ -187,6 +181,13 @@ def _heading(title):
 
 def _align(column):
     return ' class="num"' if column.justify == "right" else ""
+
+
+def _cell_class(column, columns):
+    """Numbers right-aligned; a last column of free text (notes, errors) wraps."""
+    if column.justify == "right":
+        return ' class="num"'
+    return ' class="wrap"' if column is columns[-1] and column.shrink else ""
 
 
 def _sort_key(raw):
