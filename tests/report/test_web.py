@@ -157,8 +157,10 @@ def test_an_unwritable_folder_is_one_line_exit_2_and_nothing_written(produced, t
                           timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() in (
-        f"error: --html {folder / 'site'}: cannot write in {folder} (Read-only file system)",
-        f"error: --html {folder / 'site'}: cannot write in {folder} (Permission denied)")
+        f"error: --html {folder / 'site'}: cannot create a file in {folder} (Read-only file "
+        "system)",
+        f"error: --html {folder / 'site'}: cannot create a file in {folder} (Permission "
+        "denied)")
     assert os.listdir(folder) == []
 
 

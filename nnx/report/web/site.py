@@ -17,14 +17,13 @@ is written.
 """
 
 import json
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from nnx import __version__
-from nnx.atomic import replace_atomically
+from nnx.atomic import creatable_folder, replace_atomically
 from nnx.errors import NnxError
 from nnx.leftovers import LEFTOVER_AGE_S, remove_files, stale_temporaries
 from nnx.report.index import load_results
@@ -55,19 +54,11 @@ def check_site_folder(folder):
     if path.exists() and not path.is_dir():
         raise NnxError(f"--html {folder}: this is a file; give the folder the report goes "
                        "to (it is created when missing)")
-    existing = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
-    if not existing.is_dir():
-        raise NnxError(f"--html {folder}: {existing} is a file, not a folder")
     if path.is_dir() and not (path / MANIFEST).is_file() and any(path.iterdir()):
         raise NnxError(f"--html {folder}: the folder holds files that are not an nnx "
                        "report; give a new or empty folder, or one that nnx report --html "
                        "wrote before")
-    try:
-        with tempfile.TemporaryFile(dir=existing):  # what replacing a file there needs
-            pass
-    except OSError as err:
-        raise NnxError(f"--html {folder}: cannot write in {existing} "
-                       f"({err.strerror or err})") from None
+    creatable_folder(path, f"--html {folder}")
     return path
 
 
