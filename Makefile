@@ -6,12 +6,12 @@ TORCH  := torch==2.13.0
 # One numba cache for the whole test run (and for later runs): kernels compile once.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: install run test test-slow crosscheck bench sweep lint clean docs
+.PHONY: install run test test-slow test-wheel crosscheck bench sweep lint clean docs
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,dev,postgres,plot]"
+	$(PY) -m pip install -q -e ".[test,dev,postgres,plot,web]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,14 +20,21 @@ run: install
 	$(VENV)/bin/nnx train experiments/digits_mlp.yaml
 
 # The distributed-search tests need PostgreSQL: .ci/postgres.sh starts a local server (and
-# installs Debian's package when missing) unless NNX_TEST_POSTGRES_URL is already set.
+# installs Debian's package when missing) unless NNX_TEST_POSTGRES_URL is already set. The
+# web report's browser test needs Chromium: .ci/chromium.sh installs Debian's when missing.
 test: install
 	$(VENV)/bin/lint-imports --no-cache
+	@bash .ci/chromium.sh || echo "chromium could not be installed (needs root and apt): the browser test skips" >&2
 	@url="$${NNX_TEST_POSTGRES_URL:-$$(bash .ci/postgres.sh 2>/dev/null || true)}"; \
 	NNX_TEST_POSTGRES_URL="$$url" $(PY) -m pytest -q
 
 test-slow: install
 	$(PY) -m pytest -q -m slow
+
+# nnx as a user gets it: a wheel of this repository in a clean virtual environment, then
+# init -> train -> search -> report --html from a folder outside the clone (CI runs it).
+test-wheel: install
+	$(PY) -m pytest -q -m slow tests/test_wheel.py
 
 # Regenerates the PyTorch golden fixtures under tests/golden/ (committed; CI has no torch).
 crosscheck: install

@@ -10,9 +10,10 @@ folder's default ACL), a replaced one keeps its own.
 import os
 import secrets
 import stat
+import tempfile
 from pathlib import Path
 
-from nnx.errors import WriteError
+from nnx.errors import NnxError, WriteError
 
 TEMPORARY_SUFFIX = ".tmp"
 
@@ -40,6 +41,23 @@ def replace_atomically(path, write, binary=False):
         raise
     _fsync_folder(path.parent)
     return path
+
+
+def creatable_folder(start, what):
+    """The nearest existing folder at or above `start`, checked before anything is written
+    to be a folder nnx can create files in; NnxError starting with `what` (the option and
+    its value) otherwise."""
+    start = Path(start).absolute()
+    folder = next(p for p in (start, *start.parents) if p.exists())
+    if not folder.is_dir():
+        raise NnxError(f"{what}: {folder} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):  # what creating a file there needs
+            pass
+    except OSError as err:
+        raise NnxError(f"{what}: cannot create a file in {folder} "
+                       f"({err.strerror or err})") from None
+    return folder
 
 
 def _create_temporary(path):

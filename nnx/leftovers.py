@@ -25,12 +25,7 @@ FOLDERS = ("runs", "studies")
 def find_leftovers(root, now=None):
     """The leftover files under the results folder `root` (see the module)."""
     cutoff = (time.time() if now is None else now) - LEFTOVER_AGE_S
-    found = []
-    for name in FOLDERS:
-        folder = Path(root) / name
-        for path in folder.glob(f".*{TEMPORARY_SUFFIX}") if folder.is_dir() else []:
-            if _older(path, cutoff):
-                found.append(path)
+    found = [path for name in FOLDERS for path in stale_temporaries(Path(root) / name, cutoff)]
     runs = runs_dir(root)
     for model in runs.glob("*.npz") if runs.is_dir() else []:
         if is_run_id(model.stem) and not model.with_suffix(".json").exists() and _older(
@@ -39,10 +34,22 @@ def find_leftovers(root, now=None):
     return found
 
 
+def stale_temporaries(folder, cutoff):
+    """The temporary files of `nnx.atomic` in `folder` untouched since `cutoff`."""
+    folder = Path(folder)
+    return [path for path in (folder.glob(f".*{TEMPORARY_SUFFIX}") if folder.is_dir() else [])
+            if _older(path, cutoff)]
+
+
 def remove_leftovers(root, now=None):
     """Remove the leftovers under `root`; returns the paths removed."""
+    return remove_files(find_leftovers(root, now))
+
+
+def remove_files(paths):
+    """Remove `paths` where they still exist; returns those removed."""
     removed = []
-    for path in find_leftovers(root, now):
+    for path in paths:
         try:
             path.unlink()
         except OSError:

@@ -45,6 +45,11 @@ def report(
         "--plot", metavar="DIR", show_default=False,
         help="Also write each chart as a PNG into DIR (needs matplotlib: "
              "pip install 'nnx\\[plot]').")] = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", metavar="DIR", show_default=False,
+        help="Write the web report of every run and study into DIR instead: index.html, a "
+             "page per run and study, interactive charts; no server or network needed "
+             "(needs plotly: pip install 'nnx\\[web]').")] = None,
     results_dir: ResultsDirOpt = None,
 ):
     """Show runs and studies: the overview, one run or study in depth, or several compared.
@@ -58,4 +63,4 @@ def report(
         show_report(ReportRequest(
             references=list(references or []), results_dir=results_dir, compare=compare,
             top=top, sort=sort, statuses=list(status or []), name=name, since=since,
-            all_runs=all_runs, format=format_, plot=plot))
+            all_runs=all_runs, format=format_, plot=plot, html=html))

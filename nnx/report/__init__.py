@@ -3,7 +3,8 @@
 Modules: `index` (reading the results folder, resolving an argument), `overview` (every
 run and study), `run` and `study` (one in depth), `compare` (side by side), `importance`
 (PED-ANOVA from a study document), `charts` (terminal charts), `view` (what a view is
-made of), `formats` (table | json | markdown | csv), `plot` (PNGs through matplotlib).
+made of), `formats` (table | json | markdown | csv), `plot` (PNGs through matplotlib),
+`web` (the static web report, `--html DIR`, through plotly).
 
 The report reads JSON only: the overview imports neither numba, optuna nor scikit-learn
 (a study view imports optuna for the importance).
@@ -32,6 +33,7 @@ class ReportRequest:
     all_runs: bool = False
     format: str = "table"
     plot: Path | None = None
+    html: Path | None = None  # write the web report into this folder instead
 
 
 def build_views(request):
@@ -96,8 +98,11 @@ def report(request, console=None, stdout=None):
     `console` receives the table format (and messages), `stdout` the other formats."""
     from nnx.report import formats
 
-    views = build_views(request)
     console = console or report_console()
+    if request.html is not None:
+        write_html(request, console)
+        return []
+    views = build_views(request)
     stdout = stdout or sys.stdout
     if request.format == "table":
         formats.print_views(views, console)
@@ -115,6 +120,29 @@ def report(request, console=None, stdout=None):
         note = report_console(stderr=True) if request.format != "table" else console
         note.print(f"{len(paths)} chart{'s' * (len(paths) != 1)} written to {request.plot}")
     return views
+
+
+def write_html(request, console):
+    """`--html DIR`: the web report of the whole results folder, one line said about it."""
+    from nnx.report.web import write_site
+    from nnx.results import results_dir
+
+    given = [flag for flag, value in (
+        ("RUN/STUDY arguments", request.references), ("--compare", request.compare),
+        ("--top", request.top), ("--sort", request.sort), ("--status", request.statuses),
+        ("--name", request.name), ("--since", request.since), ("--all", request.all_runs),
+        ("--format", request.format != "table"), ("--plot", request.plot)) if value]
+    if given:
+        raise NnxError(f"--html writes every run and study of the results folder (its pages "
+                       f"sort and filter them); it takes no {', '.join(given)}")
+    site = write_site(results_dir(request.results_dir), request.html)
+    for path, reason in site.skipped:
+        sys.stderr.write(f"skipped {path}: {reason}\n")
+    runs = sum(p.startswith("runs/") for p in site.pages)
+    studies = sum(p.startswith("studies/") for p in site.pages)
+    console.print(f"web report of {runs} run{'s' * (runs != 1)} and {studies} "
+                  f"stud{'ies' if studies != 1 else 'y'} in {request.html}: open {site.index}",
+                  markup=False, soft_wrap=True)
 
 
 def _warn_skipped(views):

@@ -1,8 +1,8 @@
-"""Parameter importance from a study document: Optuna's PED-ANOVA (numpy only) over an
-in-memory study rebuilt from the document's complete trials and its space.
+"""Parameter importance from a study document: Optuna's PED-ANOVA (numpy only) over the
+in-memory study rebuilt from the document (`nnx.report.optuna_study`).
 
 Works from the JSON alone, so any host can show it without the study's storage. Optuna is
-imported inside the function: the overview never pays for it.
+imported inside the functions: the overview never pays for it.
 """
 
 import math
@@ -10,29 +10,11 @@ import math
 MIN_TRIALS = 4  # fewer complete trials say nothing about importance
 
 
-def distribution(spec):
-    """The Optuna distribution of one parameter of the space as written in the study."""
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
+def importance_study(document):
+    """(in-memory study, None) when the document holds enough to weigh its parameters,
+    else (None, the reason)."""
+    from nnx.report.optuna_study import rebuild_study, space_distributions
 
-    kind = spec.get("type")
-    if kind == "categorical":
-        return CategoricalDistribution(list(spec["choices"]))
-    log, step = bool(spec.get("log", False)), spec.get("step")
-    if kind == "int":
-        return IntDistribution(int(spec["low"]), int(spec["high"]), log=log,
-                               step=int(step) if step else 1)
-    if kind == "float":
-        return FloatDistribution(float(spec["low"]), float(spec["high"]), log=log,
-                                 step=None if step is None else float(step))
-    raise ValueError(f"unknown parameter type {kind!r}")
-
-
-def param_importances(document):
-    """(importances {param: share, summing to 1, largest first}, None) or (None, reason)."""
     space = document.get("space")
     if not isinstance(space, dict) or not space:
         return None, "the study document holds no search space"
@@ -42,37 +24,34 @@ def param_importances(document):
         return None, (f"needs at least {MIN_TRIALS} complete trials "
                       f"({len(trials)} so far)")
     try:
-        distributions = {name: distribution(spec) for name, spec in space.items()
-                         if isinstance(spec, dict)}
+        distributions = space_distributions(document)
     except (KeyError, TypeError, ValueError) as err:
         return None, f"cannot read the search space ({type(err).__name__}: {err})"
-    varied = {name for name, dist in distributions.items() if not dist.single()}
-    if not varied:
+    if all(dist.single() for dist in distributions.values()):
         return None, "no parameter of the space can vary"
+    from optuna.trial import TrialState
 
-    import optuna
-    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
-    from optuna.trial import TrialState, create_trial
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    maximize = document.get("direction") == "maximize"
-    study = optuna.create_study(direction="maximize" if maximize else "minimize")
-    added = 0
-    for trial in trials:
-        params = {k: v for k, v in dict(trial.get("params") or {}).items()
-                  if k in distributions}
-        try:
-            frozen = create_trial(state=TrialState.COMPLETE, value=float(trial["value"]),
-                                  params=params,
-                                  distributions={k: distributions[k] for k in params})
-        except (ValueError, TypeError):  # a value outside the space (e.g. a warm start)
-            continue
-        study.add_trial(frozen)
-        added += 1
-    if added < MIN_TRIALS:
+    study = rebuild_study(document, distributions)
+    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < MIN_TRIALS:
         return None, f"needs at least {MIN_TRIALS} complete trials inside the space"
+    return study, None
+
+
+def evaluator():
+    from optuna.importance import PedAnovaImportanceEvaluator
+
+    return PedAnovaImportanceEvaluator()
+
+
+def param_importances(document):
+    """(importances {param: share, summing to 1, largest first}, None) or (None, reason)."""
+    study, reason = importance_study(document)
+    if study is None:
+        return None, reason
+    from optuna.importance import get_param_importances
+
     try:
-        importances = get_param_importances(study, evaluator=PedAnovaImportanceEvaluator())
+        importances = get_param_importances(study, evaluator=evaluator())
     except (RuntimeError, ValueError, ZeroDivisionError) as err:
         return None, f"PED-ANOVA failed: {err}"
     if not importances:

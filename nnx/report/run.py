@@ -20,6 +20,8 @@ from nnx.report.view import Charts, Column, Fields, Note, Table, View, cell
 LAYER_ARGS = ("units", "filters", "kernel_size", "stride", "rate", "pool_size", "num_heads",
               "ff_dim", "activation", "return_sequences", "repeat")
 DIAGNOSTIC_ORDER = ("grad_norm", "weight_norm", "update_ratio", "dead_fraction")
+DIAGNOSTIC_NAMES = {"grad_norm": "gradient norm", "weight_norm": "weight norm",
+                    "update_ratio": "update-to-weight ratio", "dead_fraction": "dead-unit fraction"}
 
 
 def layer_summary(spec):
@@ -75,17 +77,20 @@ def epochs_run(history):
     return max((len(v) for v in history.values()), default=0)
 
 
+def learning_chart(history, name):
+    """`name` (a loss or metric) per epoch, train vs validation; None with fewer than two
+    finite epochs of either."""
+    series = [Series(label, list(range(1, len(history[key]) + 1)), history[key])
+              for label, key in (("train", name), ("validation", f"val_{name}"))
+              if sum(v is not None for v in history.get(key, [])) >= 2]
+    return LineChart(name, series, x_label="epoch", y_label=name, height=9) if series else None
+
+
 def learning_charts(history, metric):
     """Loss and the main metric, train vs validation, per epoch."""
-    charts = []
-    base = split_metric(metric)[1]
-    for name in dict.fromkeys(("loss", base)):
-        series = [Series(label, list(range(1, len(history[key]) + 1)), history[key])
-                  for label, key in (("train", name), ("validation", f"val_{name}"))
-                  if sum(v is not None for v in history.get(key, [])) >= 2]
-        if series:
-            charts.append(LineChart(name, series, x_label="epoch", y_label=name, height=9))
-    return charts
+    charts = [learning_chart(history, name)
+              for name in dict.fromkeys(("loss", split_metric(metric)[1]))]
+    return [chart for chart in charts if chart is not None]
 
 
 def metrics_table(metrics, title="final metrics"):
@@ -153,22 +158,24 @@ def layer_table(per_epoch, level):
     return table
 
 
-def gradient_chart(per_epoch):
+def layer_chart(per_epoch, figure="grad_norm"):
+    """One diagnostic figure over the epochs, a line per layer (log scale when all are
+    positive); None when no layer has two epochs of it."""
     series = []
     for layer, figures in per_epoch.items():
-        values = [as_number(v) for v in as_list(as_dict(figures).get("grad_norm"))]
+        values = [as_number(v) for v in as_list(as_dict(figures).get(figure))]
         if sum(v is not None for v in values) >= 2:
             series.append(Series(layer, list(range(1, len(values) + 1)), values))
     if not series:
         return None
     positive = all(v is None or v > 0 for s in series for v in s.y)
-    return LineChart("gradient norm by layer", series, x_label="epoch", y_label="grad_norm",
-                     log_y=positive, height=9)
+    return LineChart(f"{DIAGNOSTIC_NAMES.get(figure, figure)} by layer", series,
+                     x_label="epoch", y_label=figure, log_y=positive, height=9)
 
 
-def run_view(record, path=""):
+def run_facts(record, path=""):
+    """Status, times, error, environment and files of a run, as (label, value) pairs."""
     history = history_of(record)
-    metric = main_metric(record)
     status = record["status"]
     environment = as_dict(record.get("environment"))
     facts = [("status", cell(status, style=STATUS_STYLE.get(status))),
@@ -185,7 +192,14 @@ def run_view(record, path=""):
                                      f"host {environment.get('host', '?')}"))
     facts.append(("model file", as_text(record.get("model_path")) or "none kept"))
     facts.append(("record", str(path)))
-    sections = [Fields(None, facts), Fields("config", config_summary(record.get("config"))),
+    return facts
+
+
+def run_view(record, path=""):
+    history = history_of(record)
+    metric = main_metric(record)
+    sections = [Fields(None, run_facts(record, path)),
+                Fields("config", config_summary(record.get("config"))),
                 metrics_table(record.get("metrics"))]
     charts = learning_charts(history, metric)
     if charts:
@@ -203,7 +217,7 @@ def run_view(record, path=""):
         sections.append(flags_table(as_list(diagnostics.get("flags"))))
     if per_epoch:
         sections.append(layer_table(per_epoch, as_text(diagnostics.get("level"), "basic")))
-        chart = gradient_chart(per_epoch)
+        chart = layer_chart(per_epoch)
         if chart is not None:
             sections.append(Charts([chart]))
     return View("run", f"run {record['run_id']}", sections,

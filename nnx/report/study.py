@@ -71,29 +71,36 @@ def short_param(name):
     return ".".join(parts[-3:]) if len(parts) > 3 else name
 
 
+def study_facts(document, path=""):
+    """Status, method, metric, trials by state, experiment, storage and times of a study,
+    as (label, value) pairs."""
+    counts = study_counts(document)
+    metric = as_text(document.get("metric"), "value")
+    direction = as_text(document.get("direction"), "?")
+    first, _, span = trial_span(document)
+    status = study_status(counts, "damaged" in document)
+    return [("status", cell(status, style=STATE_STYLE.get(status))),
+            ("method", as_text(document.get("method"), "?")),
+            ("metric", f"{metric} ({direction})"),
+            ("trials", ", ".join(f"{counts.get(s, 0)} {s}" for s in TRIAL_STATES
+                                 if counts.get(s, 0) or s in FINISHED_STATES)),
+            ("experiment", " ".join([as_text(document.get("experiment"), "?"),
+                                     *[f"--set {o}" for o in document.get("overrides") or []
+                                       if isinstance(o, str)]])),
+            ("storage", as_text(document.get("storage"), "?")),
+            ("created", fmt_date(parse_time(document.get("created")))),
+            ("trial time", f"{fmt_duration(span)} from {fmt_date(first)}" if span is not None
+             else "-"),
+            ("document", str(path))]
+
+
 def study_view(document, path="", top=None):
     top = top or DEFAULT_TOP
     counts = study_counts(document)
     metric = as_text(document.get("metric"), "value")
-    direction = as_text(document.get("direction"), "?")
     best = as_dict(document.get("best"))
     names = param_names(document)
-    first, _, span = trial_span(document)
-    status = study_status(counts, "damaged" in document)
-    facts = [("status", cell(status, style=STATE_STYLE.get(status))),
-             ("method", as_text(document.get("method"), "?")),
-             ("metric", f"{metric} ({direction})"),
-             ("trials", ", ".join(f"{counts.get(s, 0)} {s}" for s in TRIAL_STATES
-                                  if counts.get(s, 0) or s in FINISHED_STATES)),
-             ("experiment", " ".join([as_text(document.get("experiment"), "?"),
-                                      *[f"--set {o}" for o in document.get("overrides") or []
-                                        if isinstance(o, str)]])),
-             ("storage", as_text(document.get("storage"), "?")),
-             ("created", fmt_date(parse_time(document.get("created")))),
-             ("trial time", f"{fmt_duration(span)} from {fmt_date(first)}" if span is not None
-              else "-"),
-             ("document", str(path))]
-    sections = [Fields(None, facts), best_fields(best, metric)]
+    sections = [Fields(None, study_facts(document, path)), best_fields(best, metric)]
     if "damaged" in document:
         sections.insert(1, Note(document["damaged"], style="red"))
     sections.append(top_table(document, names, top))

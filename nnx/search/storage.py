@@ -4,9 +4,12 @@ Default: one Optuna journal file per study beside its JSON, `<results>/studies/<
 (JournalStorage + JournalFileBackend). It needs no server, appends under a file lock, and is
 what Optuna recommends for several processes on one machine; SQLite is not (its writers
 lock each other out and several creating the schema at once can crash). The journal's lock
-is a kernel `flock` on `<study>.journal.lock` (`FlockLock`), not Optuna's default symlink
+is a kernel `flock` on `<study>.journal.flock` (`FlockLock`), not Optuna's default symlink
 lock: a worker killed while it appends leaves no stale lock behind (the symlink lock would
-stall every other worker for its 30 s grace period and then log a warning).
+stall every other worker for its 30 s grace period and then log a warning). Its name is not
+Optuna's `<journal>.lock`: a tool that writes through Optuna's own lock (optuna-dashboard)
+would remove that file after its grace period, and nnx's processes would then lock
+different files.
 `--storage URL` (postgresql://..., sqlite:///...) uses Optuna's RDB storage, so several
 machines can work on one study.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 from nnx.errors import NnxError, closest
 from nnx.results.studies import embedded_study_names, journal_path, studies_dir
 
+FLOCK_SUFFIX = ".flock"  # beside the file it guards
 CONNECT_TIMEOUT_S = 5  # a wrong host fails within this, instead of TCP's minutes
 SCHEMA_RETRIES = 3  # machines creating the tables of a fresh database at once may collide
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -69,13 +73,13 @@ class Storage:
 
 class FlockLock:
     """The lock of a file (a journal, an SQLite database), held with `fcntl.flock` on
-    `<file>.lock`: the kernel releases it when its process dies, however it dies. (Optuna's
+    `<file>.flock`: the kernel releases it when its process dies, however it dies. (Optuna's
     JournalFileBackend takes any object with `acquire()` and `release()`.) Re-entrant: the
     journal backend holds it while it checks the file's end, and Optuna's append inside
     takes it again; a second FlockLock on the same file waits, in this process too."""
 
     def __init__(self, target):
-        self.path = f"{os.fspath(target)}.lock"
+        self.path = f"{os.fspath(target)}{FLOCK_SUFFIX}"
         self._fd = None
         self._depth = 0
 
@@ -182,7 +186,7 @@ def postgresql_driver():
 
 
 def _schema_lock(url):
-    """For an SQLite file, its FlockLock (`<file>.lock`): processes that open a new file at
+    """For an SQLite file, its FlockLock (`<file>.flock`): processes that open a new file at
     once would race to create its tables and version row ("UNIQUE constraint failed:
     alembic_version.version_num"). A server database needs none (the retry covers it), nor
     does a file whose folder nnx cannot write (SQLite then says what is wrong)."""
@@ -260,7 +264,7 @@ def delete_study(name, results_dir, url=None):
         journal = journal_path(results_dir, name)
         torn = sorted(journal.parent.glob(f"{glob.escape(journal.name)}.torn-*"))
         exclusive = studies_dir(results_dir) / f"{name}.lock"  # the --exclusive lock
-        for path in (journal, Path(f"{journal}.lock"), *torn, exclusive):
+        for path in (journal, Path(f"{journal}{FLOCK_SUFFIX}"), *torn, exclusive):
             if path.exists():
                 path.unlink()
                 removed.append(path)

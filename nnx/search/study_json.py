@@ -8,9 +8,9 @@ import json
 import math
 import os
 import shlex
-import tempfile
 from pathlib import Path
 
+from nnx.atomic import creatable_folder
 from nnx.errors import NnxError
 from nnx.results.studies import (
     STUDY_SCHEMA,
@@ -178,15 +178,7 @@ def check_export_path(path):
     if target.is_dir():
         raise NnxError(f"--export-best {path} is a folder; give a file name in it, such as "
                        f"{target / 'best.yaml'}")
-    folder = next(ancestor for ancestor in target.absolute().parents if ancestor.exists())
-    if not folder.is_dir():
-        raise NnxError(f"--export-best {path}: {folder} is a file, not a folder")
-    try:
-        with tempfile.TemporaryFile(dir=folder):  # what creating the file there needs
-            pass
-    except OSError as err:
-        raise NnxError(f"--export-best {path}: cannot create a file in {folder} "
-                       f"({err.strerror or err})") from None
+    creatable_folder(target.parent, f"--export-best {path}")
     if target.exists() and not os.access(target, os.W_OK):
         raise NnxError(f"--export-best {path}: the file is read-only")
 

@@ -4,7 +4,6 @@ exit 1 (not 2: the input was fine), and output piped into `head` ending quietly.
 
 import errno
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -12,6 +11,7 @@ import sys
 import time
 
 import pytest
+from read_only import read_only_command
 
 from nnx import atomic
 from nnx.results import write_json
@@ -111,24 +111,6 @@ def test_predictions_to_a_full_device_are_one_line_and_exit_1(ws):
     result = ws.nnx("predict", ws.record()["run_id"], rows, "--output", "/dev/full")
     assert result.exit_code == 1, result.output
     assert result.stderr.strip() == "error: cannot write /dev/full: no space left on device"
-
-
-def read_only_command(folder, command):
-    """`command` with `folder` read-only: a read-only bind mount in a mount namespace of its
-    own for root (whom permissions do not stop), the folder's permissions otherwise."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        return command
-    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True) \
-        if shutil.which("unshare") else None
-    if probe is None or probe.returncode:
-        message = ("as root, a read-only folder needs a mount namespace (unshare --mount, "
-                   "util-linux, CAP_SYS_ADMIN), which this machine refuses")
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {message}")
-        pytest.skip(message)
-    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
-    return ["unshare", "--mount", "sh", "-c", script, str(folder), *command]
 
 
 def test_a_read_only_results_folder_is_one_line_and_exit_1(ws):

@@ -103,3 +103,22 @@ def block(text, title):
             break
         out.append(line)
     return out
+
+
+def damage(root):
+    """Seven damaged or foreign files in the results folder `root`; returns {file name: what
+    the report says of it}."""
+    runs, studies = root / "runs", root / "studies"
+    (runs / "truncated.json").write_text('{"schema": "nnx.run/1", "run_id": "x", ')
+    (runs / "foreign.json").write_text(json.dumps({"schema": "other/1", "a": 1}))
+    (runs / "a-list.json").write_text("[1, 2, 3]")
+    (runs / "no-config.json").write_text(json.dumps(
+        {"schema": "nnx.run/1", "run_id": "no-config", "status": "completed"}))
+    (runs / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    (studies / "broken.json").write_text(json.dumps({"schema": "nnx.study/1", "study": "b",
+                                                     "trials": "many"}))
+    (studies / "empty.json").write_text("")
+    return {"truncated.json": "damaged JSON", "foreign.json": "not a 'nnx.run/1' document",
+            "a-list.json": "expected a JSON object", "no-config.json": "'config' is missing",
+            "binary.json": "cannot read it", "broken.json": "'trials' is not a list",
+            "empty.json": "damaged JSON"}
