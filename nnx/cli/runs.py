@@ -27,7 +27,7 @@ from nnx.cli.common import (
     warn,
     writable_results_dir,
 )
-from nnx.errors import NnxError
+from nnx.errors import NnxError, WriteError
 
 
 def train(
@@ -223,5 +223,12 @@ def predict(
                 spool.seek(0)
                 shutil.copyfileobj(spool, sys.stdout)
             return
-        replace_atomically(output, write)
+        if output.exists() and not output.is_file():  # a device or a pipe: written as it comes
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as handle:
+                    write(handle)
+            except OSError as err:
+                raise WriteError(output, err) from err
+        else:
+            replace_atomically(output, write)
         console(stderr=True).print(f"{count} predictions written to {output}")
