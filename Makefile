@@ -45,6 +45,7 @@ crosscheck: install
 bench: install
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.data_load --json benchmarks/data_load.json
 
 # Regenerates docs/report.md: a tiny train + search into a temp folder, each `nnx report` view.
 docs: install

@@ -12,14 +12,13 @@ meant to be of the right size, not exact, and is compared with all the memory th
 could ever get (not with what is free now), so that only what can never fit is refused.
 """
 
-import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from nnx.errors import NnxError
 from nnx.layers.base import elements
+from nnx.memory import format_bytes, integer_text, machine_memory
 
 # One layer spec repeated more than this is a slip (an extra zero or two), not a model:
 # the deepest published networks stack about a thousand layers, and each copy costs
@@ -28,10 +27,6 @@ MAX_REPEAT = 1000
 # The layers of a model after `repeat`: ten times the deepest published networks, yet few
 # enough that building them (a Python object each) stays quick and small.
 MAX_LAYERS = 10_000
-
-UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
-# A container's memory limit: cgroup v2, then v1 (which shows a huge number when unlimited).
-CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 
 
 class TooBig(NnxError):
@@ -99,66 +94,8 @@ def _copies(optimizer, slots):
     return f" with its gradient and {getattr(optimizer, 'name', 'the optimizer')}'s {names}"
 
 
-def machine_memory():
-    """(bytes, phrase): the most memory this process could get, and where that bound comes
-    from: the machine's physical memory, or less where a cgroup (a container) or an
-    address-space limit (ulimit -v) caps it. (None, None) where none is known."""
-    bounds = []
-    try:
-        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        bounds.append((physical, f"this machine has {format_bytes(physical)} of memory"))
-    except (AttributeError, OSError, ValueError):
-        pass
-    for path in CGROUP_LIMITS:
-        limit = _read_limit(path)
-        if limit is not None:
-            bounds.append((limit, f"this process may use {format_bytes(limit)} ({path})"))
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            bounds.append((soft, f"this process may use {format_bytes(soft)} (ulimit -v)"))
-    except (ImportError, OSError, ValueError):
-        pass
-    return min(bounds, key=lambda bound: bound[0]) if bounds else (None, None)
-
-
-def _read_limit(path):
-    """The byte count in a cgroup limit file; None when absent or unlimited ("max")."""
-    try:
-        with open(path, encoding="ascii") as handle:
-            text = handle.read().strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def format_bytes(count):
-    """`count` bytes for people: 512 B, 23.0 GiB, 14.6 TiB (EiB beyond)."""
-    power = 0
-    while count >= 1024 ** (power + 1) and power < len(UNITS) - 1:
-        power += 1
-    if power == 0:
-        return f"{count} B"
-    whole = count // 1024 ** power
-    if whole >= 10_000:  # only in the largest unit
-        return f"{_number(whole, digits=4)} {UNITS[power]}"
-    return f"{count / 1024 ** power:.1f} {UNITS[power]}"
-
-
 def _shape(shape):
-    return f"({', '.join(_number(int(d)) for d in shape)}{',' if len(shape) == 1 else ''})"
-
-
-def _number(value, digits=15):
-    """An integer as messages show it: in full up to `digits` digits, else as 3e40 (an
-    absurd size typed by mistake can have thousands of digits)."""
-    if value < 10**digits:
-        return str(value)
-    exponent = int(math.log10(value))
-    exponent -= value < 10**exponent  # log10 rounds up just below a power of ten
-    return f"{value // 10**exponent}e{exponent}"
+    return f"({', '.join(integer_text(int(d)) for d in shape)}{',' if len(shape) == 1 else ''})"
 
 
 def check_arrays(sizes, where):

@@ -9,7 +9,7 @@ from errors_helper import raises
 from experiment_configs import tiny_moons
 
 import nnx
-from nnx import layers, limits, nesting
+from nnx import layers, limits, memory, nesting
 from nnx.config import load_experiment
 from nnx.experiment import prepare
 
@@ -17,22 +17,22 @@ HUGE = 10**12
 
 
 def test_the_physical_memory_bounds_the_check(monkeypatch, tmp_path):
-    monkeypatch.setattr(limits, "CGROUP_LIMITS", (str(tmp_path / "absent"),))
+    monkeypatch.setattr(memory, "CGROUP_LIMITS", (str(tmp_path / "absent"),))
     monkeypatch.setattr(resource, "getrlimit", lambda _: (resource.RLIM_INFINITY,) * 2)
     import os
 
     physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    assert limits.machine_memory() == (
-        physical, f"this machine has {limits.format_bytes(physical)} of memory")
+    assert memory.machine_memory() == (
+        physical, f"this machine has {memory.format_bytes(physical)} of memory")
 
 
 @pytest.mark.parametrize("text, expected", [("2147483648\n", 2 << 30), ("max\n", None)])
 def test_a_cgroup_limit_below_the_machine_bounds_it(monkeypatch, tmp_path, text, expected):
     path = tmp_path / "memory.max"
     path.write_text(text)
-    monkeypatch.setattr(limits, "CGROUP_LIMITS", (str(path),))
+    monkeypatch.setattr(memory, "CGROUP_LIMITS", (str(path),))
     monkeypatch.setattr(resource, "getrlimit", lambda _: (resource.RLIM_INFINITY,) * 2)
-    available, phrase = limits.machine_memory()
+    available, phrase = memory.machine_memory()
     if expected is None:
         assert phrase.startswith("this machine has")
     else:
@@ -41,14 +41,14 @@ def test_a_cgroup_limit_below_the_machine_bounds_it(monkeypatch, tmp_path, text,
 
 def test_an_address_space_limit_bounds_it(monkeypatch):
     monkeypatch.setattr(resource, "getrlimit", lambda _: (3 << 30, resource.RLIM_INFINITY))
-    assert limits.machine_memory() == (3 << 30, "this process may use 3.0 GiB (ulimit -v)")
+    assert memory.machine_memory() == (3 << 30, "this process may use 3.0 GiB (ulimit -v)")
 
 
 @pytest.mark.parametrize("count, text", [
     (512, "512 B"), (1536, "1.5 KiB"), (23 << 30, "23.0 GiB"), (16 * HUGE, "14.6 TiB"),
     (9999 * 1024**6, "9999.0 EiB"), (10**40, "8e21 EiB"), (10**4000, "8e3981 EiB")])
 def test_byte_counts_read_as_people_write_them(count, text):
-    assert limits.format_bytes(count) == text
+    assert memory.format_bytes(count) == text
 
 
 def test_depth_is_checked_without_recursion():

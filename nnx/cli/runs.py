@@ -146,8 +146,8 @@ def evaluate(
     run: RunArg,
     data: Annotated[Path | None, typer.Option(
         "--data", show_default=False,
-        help="Evaluate on all rows of this CSV (features and target columns, raw values) "
-             "instead of a split of the run's data.")] = None,
+        help="Evaluate on all rows of this table file (CSV or Parquet: features and target "
+             "columns, raw values) instead of a split of the run's data.")] = None,
     split: Annotated[str, typer.Option(
         "--split", help="Split of the run's data: train, val or test.")] = "test",
     results_dir: ResultsDirOpt = None,
@@ -177,10 +177,10 @@ def evaluate(
 
 def predict(
     run: RunArg,
-    input_csv: Annotated[Path, typer.Argument(
-        metavar="INPUT.csv", show_default=False,
-        help="Raw rows with the feature columns the model was trained on (extra columns "
-             "are ignored).")],
+    input_file: Annotated[Path, typer.Argument(
+        metavar="INPUT", show_default=False,
+        help="Raw rows (.csv, .csv.gz, .parquet or a folder of .parquet files) with the "
+             "feature columns the model was trained on (extra columns are ignored).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
         help="Write the predictions here (CSV) instead of to stdout.")] = None,
@@ -190,26 +190,45 @@ def predict(
              "an autoencoder's code; by name, index or INDEX.NAME.")] = None,
     results_dir: ResultsDirOpt = None,
 ):
-    """Predict raw CSV rows: preprocessed as in training, decoded to labels or values."""
+    """Predict raw rows: preprocessed as in training, decoded to labels or values.
+
+    The file is read and predicted a batch at a time, so it may be larger than memory; the
+    output appears whole (a file renamed into place, or stdout at the end) or, on bad
+    input, not at all.
+    """
     import csv
+    import shutil
+    import tempfile
 
     with exit_codes():
+        from nnx.atomic import replace_atomically
         from nnx.experiment import open_saved, predict_saved
         from nnx.results import results_dir as resolve_results_dir
 
         saved = open_saved(run, resolve_results_dir(results_dir))
-        columns, rows = predict_saved(saved, input_csv, layer=layer)
-        if output is None:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
+        columns, batches = predict_saved(saved, input_file, layer=layer)
+        count = 0
+
+        def write(handle):
+            nonlocal count
+            writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
-            writer.writerows(rows)
-            return
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            with open(output, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(columns)
+            for rows in batches:
                 writer.writerows(rows)
-        except OSError as err:
-            raise WriteError(output, err) from err
-        console(stderr=True).print(f"{len(rows)} predictions written to {output}")
+                count += len(rows)
+
+        if output is None:
+            with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+                write(spool)
+                spool.seek(0)
+                shutil.copyfileobj(spool, sys.stdout)
+            return
+        if output.exists() and not output.is_file():  # a device or a pipe: written as it comes
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as handle:
+                    write(handle)
+            except OSError as err:
+                raise WriteError(output, err) from err
+        else:
+            replace_atomically(output, write)
+        console(stderr=True).print(f"{count} predictions written to {output}")

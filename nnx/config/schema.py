@@ -108,7 +108,7 @@ def _data(data):
         match = re.match(r"^(data(?:\.[A-Za-z_]\w*)?)", message)
         raise ConfigError(match.group(1) if match else "data", message) from None
     source = {"dataset": checked["dataset"]} if "dataset" in checked else {"path": checked["path"]}
-    if "path" in source and source["path"].lower().endswith(".csv"):
+    if checked.get("kind") == "table":
         source.update(target=checked["target"], categorical=checked["categorical"])
     # `autoencoder` only when set, so that the resolved config (and a study's base
     # experiment) of every other file stays as it was.

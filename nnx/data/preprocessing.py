@@ -10,7 +10,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnx.data.files import parse_columns, read_csv_rows, require_column
+from nnx.data.csv_text import cell_problem
+from nnx.data.files import require_column
+from nnx.data.scaling import block_ranges, streamed_statistics
+from nnx.data.targets import beyond_range
 from nnx.errors import NnxError
 
 FORMAT = "nnx.preprocessing/1"
@@ -22,11 +25,18 @@ class Preprocessor:
 
     One-hot columns are not standardized (mean 0, std 1), so that an unseen category
     stays an all-zero block. Built-in and NPZ data have generated columns x0..x{n-1}
-    (x flattened in C order); a CSV for them may also give the values in that order.
+    (x flattened in C order); a file for them may also give the values in that order.
+
+    Rows read from a file are first put into the model's dtype less `shift` (a value near
+    each feature's mean, so that rounding to float32 loses no more than the standardized
+    value keeps), then standardized in float64 and rounded to the dtype again
+    (`encode_columns`, then `scale`): the same steps for the training matrix (scaled in
+    place) and for rows to predict, so both give equal inputs for equal rows.
     """
 
     def __init__(self, task, input_shape, columns, layout="tabular", categorical=None,
-                 mean=None, std=None, classes=None, targets=None, generated_columns=False):
+                 mean=None, std=None, classes=None, targets=None, generated_columns=False,
+                 shift=None):
         self.task = task
         self.input_shape = tuple(input_shape)
         self.columns = list(columns)
@@ -37,23 +47,36 @@ class Preprocessor:
         self.classes = None if classes is None else list(classes)
         self.targets = None if targets is None else list(targets)
         self.generated_columns = generated_columns
+        self.shift = None if shift is None else np.asarray(shift, dtype=np.float64)
 
     @classmethod
-    def fit_transform(cls, raw, train_rows, task, classes, standardize):
-        """(Preprocessor fitted on `train_rows` of `raw`, x of all rows float32)."""
-        vocabularies = {c: sorted(set(raw.cells[c][train_rows].tolist())) for c in raw.categorical}
-        width = sum(len(vocabularies.get(c, [c])) for c in raw.columns)
-        shape = (width,) if raw.x is None else raw.x.shape[1:]
-        pre = cls(task, shape, raw.columns, raw.layout, vocabularies, classes=classes,
-                  targets=raw.targets, generated_columns=raw.generated_columns)
-        x = pre.features(raw)
-        if standardize:
-            pre.mean, pre.std = pre._fit_scale(x[train_rows])
-        return pre, pre._scale(x)
+    def for_raw(cls, raw, task, classes):
+        """The Preprocessor of in-memory data (RawData with `x`), not fitted yet."""
+        return cls(task, raw.x.shape[1:], raw.columns, raw.layout, classes=classes,
+                   targets=raw.targets, generated_columns=raw.generated_columns)
+
+    def fit(self, x):
+        """Fit the standardization on the float64 rows `x` (all of them in memory)."""
+        axes = self._pooled_axes(x.ndim)
+        self.mean, self.std = self._scale_rule(x.mean(axis=axes), x.std(axis=axes),
+                                               x.max(axis=axes) == x.min(axis=axes))
+
+    def fit_streamed(self, blocks):
+        """Fit the standardization on the training rows given as `blocks` (arrays read one
+        at a time, as `encode_columns` gave them): data larger than a float64 copy would
+        allow."""
+        mean, std, constant = streamed_statistics(blocks, self.layout)
+        self.mean, self.std = self._scale_rule(mean + self._shift(), std, constant)
+
+    def fit_shift(self, values):
+        """Set `shift` from a first batch of a table ({column: values}): each numeric
+        column's mean there, 0 for one-hot slots."""
+        self.shift = np.array([0.0 if c in self.categorical else float(np.mean(values[c]))
+                               for c in self._slot_columns()])
 
     def features(self, raw):
-        """x float64 (N, *input_shape) of `raw` (RawData), encoded but not standardized."""
-        return self._encode(raw.cells) if raw.x is None else raw.x.astype(np.float64)
+        """x float64 (N, *input_shape) of in-memory `raw` (RawData), not standardized."""
+        return raw.x.astype(np.float64, copy=False)
 
     @property
     def feature_names(self):
@@ -64,18 +87,74 @@ class Preprocessor:
             names += [column] if vocabulary is None else [f"{column}={v}" for v in vocabulary]
         return names
 
-    def transform_rows(self, rows):
-        """x float32 (N, *input_shape) from a list of {column: value} dicts or a raw CSV path."""
+    def encode_columns(self, values, dtype, source, first_row=0):
+        """(n, *input_shape) in `dtype`, not standardized, from one batch of a table:
+        {column: values}, numbers as float64 arrays, categories as text (pyarrow or numpy
+        strings); one-hot blocks follow the vocabularies (an unseen category: all zeros).
+        A number beyond `dtype` is an NnxError naming the feature, `source` and the row
+        (`first_row` is the batch's first)."""
+        n_rows = len(values[self.columns[0]])
+        x = np.empty((n_rows, int(np.prod(self.input_shape))), dtype=dtype)
+        start, shift = 0, self.shift
+        with np.errstate(over="ignore"):  # reported below, with the value
+            for column in self.columns:
+                vocabulary = self.categorical.get(column)
+                if vocabulary is None:
+                    x[:, start] = values[column] - shift[start] if shift is not None \
+                        else values[column]
+                    start += 1
+                    continue
+                block = x[:, start:start + len(vocabulary)]
+                block[...] = 0
+                codes = _category_codes(values[column], vocabulary)
+                seen = np.flatnonzero(codes >= 0)
+                block[seen, codes[seen]] = 1
+                start += len(vocabulary)
+        if not np.isfinite(x).all():
+            row, index = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
+            column = self._slot_columns()[index]
+            raise beyond_range(f"feature {column!r}", source, values[column][row],
+                               first_row + row, dtype)
+        return x.reshape(n_rows, *self.input_shape)
+
+    def scale(self, x, dtype="float32"):
+        """x standardized (when fitted) in float64, then as `dtype`; NnxError on any value
+        beyond the dtype's range."""
+        if self.mean is not None:
+            shape = (-1, *[1] * (x.ndim - 2)) if self.layout == "channels" else (-1,)
+            mean = self.mean if self.shift is None else self.mean - self.shift
+            x = (x - mean.reshape(shape)) / self.std.reshape(shape)
+        with np.errstate(over="ignore"):  # reported just below, with the reason
+            x = x.astype(dtype, copy=False)
+        if not np.isfinite(x).all():
+            info = np.finfo(dtype)
+            raise NnxError(f"data: x holds a value beyond {info.dtype.name} range (about "
+                           f"{info.max:.1e})")
+        return x
+
+    def scale_in_place(self, x):
+        """Standardize `x` (rows in the model's dtype) where it lies, a block at a time."""
+        if self.mean is None:
+            return
+        for start, stop in block_ranges(len(x), int(np.prod(self.input_shape))):
+            x[start:stop] = self.scale(x[start:stop], x.dtype)
+
+    def transform_rows(self, rows, dtype="float32"):
+        """x (N, *input_shape) in `dtype` from a list of {column: value} dicts or a table
+        file (CSV, Parquet)."""
         if isinstance(rows, (str, os.PathLike)):
-            source = rows
-            header, rows, lines = read_csv_rows(rows)
-            header = self._csv_header(source, header)
-            place = lambda i: f"line {lines[i]}"  # noqa: E731
-        else:
-            source, header, rows = "rows", self.columns, self._dict_cells(rows)
-            place = "row {}".format
-        return self._scale(self._encode(parse_columns(source, header, rows, place,
-                                                       self.columns, self.categorical)))
+            blocks = list(self.transform_batches(rows, dtype))
+            return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        values = self._dict_values(rows)
+        return self.scale(self.encode_columns(values, dtype, "rows"), dtype)
+
+    def transform_batches(self, path, dtype="float32"):
+        """The rows of a table file (CSV, Parquet) as x in `dtype`, standardized, a batch
+        at a time: a file larger than memory streams through."""
+        from nnx.data.tables import open_table
+
+        for x, _, _ in self._batches(open_table(path), dtype):
+            yield x
 
     def decode_predictions(self, pred):
         """Model outputs -> original labels: a list with one entry per row.
@@ -98,34 +177,52 @@ class Preprocessor:
             return (pred > 0.5).astype(int).tolist()
         return pred[:, 0].tolist() if pred.shape[1] == 1 else pred.tolist()
 
-    def transform_labelled(self, path):
-        """(x, y) from a raw CSV with the feature and the target columns, both encoded as in
-        training: class labels to their codes (in `classes`), other targets to floats."""
-        path = os.fspath(path)
-        header, rows, lines = read_csv_rows(path)
+    def transform_labelled(self, path, dtype="float32"):
+        """(x, y) from a table file with the feature and the target columns, both encoded as
+        in training: class labels to their codes (in `classes`), other targets to floats."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from nnx.data.tables import open_table
+
+        table = open_table(path)
         targets = self.targets or []
-        if not targets or not all(t in header for t in targets) and self.generated_columns:
+        if not targets or not all(t in table.columns for t in targets) and self.generated_columns:
             raise NnxError(f"{path}: the model does not name its target columns; evaluate it "
                            "through its run instead")
         for target in targets:
-            require_column(path, header, target, "target")
-        cells = [[row[header.index(t)].strip() for t in targets] for row in rows]
-        if self.classes is None:
-            try:
-                y = np.array([[float(v) for v in row] for row in cells], dtype=np.float32)
-            except ValueError:
-                raise NnxError(f"{path}: the {self.task} targets {targets} must be numbers") \
-                    from None
-        else:
-            code = {_label_key(c): i for i, c in enumerate(self.classes)}
-            y = np.empty(len(cells), dtype=np.int64)
-            for i, row in enumerate(cells):
-                if _label_key(row[0]) not in code:
-                    raise NnxError(f"{path}: line {lines[i]}: target {row[0]!r} is not one of "
-                                   f"the classes the model knows: {self.classes}")
-                y[i] = code[_label_key(row[0])]
-            y = y.astype(np.float32)[:, None] if self.task == "binary" else y
-        return self.transform_rows(path), y
+            require_column(path, table.columns, target, "target")
+        xs, ys = [], []
+        for x, texts, start in self._batches(table, dtype, targets):
+            xs.append(x)
+            if self.classes is None:
+                try:
+                    ys.append(np.stack([pc.cast(texts[t], pa.float64()).to_numpy()
+                                        for t in targets], axis=1).astype(dtype))
+                except pa.ArrowInvalid:
+                    raise NnxError(f"{path}: the {self.task} targets {targets} must be "
+                                   "numbers") from None
+            else:
+                ys.append(self._class_codes(texts[targets[0]], table, start))
+        x, y = (parts[0] if len(parts) == 1 else np.concatenate(parts) for parts in (xs, ys))
+        return x, (y.astype(np.float32)[:, None] if self.task == "binary" else y)
+
+    def _class_codes(self, labels, table, start):
+        """int64 codes of a batch of class labels (text); NnxError naming the line (or row)
+        of one the model does not know."""
+        from nnx.data.tables import text_values
+
+        code = {_label_key(c): i for i, c in enumerate(self.classes)}
+        labels = text_values(labels)
+        distinct, inverse = np.unique(labels, return_inverse=True)
+        codes = np.array([code.get(_label_key(v), -1) for v in distinct.tolist()], np.int64)
+        unknown = np.flatnonzero(codes[inverse] < 0)
+        if len(unknown):
+            row = int(unknown[0])
+            raise NnxError(f"{table.source}: {table.place(start + row)}: target "
+                           f"{labels[row]!r} is not one of the classes the model knows: "
+                           f"{self.classes}")
+        return codes[inverse]
 
     def to_dict(self):
         return {"format": FORMAT, "task": self.task, "input_shape": list(self.input_shape),
@@ -133,7 +230,8 @@ class Preprocessor:
                 "mean": None if self.mean is None else self.mean.tolist(),
                 "std": None if self.std is None else self.std.tolist(),
                 "classes": self.classes, "targets": self.targets,
-                "generated_columns": self.generated_columns}
+                "generated_columns": self.generated_columns,
+                **({} if self.shift is None else {"shift": self.shift.tolist()})}
 
     @classmethod
     def from_dict(cls, d):
@@ -148,30 +246,14 @@ class Preprocessor:
         return (f"Preprocessor(task={self.task!r}, input_shape={self.input_shape}, "
                 f"columns={len(self.columns)}, standardized={self.mean is not None})")
 
-    def _encode(self, cells):
-        """Unscaled float64 (N, *input_shape): numbers as they are, categories one-hot."""
-        blocks = []
-        for column in self.columns:
-            values = cells[column]
-            vocabulary = self.categorical.get(column)
-            if vocabulary is None:
-                blocks.append(values[:, None])
-            else:
-                one_hot = values[:, None] == np.array(vocabulary, dtype=str)
-                blocks.append(one_hot.astype(np.float64))
-        x = np.concatenate(blocks, axis=1)
-        return x.reshape(len(x), *self.input_shape)
-
     def _pooled_axes(self, ndim):
         """Axes that share one mean/std: rows (and time steps, or positions in a channel)."""
         if self.layout == "channels":
             return (0, *range(2, ndim))
         return tuple(range(ndim - 1))
 
-    def _fit_scale(self, x):
-        axes = self._pooled_axes(x.ndim)
-        mean, std = x.mean(axis=axes), x.std(axis=axes)
-        constant = x.max(axis=axes) == x.min(axis=axes)
+    def _scale_rule(self, mean, std, constant):
+        """(mean, std) as applied: a constant feature keeps scale 1; one-hot slots 0 and 1."""
         std = np.where(constant, 1.0, std)
         one_hot = np.zeros(mean.shape, dtype=bool)
         if self.categorical:
@@ -182,33 +264,38 @@ class Preprocessor:
                 start += width
         return np.where(one_hot, 0.0, mean), np.where(one_hot, 1.0, std)
 
-    def _scale(self, x):
-        """x standardized (when fitted) as float32; NnxError on any non-finite value."""
-        if self.mean is not None:
-            shape = (-1, *[1] * (x.ndim - 2)) if self.layout == "channels" else (-1,)
-            x = (x - self.mean.reshape(shape)) / self.std.reshape(shape)
-        with np.errstate(over="ignore"):  # reported just below, with the reason
-            x = x.astype(np.float32)
-        if not np.isfinite(x).all():
-            raise NnxError("data: x holds a value beyond float32 range (about 3.4e38)")
-        return x
+    def _shift(self):
+        return 0.0 if self.shift is None else self.shift
 
-    def _csv_header(self, path, header):
-        """The header to read the columns by: the file's own, or positions for generated names."""
-        if all(c in header for c in self.columns):
-            return header
-        if self.generated_columns and len(header) == len(self.columns):
-            return self.columns
+    def _slot_columns(self):
+        """The column each input slot comes from (a one-hot column fills several)."""
+        return [c for c in self.columns for _ in range(len(self.categorical.get(c, [c])))]
+
+    def _batches(self, table, dtype, targets=()):
+        """(x standardized in `dtype`, {target: text}, first row) per batch of `table`."""
+        names = self._file_columns(table)
+        numeric = [names[c] for c in self.columns if c not in self.categorical]
+        text = [names[c] for c in self.categorical] + list(targets)
+        for start, values in table.batches(numeric, text):
+            features = {c: values[names[c]] for c in self.columns}
+            x = self.scale(self.encode_columns(features, dtype, table.name, start), dtype)
+            yield x, {t: values[t] for t in targets}, start
+
+    def _file_columns(self, table):
+        """{model column: file column}: by name, or by position for generated names."""
+        if all(c in table.columns for c in self.columns):
+            return {c: c for c in self.columns}
+        if self.generated_columns and len(table.columns) == len(self.columns):
+            return dict(zip(self.columns, table.columns))
         for column in self.columns:
-            require_column(path, header, column, "feature")
-        return header
+            require_column(table.source, table.columns, column, "feature")
+        raise AssertionError("a missing column passed require_column")
 
-    def _dict_cells(self, rows):
-        """Rows of dicts -> lists of cell texts in column order."""
+    def _dict_values(self, rows):
+        """Rows of {column: value} dicts -> {column: float64 numbers or str categories}."""
         if not isinstance(rows, (list, tuple)) or not rows:
             raise NnxError("transform_rows takes a non-empty list of {column: value} dicts "
-                           "or a CSV path")
-        texts = []
+                           "or a table file")
         for i, row in enumerate(rows):
             if not isinstance(row, Mapping):
                 raise NnxError(f"row {i}: expected a {{column: value}} mapping, got "
@@ -217,8 +304,30 @@ class Preprocessor:
             if missing:
                 raise NnxError(f"row {i}: missing column {missing[0]!r}; columns: "
                                f"{', '.join(self.columns)}")
-            texts.append(["" if row[c] is None else str(row[c]) for c in self.columns])
-        return texts
+        values = {}
+        for column in self.columns:
+            texts = ["" if row[column] is None else str(row[column]).strip() for row in rows]
+            numeric = column not in self.categorical
+            for i, text in enumerate(texts):
+                problem = cell_problem(text, numeric)
+                if problem:
+                    raise NnxError(f"rows: column {column!r}, row {i}: {problem}")
+            values[column] = np.array([float(t) for t in texts]) if numeric else \
+                np.array(texts, dtype=str)
+        return values
+
+
+def _category_codes(values, vocabulary):
+    """The index of each value (pyarrow or numpy text) in the sorted `vocabulary`; -1 for
+    a value outside it."""
+    from nnx.data.tables import text_values
+
+    values = values if isinstance(values, np.ndarray) else text_values(values)
+    known = np.array(vocabulary, dtype=str)
+    if not len(known):
+        return np.full(len(values), -1)
+    index = np.minimum(np.searchsorted(known, values), len(known) - 1)
+    return np.where(known[index] == values, index, -1)
 
 
 def _label_key(value):

@@ -62,3 +62,12 @@ def _apportion(counts, total, rng, cap=None):
             if shares.sum() < total and shares[c] < cap[c]:
                 shares[c] += 1
     return shares
+
+
+def split_views(x, parts):
+    """[train, val, test] views of `x`, whose rows follow the order of `parts`."""
+    views, start = [], 0
+    for part in parts:
+        views.append(None if part is None else x[start:start + len(part)])
+        start += 0 if part is None else len(part)
+    return views

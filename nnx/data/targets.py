@@ -89,11 +89,17 @@ def in_float_dtype(values, dtype, names, source=None):
     beyond = ~np.isfinite(converted)
     if beyond.any():
         row, column = (int(i) for i in np.argwhere(beyond)[0])
-        where = f"{names[column]}{f' of {source}' if source else ''}"
-        raise NnxError(f"{where} holds {values[row, column]:g} (row {row + 1}), beyond the "
-                       f"{np.dtype(dtype).name} range (about {np.finfo(dtype).max:.1e}); "
-                       "scale it, or set model.dtype: float64")
+        raise beyond_range(names[column], source, values[row, column], row, dtype)
     return converted
+
+
+def beyond_range(what, source, value, row, dtype):
+    """The NnxError for `value` (row `row`, 0-based, of `what` in `source`) that `dtype` cannot
+    hold."""
+    where = f"{what}{f' of {source}' if source else ''}"
+    return NnxError(f"{where} holds {value:g} (row {row + 1}), beyond the "
+                    f"{np.dtype(dtype).name} range (about {np.finfo(dtype).max:.1e}); "
+                    "scale it, or set model.dtype: float64")
 
 
 def _plain(value):

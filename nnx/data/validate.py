@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 
 from nnx.data.builtin import DATASETS, check_option
-from nnx.data.files import check_path
+from nnx.data.files import data_kind
 from nnx.data.targets import TASKS
 from nnx.errors import NnxError, closest, unknown_name
 
@@ -19,15 +19,15 @@ CSV_KEYS = {"target": "target", "categorical": []}
 def check_data_config(data_config):
     """The `data:` mapping with defaults filled in, or an NnxError naming the bad field.
 
-    Returns {"dataset" or "path", "target": [names], "categorical": [names],
-    "validation_split", "test_split", "standardize", "task", "autoencoder",
+    Returns {"dataset" or "path" with its "kind" (table, npz, npy), "target": [names],
+    "categorical": [names], "validation_split", "test_split", "standardize", "task", "autoencoder",
     "options": {option: value}}.
     """
     if not isinstance(data_config, Mapping):
         raise NnxError(f"data must be a mapping, got {type(data_config).__name__}")
     if ("dataset" in data_config) == ("path" in data_config):
         raise NnxError("data needs exactly one of 'dataset' (a built-in name) or 'path' "
-                       "(a .csv or .npz file)")
+                       "(a .csv, .parquet or .npz file, or a folder of .npy files)")
     resolved = {key: data_config.get(key, default) for key, default in COMMON_KEYS.items()}
     resolved.update(target=[], categorical=[], options={})
     if "dataset" in data_config:
@@ -44,10 +44,10 @@ def check_data_config(data_config):
         path = data_config["path"]
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise NnxError(f"data.path must be a file name, got {path!r}")
-        csv = check_path(path).suffix.lower() == ".csv"
-        resolved["path"] = path
-        allowed = [*COMMON_KEYS, "path", *(CSV_KEYS if csv else [])]
-        if csv:
+        resolved["path"], resolved["kind"] = path, data_kind(path)
+        table = resolved["kind"] == "table"
+        allowed = [*COMMON_KEYS, "path", *(CSV_KEYS if table else [])]
+        if table:
             resolved["target"] = _names("target", data_config.get("target", "target"), single=True)
             resolved["categorical"] = _names("categorical", data_config.get("categorical", []))
     for key in data_config:
@@ -84,7 +84,7 @@ def _names(key, value, single=False):
 
 def _unknown_key(key, data_config, allowed):
     if key in CSV_KEYS:
-        return NnxError(f"data.{key} applies to CSV files only")
+        return NnxError(f"data.{key} applies to CSV files only (and to Parquet files)")
     if key != "dataset" and any(key in info.options for _, info in DATASETS.items()):
         where = f"dataset {data_config['dataset']!r}" if "dataset" in data_config else "a file"
         return NnxError(f"data.{key} is not an option of {where}; allowed keys: "

@@ -1,7 +1,8 @@
-"""Using a finished run: its saved model evaluated on a split or a CSV, or predicting raw rows.
+"""Using a finished run: its saved model evaluated on a split or a table file, or
+predicting raw rows.
 
-A model file carries its preprocessing, so raw CSV rows are encoded exactly as in training
-and predictions decoded back to labels (`nnx.data.Preprocessor`).
+A model file carries its preprocessing, so raw rows (CSV, Parquet) are encoded exactly as
+in training and predictions decoded back to labels (`nnx.data.Preprocessor`).
 """
 
 import os
@@ -43,9 +44,9 @@ def open_saved(reference, results_dir):
 
 def evaluate_saved(saved, split="test", data_file=None):
     """{"split", "n", "metrics"} of a saved model on a split of its run's data, or on all
-    rows of a CSV file with the target column(s) (`data_file`)."""
+    rows of a table file (CSV, Parquet) with the target column(s) (`data_file`)."""
     if data_file is not None:
-        x, y = preprocessor_of(saved).transform_labelled(data_file)
+        x, y = preprocessor_of(saved).transform_labelled(data_file, saved.model.dtype)
         split = os.fspath(data_file)
     else:
         if saved.record is None:
@@ -73,18 +74,38 @@ def preprocessor_of(saved):
     return Preprocessor.from_dict(saved.model.preprocessing)
 
 
-def predict_saved(saved, input_csv, layer=None):
-    """(column names, rows) of decoded predictions for the raw rows of a CSV file; with
-    `layer`, the raw values of that layer (or graph node) instead, one column per value."""
+def predict_saved(saved, input_file, layer=None):
+    """(column names, batches of rows): the decoded predictions for the raw rows of a table
+    file (CSV, Parquet), a list of rows per batch of the file, computed as the batches are
+    read (a file larger than memory streams through); with `layer`, the raw values of that
+    layer (or graph node) instead, one column per value. A bad row raises NnxError when
+    its batch is reached."""
     pre = preprocessor_of(saved)
-    x = pre.transform_rows(os.fspath(input_csv))
+    batches = pre.transform_batches(os.fspath(input_file), saved.model.dtype)
+    first, listed = _predicted_rows(saved, pre, next(batches), layer)
+    if layer is not None:
+        columns = [f"{layer}_{i}" for i in range(len(first[0]))]
+    elif listed:
+        width = len(first[0])
+        names = pre.targets if pre.targets and len(pre.targets) == width else range(width)
+        columns = [f"prediction_{name}" for name in names]
+    else:
+        columns = ["prediction"]
+
+    def rows():
+        yield first
+        for x in batches:
+            yield _predicted_rows(saved, pre, x, layer)[0]
+
+    return columns, rows()
+
+
+def _predicted_rows(saved, pre, x, layer):
+    """(the output rows (lists of values) of one batch of inputs, whether each prediction
+    came as a list: several targets or labels)."""
     if layer is not None:
         values = saved.model.predict(x, batch_size=EVAL_BATCH, output=layer)
-        values = values.reshape(len(values), -1)
-        return [f"{layer}_{i}" for i in range(values.shape[1])], values.tolist()
+        return values.reshape(len(values), -1).tolist(), True
     decoded = pre.decode_predictions(saved.model.predict(x, batch_size=EVAL_BATCH))
-    if decoded and isinstance(decoded[0], list):
-        width = len(decoded[0])
-        names = pre.targets if pre.targets and len(pre.targets) == width else range(width)
-        return [f"prediction_{name}" for name in names], decoded
-    return ["prediction"], [[value] for value in decoded]
+    listed = isinstance(decoded[0], list)
+    return (decoded if listed else [[value] for value in decoded]), listed

@@ -166,7 +166,7 @@ class BaseModel:
 
     def _train_epoch(self, xs, ys, batch, shuffle, batch_hooks):
         n = len(xs[0])
-        order = self._shuffle_rng.permutation(n) if shuffle else None
+        order = inputs.epoch_order(xs, self._shuffle_rng) if shuffle else None
         preds = self._prediction_buffers(n)
         total, seen = 0.0, 0
         per_output = [0.0] * len(ys)
@@ -264,7 +264,7 @@ class BaseModel:
         n = len(xs[0])
         batch = inputs.batch_size(batch_size, n)
         if batch >= n:
-            outs = self.checked(forward, xs)
+            outs = self.checked(forward, [a[:n] for a in xs])  # a row source reads its rows
         else:
             chunks = [self.checked(forward, [a[s:s + batch] for a in xs])
                       for s in range(0, n, batch)]

@@ -32,11 +32,23 @@ def arrays_by_name(value, names, what):
 def input_arrays(x, names, dtype):
     """The inputs `x` (an array, or a list / dict by name for several) as C-contiguous
     finite arrays of `dtype` with a batch axis; their shapes are checked by `check_inputs`
-    (a model not built yet learns them first)."""
+    (a model not built yet learns them first).
+
+    A row source (an object with `shape`, `dtype`, `epoch_order(rng)` and `[index]` giving
+    a batch array, such as `nnx.data.MappedRows` over a memory-mapped file) is kept as it
+    is: fit, evaluate and predict read it a batch at a time, its values checked by its
+    maker."""
     single = len(names) == 1
     xs = []
     for name, a in zip(names, arrays_by_name(x, names, "input")):
         what = "inputs" if single else f"input {name!r}"
+        if hasattr(a, "epoch_order"):
+            if np.dtype(a.dtype) != np.dtype(dtype) or len(a.shape) < 2 or not len(a):
+                raise NnxError(f"{what}: a row source of dtype {np.dtype(a.dtype).name} and "
+                               f"shape {a.shape}; the model needs {np.dtype(dtype).name} and "
+                               "at least one sample")
+            xs.append(a)
+            continue
         a = np.asarray(a)
         if a.dtype.kind not in "fiub":
             raise NnxError(f"{what} must be numeric, got dtype {a.dtype}")
@@ -49,6 +61,14 @@ def input_arrays(x, names, dtype):
                            f"{what} contains NaN or infinite values")
         xs.append(a)
     return xs
+
+
+def epoch_order(xs, rng):
+    """The order of one training epoch: a permutation, or the row source's own (reads that
+    stay close to sequential)."""
+    source = xs[0]
+    return source.epoch_order(rng) if hasattr(source, "epoch_order") else \
+        rng.permutation(len(source))
 
 
 def check_inputs(xs, names, shapes):

@@ -1,0 +1,49 @@
+"""Standardization statistics and scaling in row blocks, so that data of any size is
+standardized without a float64 copy of it.
+
+Statistics pool the axes that share one mean/std (`pooled`): the rows of a table, rows and
+time steps of sequences, rows and positions of each channel. They are accumulated in
+float64 in one pass, around a shift taken from the first block (which keeps the sum of
+squares exact enough however far the values sit from zero).
+"""
+
+import numpy as np
+
+BLOCK_BYTES = 32 * 2**20  # float64 bytes of one block: bounded memory, few Python steps
+
+
+def block_ranges(n_rows, row_values):
+    """(start, stop) row ranges covering `n_rows` rows of `row_values` values each."""
+    step = max(1, BLOCK_BYTES // (8 * max(row_values, 1)))
+    return [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
+def pooled(block, layout):
+    """A block (rows, *shape) as float64 (samples, features), samples pooled as `layout` says."""
+    block = np.asarray(block, dtype=np.float64)
+    if layout == "channels":
+        return np.moveaxis(block, 1, -1).reshape(-1, block.shape[1])
+    return block.reshape(-1, block.shape[-1])
+
+
+def streamed_statistics(blocks, layout):
+    """(mean, std, constant) per feature over the rows of `blocks` (arrays (rows, *shape),
+    read one at a time); `constant` marks features whose maximum equals their minimum."""
+    shift = None
+    count = 0
+    for block in blocks:
+        values = pooled(block, layout)
+        if not len(values):
+            continue
+        if shift is None:
+            shift = values.mean(axis=0)
+            total, squares = np.zeros_like(shift), np.zeros_like(shift)
+            low, high = values.min(axis=0), values.max(axis=0)
+        centred = values - shift
+        total += centred.sum(axis=0)
+        squares += np.square(centred).sum(axis=0)
+        low, high = np.minimum(low, values.min(axis=0)), np.maximum(high, values.max(axis=0))
+        count += len(values)
+    mean_offset = total / count
+    variance = np.maximum(squares / count - np.square(mean_offset), 0.0)
+    return shift + mean_offset, np.sqrt(variance), high == low

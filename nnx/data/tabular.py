@@ -1,0 +1,133 @@
+"""A table file (CSV, Parquet) -> one feature matrix in the model's dtype, rows in split order.
+
+Two streaming passes. The first reads the target and categorical columns: the split and
+the one-hot vocabularies (from the training rows) depend on them. The second encodes each
+batch of features and writes its rows straight to their places in one preallocated matrix,
+ordered train, validation, test, so that every split is a view of it. Standardization is
+fitted on the training rows and applied in place: no second copy of the data exists.
+"""
+
+import numpy as np
+
+from nnx.data.files import require_column
+from nnx.data.preprocessing import Preprocessor
+from nnx.data.scaling import block_ranges
+from nnx.data.splits import split_views
+from nnx.data.tables import open_table, text_values
+from nnx.data.targets import CSV_MAX_INT_CLASSES, infer_task
+from nnx.errors import NnxError
+
+
+class TableSource:
+    """The labels of a table, read in the first pass; `build` reads its features."""
+
+    def __init__(self, path, target, categorical):
+        self.table = table = open_table(path)
+        for column in [*target, *categorical]:
+            require_column(table.source, table.columns, column,
+                           "target" if column in target else "categorical")
+        both = sorted(set(target) & set(categorical))
+        if both:
+            raise NnxError(f"{table.source}: column {both[0]!r} is both a target and "
+                           "categorical")
+        self.features = [c for c in table.columns if c not in target]
+        if not self.features:
+            raise NnxError(f"{table.source}: no feature columns left besides the target "
+                           f"{target}")
+        self.categorical = list(categorical)
+        self.name, self.targets, self.classes = table.name, list(target), None
+        labels = _read_text(table, [*target, *categorical])
+        self.n_rows = table.n_rows
+        self.y = _target_values([labels[t] for t in target])
+        self.categories = {c: _sorted_codes(labels[c]) for c in categorical}
+        self.task = infer_task(self.y, CSV_MAX_INT_CLASSES)
+
+    def check_features(self):
+        """Read the features once, for their errors only."""
+        numeric = [c for c in self.features if c not in self.categorical]
+        for _ in self.table.batches(numeric, self.categorical):
+            pass
+
+    def build(self, parts, task, classes, standardize, dtype, autoencoder):
+        """(Preprocessor, x per split: views of one (N, width) matrix in `dtype`, the splits'
+        rows, y per split for an autoencoder: the features before standardization)."""
+        train = parts[0]
+        vocabularies = {c: distinct[np.unique(codes[train])].tolist()
+                        for c, (distinct, codes) in self.categories.items()}
+        width = sum(len(vocabularies.get(c, [c])) for c in self.features)
+        pre = Preprocessor(task, (width,), self.features, categorical=vocabularies,
+                           classes=classes, targets=self.targets)
+        check_fits(self.table.source, self.n_rows, width, dtype, 2 if autoencoder else 1)
+        place = np.empty(self.n_rows, dtype=np.intp)
+        place[np.concatenate([part for part in parts if part is not None])] = \
+            np.arange(self.n_rows)
+        x = np.empty((self.n_rows, width), dtype=dtype)
+        numeric = [c for c in self.features if c not in vocabularies]
+        for start, values in self.table.batches(numeric, self.categorical):
+            if standardize and start == 0:
+                pre.fit_shift(values)
+            block = pre.encode_columns(values, dtype, self.name, start)
+            x[place[start:start + len(block)]] = block
+        features = split_views(self._unshifted(x, pre), parts) if autoencoder else None
+        if standardize:
+            pre.fit_streamed(x[a:b] for a, b in block_ranges(len(train), width))
+            pre.scale_in_place(x)
+        return pre, split_views(x, parts), parts, features
+
+
+    @staticmethod
+    def _unshifted(x, pre):
+        """A copy of the encoded x with the shift added back: the features as read."""
+        features = x.copy()
+        if pre.shift is not None:
+            for start, stop in block_ranges(len(x), x.shape[1]):
+                features[start:stop] = x[start:stop] + pre.shift
+        return features
+
+
+def check_fits(source, n_rows, width, dtype, copies=1):
+    """NnxError when the feature matrix (`copies` of it) could never fit in this process's
+    memory, before any of it is allocated."""
+    from nnx.memory import format_bytes, machine_memory
+
+    need = n_rows * width * np.dtype(dtype).itemsize * copies
+    available, machine = machine_memory()
+    if available is not None and need > available:
+        raise NnxError(f"{source}: its {n_rows:,} rows of {width} features need "
+                       f"{format_bytes(need)} as {np.dtype(dtype).name}; {machine}. Save it "
+                       "as a folder of .npy files (x.npy, y.npy), which training reads "
+                       "memory-mapped")
+
+
+def _read_text(table, columns):
+    """{column: pyarrow ChunkedArray of trimmed text} of the whole table."""
+    import pyarrow as pa
+
+    chunks = {c: [] for c in columns}
+    for _, values in table.batches(text=columns):
+        for column, array in values.items():
+            chunks[column].append(array)
+    return {c: pa.chunked_array(parts, type=pa.string()) for c, parts in chunks.items()}
+
+
+def _target_values(columns):
+    """(N, K) targets: float64 when every target cell is a number, else text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return np.stack([pc.cast(c, pa.float64()).to_numpy() for c in columns], axis=1)
+    except pa.ArrowInvalid:
+        return np.stack([text_values(c) for c in columns], axis=1)
+
+
+def _sorted_codes(column):
+    """(distinct values sorted, the index of each row's value among them) of a text column."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
+    order = np.argsort(distinct)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return distinct[order], rank[encoded.indices.to_numpy(zero_copy_only=False)]
