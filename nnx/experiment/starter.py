@@ -19,7 +19,8 @@ import yaml
 
 from nnx.config.search_names import METHODS, PRUNERS
 from nnx.data.builtin import DATASETS
-from nnx.data.files import check_path, read_csv_rows, require_column
+from nnx.data.files import data_kind, require_column
+from nnx.data.tables import open_table
 from nnx.errors import NnxError, unknown_name
 
 
@@ -42,6 +43,8 @@ HEADS = {
     "regression": Head(None, "mse", ("mae", "r2"), "val_loss"),
 }
 EPOCHS = 100
+# A cell that is a number as a CSV writes one (the rest of a column makes it categorical).
+NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 PATIENCE = 10
 
 
@@ -68,24 +71,26 @@ def starter_for_dataset(name):
 
 
 def starter_for_file(path, target=None, output=None):
-    """The Starter of a .csv (with `target`, a column) or .npz file (arrays x and y); the
-    path is written relative to where the experiment will live (`output`, a file or a
-    folder), and a file name given there names the experiment."""
-    path = check_path(path)
+    """The Starter of a table (.csv, .csv.gz, Parquet: `target` names a column) or an .npz
+    file or .npy folder (arrays x and y); the path is written relative to where the
+    experiment will live (`output`, a file or a folder), and a file name given there names
+    the experiment."""
+    path = Path(path)
+    kind = data_kind(path)
     output = Path(output).absolute() if output is not None else None
     folder = Path.cwd() if output is None else output if output.is_dir() else output.parent
     data = {"path": str(path.absolute())}
     notes = {"data.path": "relative to this file's folder"}
-    if path.suffix.lower() == ".csv":
-        header, rows, _ = read_csv_rows(path)
-        target = _target_column(path, header, target)
-        categorical = text_columns(header, rows, exclude=target)
+    if kind == "table":
+        table = open_table(path)
+        target = _target_column(path, table.columns, target)
+        categorical = text_columns(table, exclude=target)
         data.update(target=target, categorical=categorical)
         notes["data.categorical"] = ("columns holding text, one-hot encoded" if categorical
                                      else "no column holds text")
     elif target is not None:
-        raise NnxError(f"--target names a CSV column; {path} is an .npz file, whose target "
-                       "is its array y")
+        raise NnxError(f"--target names a column of a table; the target of {path} is its "
+                       "array y")
     data.update(validation_split=0.2, test_split=0.2)
     name = _name(output.stem if output is not None and not output.is_dir() else path.stem)
     starter = _starter(name, data, f"the file {path.name}", notes)
@@ -93,20 +98,20 @@ def starter_for_file(path, target=None, output=None):
     return starter
 
 
-def text_columns(header, rows, exclude=None):
-    """The columns (other than `exclude`) with a cell that is not a number: categories."""
-    out = []
-    for j, column in enumerate(header):
-        if column == exclude:
-            continue
-        for row in rows:
-            try:
-                float(row[j])
-            except ValueError:
-                if row[j].strip():  # an empty cell is missing, not a category
-                    out.append(column)
-                    break
-    return out
+def text_columns(table, exclude=None):
+    """The columns (other than `exclude`) with a cell that is not a number: categories. An
+    empty cell is missing, not a category."""
+    import pyarrow.compute as pc
+
+    candidates = [column for column in table.columns if column != exclude]
+    found = set()
+    for _, values in table.batches(text=candidates):
+        for column in candidates:
+            cells = values[column]
+            if column not in found and not pc.all(pc.or_(
+                    pc.match_substring_regex(cells, NUMBER), pc.equal(cells, ""))).as_py():
+                found.add(column)
+    return [column for column in candidates if column in found]
 
 
 def _target_column(path, header, target):

@@ -192,7 +192,7 @@ def test_bad_npy_folders(tmp_path, x, y, message):
 
 
 def test_a_table_too_big_for_memory_is_refused_before_it_is_read(write_csv, monkeypatch):
-    monkeypatch.setattr("nnx.limits.machine_memory", lambda: (1000, "this machine has 1000 B"))
+    monkeypatch.setattr("nnx.memory.machine_memory", lambda: (1000, "this machine has 1000 B"))
     path = write_csv("a,b,target\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(1000)))
     with pytest.raises(NnxError, match=r"data.csv: its 1,000 rows of 2 features need 7.8 KiB as "
                                        r"float32; this machine has 1000 B. Save it as a folder "
