@@ -31,7 +31,7 @@ import numpy as np
 from nnx.activations import RELU_FAMILY
 from nnx.callbacks import Callback
 from nnx.errors import NnxError
-from nnx.metrics import HIGHER_IS_BETTER
+from nnx.metrics import higher_is_better
 
 LEVELS = ("off", "basic", "full")
 
@@ -159,7 +159,7 @@ class Diagnostics(Callback):
             return
         if self._metric is not None and not math.isnan(h["val"][-1]):
             train, val = h["train"][-1], h["val"][-1]
-            higher = self._metric in HIGHER_IS_BETTER
+            higher = higher_is_better(self._metric)
             gap = (train - val) if higher else (val - train)
             what = self._metric
         else:

@@ -68,8 +68,9 @@ class Loss:
         raise NotImplementedError
 
     def decision(self):
-        """How metrics turn this loss's predictions into labels: "argmax", the threshold
-        of a binary or multi-label output, or None (regression); see nnx.metrics."""
+        """What metrics read this loss's predictions as: "argmax" (class probabilities) or
+        "argmax_logits", the threshold of a binary or multi-label output (0.5 on
+        probabilities, 0.0 on logits), or None (regression); see nnx.metrics."""
         return None
 
     def prepare_target(self, y, units, dtype, where=""):
@@ -177,7 +178,7 @@ class CategoricalCrossentropy(Loss):
         return target if target.ndim == 1 else target.reshape(pred2.shape)
 
     def decision(self):
-        return "argmax"
+        return "argmax_logits" if self.from_logits else "argmax"
 
     def prepare_target(self, y, units, dtype, where=""):
         """Integer class labels (N,) stay labels (int64), checked against the classes;

@@ -208,7 +208,7 @@ def test_every_loss_and_metric_declares_the_tasks_it_fits():
     for task in TASKS:
         assert any(task in cls.tasks for _, cls in losses.LOSSES.items())
         assert metrics.for_task(task)
-    assert metrics.for_task("regression") == ["mae", "mse", "r2"]
+    assert metrics.for_task("regression") == ["mae", "mse", "rmse", "r2", "mape"]
 
 
 def test_logits_output_is_accepted_with_from_logits(tmp_path):

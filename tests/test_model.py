@@ -282,7 +282,7 @@ def test_regression_metrics_against_numpy_and_sklearn():
 def test_each_loss_says_how_its_predictions_become_labels():
     assert losses.get("categorical_crossentropy").decision() == "argmax"
     assert losses.get({"type": "categorical_crossentropy", "from_logits": True}).decision() \
-        == "argmax"
+        == "argmax_logits"  # labels by argmax; scores through the softmax
     assert losses.get("binary_crossentropy").decision() == 0.5
     assert losses.get(BCE_LOGITS).decision() == 0.0  # a logit of 0 is a probability of 0.5
     assert [losses.get(name).decision() for name in ("mse", "mae", "huber")] == [None] * 3

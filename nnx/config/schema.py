@@ -11,6 +11,7 @@ import re
 
 from nnx import layers as layers_module
 from nnx import losses, optimizers, schedules
+from nnx import metrics as metrics_module
 from nnx.callbacks import EarlyStopping
 from nnx.config.construct import accepted_arguments, construct, from_registry
 from nnx.config.errors import ConfigError, describe, join, unknown_key
@@ -20,7 +21,6 @@ from nnx.data import check_data_config
 from nnx.errors import NnxError, closest
 from nnx.graph_spec import GraphConfigError, resolve_graph_config
 from nnx.limits import MAX_LAYERS, MAX_REPEAT
-from nnx.metrics import METRICS
 
 REQUIRED = object()
 
@@ -206,26 +206,31 @@ def _batch_size(value):
     return value
 
 
-def _metrics(names):
-    if names is None:
+def _metrics(specs):
+    """Each metric by its log name (`{type: f1, average: micro}` is `f1_micro`), so that the
+    run record, `search.metric` and the early-stopping monitor all name it the same way."""
+    if specs is None:
         return []
-    if isinstance(names, str):
-        names = [names]
-    if not isinstance(names, list):
-        raise ConfigError("train.metrics", f"must be a list of metric names, got {describe(names)}")
-    for i, name in enumerate(names):
+    if isinstance(specs, (str, dict)):
+        specs = [specs]
+    if not isinstance(specs, list):
+        raise ConfigError("train.metrics", "must be a list of metric names or {type: NAME, "
+                                           f"...}} mappings, got {describe(specs)}")
+    names = []
+    for i, spec in enumerate(specs):
         path = f"train.metrics.{i}"
-        if name == "loss":
+        if spec == "loss":
             raise ConfigError(path, "the loss is always recorded; list only metrics: "
-                                    f"{', '.join(METRICS.names())}")
-        if not isinstance(name, str) or name not in METRICS:
-            hint = closest(name, METRICS.names()) if isinstance(name, str) else None
-            raise ConfigError(path, f"unknown metric {describe(name)}; known: "
-                                    f"{', '.join(METRICS.names())}"
-                              + (f" (did you mean {hint!r}?)" if hint else ""))
-        if name in names[:i]:
+                                    f"{', '.join(metrics_module.METRICS.names())}")
+        try:
+            name = metrics_module.log_name(spec)
+        except metrics_module.MetricError as err:
+            raise ConfigError(join(path, err.argument) if err.argument else path,
+                              str(err)) from None
+        if name in names:
             raise ConfigError(path, f"the metric {name!r} is listed twice")
-    return list(names)
+        names.append(name)
+    return names
 
 
 def _early_stopping(value):
@@ -244,6 +249,8 @@ def _check_monitor(train, data):
     stopping = train["early_stopping"]
     if stopping is None:
         return
+    if isinstance(stopping["monitor"], str):  # `val_top_k_accuracy` is logged by its k
+        stopping["monitor"] = metrics_module.canonical(stopping["monitor"])
     monitor = stopping["monitor"]
     logged = ["loss", *train["metrics"]]
     allowed = logged + [f"val_{name}" for name in logged]

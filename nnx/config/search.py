@@ -12,7 +12,7 @@ from nnx.config.errors import ConfigError, describe, join, unknown_key
 from nnx.config.search_names import DEFAULT_PRUNER, METHODS, PRUNERS
 from nnx.config.space import parse_space
 from nnx.errors import closest
-from nnx.metrics import HIGHER_IS_BETTER
+from nnx.metrics import canonical, higher_is_better
 
 DIRECTIONS = ("minimize", "maximize")
 DEFAULT_N_TRIALS = 20
@@ -36,12 +36,13 @@ def check_search(search, path="search", train=None, data=None):
         if key not in SEARCH_KEYS:
             raise unknown_key(path, key, list(SEARCH_KEYS))
     out = {key: search.get(key, default) for key, default in SEARCH_KEYS.items()}
+    if isinstance(out["metric"], str):  # `val_top_k_accuracy` is logged by its k
+        out["metric"] = canonical(out["metric"])
     _check_metric(out["metric"], join(path, "metric"), train, data)
     _choice(path, "method", out["method"], METHODS.names())
     _choice(path, "pruner", out["pruner"], PRUNERS.names())
     if out["direction"] is None:
-        name = out["metric"].removeprefix("val_")
-        out["direction"] = "maximize" if name in HIGHER_IS_BETTER else "minimize"
+        out["direction"] = "maximize" if higher_is_better(out["metric"]) else "minimize"
     _choice(path, "direction", out["direction"], DIRECTIONS)
     n = out["n_trials"]
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:

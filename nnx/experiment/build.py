@@ -62,12 +62,10 @@ def check_task(config, data):
     if task not in losses.LOSSES.get(loss).tasks:
         raise ConfigError("train.loss", f"{loss!r} does not fit the {task} task of "
                                         f"{data.name!r}; use {' or '.join(_losses_for(task))}")
-    fitting = metrics.for_task(task)
     for i, metric in enumerate(config["train"]["metrics"]):
-        if metric not in fitting:
-            raise ConfigError(f"train.metrics.{i}", f"{metric!r} does not apply to the {task} "
-                                                    f"task of {data.name!r}; use "
-                                                    f"{', '.join(fitting)}")
+        problem = metrics.misfit(metric, task, data.n_classes, f"{data.name!r}")
+        if problem:
+            raise ConfigError(f"train.metrics.{i}", f"{metric!r} {problem}")
 
 
 def _losses_for(task):

@@ -61,12 +61,12 @@ def make_heads(names, output_layers, loss, metrics, loss_weights):
                    for w in per_output(names, "loss_weights", loss_weights, missing=1.0)]
         given_weights = list(weights)
     if isinstance(metrics, dict):
-        metric_lists = [list(m or []) for m in per_output(names, "metrics", metrics,
-                                                          missing=[])]
+        metric_lists = [metrics_module.log_names(m) for m in per_output(names, "metrics",
+                                                                        metrics, missing=[])]
         metric_names = dict(zip(names, metric_lists))
     else:
-        metric_lists = [list(metrics or [])] * len(resolved)
-        metric_names = list(metrics or [])
+        metric_names = metrics_module.log_names(metrics)
+        metric_lists = [metric_names] * len(resolved)
     metric_fns = [{m: metrics_module.get(m) for m in listed} for listed in metric_lists]
     heads = [OutputHead(*parts) for parts in
              zip(names, resolved, weights, metric_fns, output_layers)]
