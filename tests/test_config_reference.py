@@ -15,6 +15,7 @@ from nnx.config import ConfigError, resolve_config, with_overrides
 from nnx.config.reference import (
     GRAPH,
     LAYER,
+    METRIC,
     PARAMETER,
     REGISTRIES,
     aliases,
@@ -83,6 +84,12 @@ def experiment_setting(field):
             else spec_with(owner, name, "type", None))}) for name in field.allowed]
     if owner == "data" and field.variant is not None:
         return with_overrides(raw, {"data": {"dataset": field.variant, key: example(field)}})
+    if owner == METRIC:  # a metric as a mapping: each type, then each argument's values
+        if key == "type":
+            return [with_overrides(raw, {"train.metrics": [{"type": name}]})
+                    for name in field.allowed]
+        return [with_overrides(raw, {"train.metrics": [{"type": field.variant, key: value}]})
+                for value in field.allowed or (field.default,)]
     if field.path == LAYER + ".repeat":
         raw["model"]["layers"][0]["repeat"] = 2
         return raw

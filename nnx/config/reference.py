@@ -30,6 +30,7 @@ from nnx.metrics import METRICS
 SECTIONS = tuple(schema.TOP_KEYS)
 LAYER = "model.layers.N"
 PARAMETER = "search.space.PATH"
+METRIC = "train.metrics.N"
 GRAPH = "graph model"  # the variant of the keys only a graph model has
 INPUT_KEYS = ("name", "shape")  # of a graph model's input (its validator names them in words)
 
@@ -78,6 +79,8 @@ DOCS = {
     "train.epochs": ("integer >= 1", "passes over the training rows (early stopping may end "
                                      "sooner)"),
     "train.metrics": ("list of names", "metrics recorded besides the loss, on every split"),
+    f"{METRIC}.type": ("name", "a metric given as {type: NAME, ...arguments}; logged by its "
+                               "values (f1_micro, top_3_accuracy)"),
     "train.shuffle": ("true/false", "shuffle the training rows every epoch"),
     "train.early_stopping": ("mapping, true or null",
                              "stop when the monitored value stops improving"),
@@ -297,8 +300,19 @@ def _graph(field):
                  field.doc, GRAPH)
 
 
+def _metric_arguments():
+    """A metric as a mapping: its type, then each metric's arguments (the registry's)."""
+    out = [_field(f"{METRIC}.type", required=True, allowed=METRICS.names())]
+    for name, metric in METRICS.items():
+        out += [Field(f"{METRIC}.{a.name}", "name or null" if a.choices else
+                      f"integer >= {a.minimum}", a.default, False, a.choices, a.doc,
+                      variant=name) for a in metric.arguments]
+    return out
+
+
 def _train():
     out = _keys("train", schema.TRAIN_KEYS, {"metrics": METRICS.names()})
+    out += _metric_arguments()
     out += _arguments("train.loss", REGISTRIES["train.loss"])
     out += _arguments("train.optimizer", REGISTRIES["train.optimizer"],
                       schema.TRAIN_KEYS["optimizer"])
