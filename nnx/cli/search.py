@@ -61,6 +61,11 @@ def search(
     export_best: Annotated[Path | None, typer.Option(
         "--export-best", metavar="FILE.yaml", show_default=False,
         help="Write the best trial's experiment as a ready experiment file.")] = None,
+    pick: Annotated[str | None, typer.Option(
+        "--pick", metavar="knee|METRIC", show_default=False,
+        help="Several objectives: the Pareto-front trial shown as best and exported: knee "
+             "(default; nearest the best of every objective, each scaled over the front) or "
+             "an objective (the front's best on it).")] = None,
     warm_start: Annotated[str | None, typer.Option(
         "--warm-start", metavar="STUDY", show_default=False,
         help="First queue the best trials of this earlier study.")] = None,
@@ -99,7 +104,7 @@ def search(
             experiment=str(experiment), overrides=list(set_ or []), results_dir=root,
             method=method, n_trials=n_trials, max_trials=max_trials, timeout=timeout,
             storage=storage, study=study, pruner=pruner, save_model=save_model,
-            export_best=None if export_best is None else str(export_best),
+            export_best=None if export_best is None else str(export_best), pick=pick,
             warm_start=warm_start, threads=threads, n_jobs=n_jobs, exclusive=exclusive),
             display)
         display.summary(summary)

@@ -12,7 +12,12 @@ from nnx.search.lock import StudyLock, lock_path
 from nnx.search.plan import plan_search
 from nnx.search.session import Tickets, open_search, trial_loop
 from nnx.search.storage import quiet_optuna, studies_dir
-from nnx.search.study_json import export_best, keep_only_best_model, refresh_document
+from nnx.search.study_json import (
+    export_best,
+    keep_only_best_model,
+    picked_trial,
+    refresh_document,
+)
 from nnx.search.summary import SearchListener, Summary
 from nnx.search.workers import run_workers
 
@@ -57,11 +62,13 @@ def _run_opened(plan, listener):
                                         request.results_dir)
     if request.save_model == "best":
         keep_only_best_model(summary.document, request.results_dir)
+    summary.picked = picked_trial(summary.document, request.pick)
     if request.export_best:
-        if summary.document["best"] is None:
+        if summary.picked is None:
             listener.note("no trial has completed yet: nothing to export")
         else:
-            export_best(request.export_best, plan.raw, plan.space, summary.document)
+            export_best(request.export_best, plan.raw, plan.space, summary.document,
+                        summary.picked)
             summary.exported = Path(request.export_best)
     return summary
 
