@@ -49,9 +49,9 @@ def run_search(request, listener=None):
 
 def _run_opened(plan, listener):
     request = plan.request
-    for warning in plan.warnings:
-        listener.note(warning)
     session = open_search(plan, on_repair=listener.journal_repaired)
+    for warning in plan.warnings:  # once the study is open: a refusal stays one line
+        listener.note(warning)
     listener.opened(session.info)
     if plan.n_jobs > 1:
         summary = run_workers(session, listener, listener.stop_reason)
