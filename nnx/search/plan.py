@@ -71,9 +71,9 @@ class Plan:
                                         self.direction,
                                         self.objectives if self.multi_objective else None)
         return StudyPlan(name=self.name, metric=self.metric, direction=self.direction,
-                         objectives=self.objectives, method=self.method, document=document,
+                         method=self.method, document=document,
                          experiment=str(self.request.experiment),
-                         overrides=list(self.request.overrides))
+                         overrides=list(self.request.overrides), objectives=self.objectives)
 
     def for_worker(self, threads):
         """The plan of one `--n-jobs` worker: its trials use `threads` threads; the lock,

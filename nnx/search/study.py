@@ -85,11 +85,15 @@ class StudyPlan:
     name: str
     metric: str
     direction: str
-    objectives: list  # [{metric, direction}]: one, or several
     method: str
     document: dict  # the fingerprinted document
     experiment: str
     overrides: list
+    objectives: list | None = None  # [{metric, direction}]; None: the one metric/direction
+
+    def __post_init__(self):
+        if self.objectives is None:
+            self.objectives = [{"metric": self.metric, "direction": self.direction}]
 
 
 def open_study(storage, plan, grid_size=None):
