@@ -8,7 +8,7 @@ from nnx.report.values import as_dict, as_number
 from nnx.report.view import Column, Table, cell
 from nnx.search.pareto import document_objectives
 
-LOG_SPAN = 100  # an objective whose positive values span this factor is drawn on a log axis
+LOG_SPAN = 10  # an objective whose positive values span this factor is drawn on a log axis
 
 
 def front_data(document):
