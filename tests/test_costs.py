@@ -7,6 +7,7 @@ import pytest
 from experiment_configs import tiny_moons
 
 from nnx import costs
+from nnx.callbacks import Callback
 from nnx.experiment import run_experiment
 from nnx.model_io import read_model_file
 
@@ -23,15 +24,19 @@ def test_a_run_records_its_costs(tmp_path):
     assert recorded["predict_ms"] > 0
 
 
+class PrunedAfterOneEpoch(Callback):
+    """What a search's pruner does to a hopeless trial."""
+
+    def on_epoch_end(self, epoch, logs):
+        self.model.stop_training, self.model.status = True, "pruned"
+        self.model.stop_reason = "pruned after epoch 1"
+
+
 def test_a_run_that_did_not_complete_has_no_prediction_time(tmp_path):
-    config = {"name": "boom", "data": {"dataset": "diabetes"},
-              "model": {"layers": [{"type": "dense", "units": 16, "activation": "relu"},
-                                   {"type": "dense", "units": 1}]},
-              "train": {"loss": "mse", "optimizer": {"type": "sgd", "lr": 1.0e6}, "epochs": 5}}
-    record = run_experiment(config, tmp_path)
-    assert record["status"] == "diverged"
+    record = run_experiment(tiny_moons(epochs=3), tmp_path, callbacks=[PrunedAfterOneEpoch()])
+    assert record["status"] == "pruned" and len(record["history"]["loss"]) == 1
     assert record["costs"]["predict_ms"] is None
-    assert record["costs"]["params"] == 10 * 16 + 16 + 16 + 1
+    assert record["costs"]["params"] == 33 and 0 < record["costs"]["train_s"]
 
 
 class Timed:

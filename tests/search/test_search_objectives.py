@@ -11,6 +11,7 @@ import pytest
 import yaml
 from search_helpers import BASE
 from test_pareto import brute_force_front, reference_knee
+from test_search_bad_input import refused
 
 from nnx.costs import COSTS
 
@@ -179,15 +180,6 @@ def test_a_study_of_several_objectives_on_postgresql(ws, postgres_url, pg_study)
 
 
 # -- bad input: one line, exit 2, nothing written -------------------------------------------
-def refused(result, *fragments):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
-    for fragment in fragments:
-        assert fragment in result.output, result.output
-
-
 @pytest.fixture
 def existing(ws):
     """A study `tiny` of two objectives with one trial; yields a check that it is exactly
