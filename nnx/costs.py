@@ -45,10 +45,12 @@ def model_bytes(model):
 
 
 def predict_ms(model, x):
-    """Milliseconds `model` takes to predict PREDICT_ROWS rows made from `x` (N, ...)."""
+    """Milliseconds `model` takes to predict PREDICT_ROWS rows made from `x` (N, ...): its
+    first PREDICT_ROWS rows, repeated when it has fewer."""
     import numpy as np
 
-    rows = np.resize(x, (PREDICT_ROWS, *x.shape[1:]))  # repeats x when it has fewer rows
+    first = np.asarray(x[:PREDICT_ROWS])
+    rows = np.resize(first, (PREDICT_ROWS, *first.shape[1:]))
     model.predict(rows, batch_size=PREDICT_ROWS)
     times = []
     for _ in range(PREDICT_REPEATS):
