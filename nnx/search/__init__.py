@@ -6,7 +6,8 @@ options as given), `plan` (plan_search: every check, nothing written; an immutab
 `session` (open_search: the study opened by one process; `trial_loop`: what the single
 process and every worker runs), `run` (run_search: what `nnx search` calls), `workers`
 (`--n-jobs`: spawned worker processes), `summary` (the listener hooks, SearchInfo and
-Summary), `pareto` (picking a trial from the Pareto front of several objectives). Below them: `suggest` (a space sampled through an Optuna trial; the space itself
+Summary). Below them: `pareto` (picking a trial from the Pareto front of several
+objectives), `suggest` (a space sampled through an Optuna trial; the space itself
 is `nnx.config.space`), `samplers` and `pruners` (the Optuna builder of each name in
 `nnx.config.search_names`), `storage` (journal file or database), `study` (create/resume,
 fingerprint, the grid's queue, budgets), `trial` (one trial through
