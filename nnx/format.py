@@ -1,5 +1,6 @@
 """How nnx writes numbers for people: one rule for a metric or loss, one for a
-hyper-parameter, one for any other figure and one for a duration.
+hyper-parameter, one for any other figure and one for a duration (and a search objective's
+value by the first or the third).
 
 Training lines, the `nnx train` table, search lines and tables and every report view write
 through these, so that a value reads the same wherever it is shown. Missing or non-numeric
@@ -21,6 +22,16 @@ def fmt_metric(value):
     if value == 0 or 1e-3 <= abs(value) < 1e4:
         return f"{value:.4f}"
     return f"{value:.4g}"
+
+
+def fmt_objective(name, value):
+    """A search objective's value: a validation metric as `fmt_metric`, a count (`params`,
+    `model_bytes`) with thousands separators, any other cost as `fmt_number`."""
+    if isinstance(name, str) and name.startswith("val_"):
+        return fmt_metric(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return fmt_number(value)
 
 
 def fmt_param(value):

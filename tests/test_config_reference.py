@@ -16,12 +16,14 @@ from nnx.config.reference import (
     GRAPH,
     LAYER,
     METRIC,
+    OBJECTIVE,
     PARAMETER,
     REGISTRIES,
     aliases,
     fields,
     section_fields,
 )
+from nnx.costs import COSTS
 from nnx.data.builtin import DATASETS
 
 BASE = {**tiny_moons(), "search": {"metric": "val_loss", "space": {}}}
@@ -36,6 +38,7 @@ EXAMPLES = {
     "clipvalue": 1.0, "repeat": 2, "task": "binary", "direction": "minimize",
     "early_stopping": {"patience": 3}, "schedule": "constant", "threads": 1,
     "search": {"metric": "val_loss"}, "type": None,
+    "objectives": [{"metric": "val_loss"}, {"metric": "params"}],
 }
 
 
@@ -90,6 +93,9 @@ def experiment_setting(field):
                     for name in field.allowed]
         return [with_overrides(raw, {"train.metrics": [{"type": field.variant, key: value}]})
                 for value in field.allowed or (field.default,)]
+    if owner == OBJECTIVE:  # the second of two objectives: each allowed value, each cost
+        return [with_overrides(raw, {"search.objectives": [{"metric": "val_loss"}, {
+            "metric": "params", key: value}]}) for value in field.allowed or COSTS.names()]
     if field.path == LAYER + ".repeat":
         raw["model"]["layers"][0]["repeat"] = 2
         return raw
@@ -208,6 +214,11 @@ def test_arguments_of_each_registered_type(owner):
         expected = {f.key for f in fields() if f.variant == variant
                     and f.path.startswith(owner + ".")}
         assert allowed_by_validation(raw) == expected, name
+
+
+def test_objective_keys():
+    raw = with_overrides(BASE, {"search.objectives": [{"metric": "val_loss", UNKNOWN: 1}]})
+    assert allowed_by_validation(raw) == keys_of(OBJECTIVE)
 
 
 def test_early_stopping_keys():

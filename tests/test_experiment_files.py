@@ -1,5 +1,6 @@
 """The experiment files under experiments/: each one validates, and (slow) each file of the
-CNN, recurrent, attention and autoencoder work trains to the score its top comment states."""
+CNN, recurrent, attention and autoencoder work trains to the score its top comment states,
+and the Pareto search of the digits MLP finds the front the README shows."""
 
 import csv
 import json
@@ -138,6 +139,23 @@ def test_the_mnist1d_cnn_search_beats_the_papers_cnn(tmp_path):
     assert study["counts"]["complete"] + study["counts"]["pruned"] == 20
     best = json.loads((tmp_path / "runs" / f"{study['best']['run_id']}.json").read_text())
     assert best["metrics"]["test"]["accuracy"] >= 0.95  # the paper's CNN: 0.94
+
+
+@pytest.mark.slow
+def test_the_pareto_search_finds_a_small_model_near_the_best_accuracy(tmp_path):
+    nnx_cli("search", EXPERIMENTS / "digits_mlp_pareto.yaml", "--results-dir", tmp_path,
+            "--threads", 2)  # as the README's figures were measured
+    study = json.loads((tmp_path / "studies" / "digits-mlp-pareto.json").read_text())
+    assert study["counts"]["complete"] == 40
+    front = study["pareto"]
+    assert len(front) >= 4
+    best = front[0]  # best first on the first objective, val_accuracy
+    assert best["values"]["val_accuracy"] == max(
+        t["values"]["val_accuracy"] for t in study["trials"])
+    near = [e for e in front
+            if e["values"]["val_accuracy"] >= best["values"]["val_accuracy"] - 0.01]
+    smallest = min(near, key=lambda e: e["values"]["params"])
+    assert smallest["values"]["params"] <= best["values"]["params"] / 4
 
 
 @pytest.mark.slow

@@ -63,6 +63,11 @@ def search(
     export_best: Annotated[Path | None, typer.Option(
         "--export-best", metavar="FILE.yaml", show_default=False,
         help="Write the best trial's experiment as a ready experiment file.")] = None,
+    pick: Annotated[str | None, typer.Option(
+        "--pick", metavar="knee|METRIC", show_default=False,
+        help="Several objectives: the Pareto-front trial shown as best and exported: knee "
+             "(default; nearest the best of every objective, each scaled over the front) or "
+             "an objective (the front's best on it).")] = None,
     warm_start: Annotated[str | None, typer.Option(
         "--warm-start", metavar="STUDY", show_default=False,
         help="First queue the best trials of this earlier study.")] = None,
@@ -113,7 +118,7 @@ def search(
             experiment=str(experiment), overrides=list(set_ or []), results_dir=root,
             method=method, n_trials=n_trials, max_trials=max_trials, timeout=timeout,
             storage=storage, study=study, pruner=pruner, save_model=save_model,
-            export_best=None if export_best is None else str(export_best),
+            export_best=None if export_best is None else str(export_best), pick=pick,
             warm_start=warm_start, threads=threads, n_jobs=n_jobs, exclusive=exclusive),
             _QuietDisplay(display) if quiet else display)
         if json_:
@@ -140,22 +145,25 @@ class _QuietDisplay(SearchListener):
 
 
 def summary_document(summary):
-    """What `nnx search --json` prints: the study, its best trial and counts, and this run's
-    trials, in the order they ended."""
+    """What `nnx search --json` prints: the study, its best trial (with several objectives:
+    the one picked, and the Pareto front) and counts, and this run's trials, in the order
+    they ended."""
     document = summary.document or {}
     return {
         "study": document.get("study"), "path": summary.document_path,
         "storage": document.get("storage"), "metric": document.get("metric"),
         "direction": document.get("direction"), "method": document.get("method"),
-        "counts": document.get("counts"), "best": document.get("best"),
+        "counts": document.get("counts"), "best": summary.picked or document.get("best"),
+        **{key: document[key] for key in ("objectives", "pareto") if key in document},
         "stop_reason": summary.stop_reason, "interrupted": summary.interrupted,
         "held_by": None if summary.held_by is None else summary.held_by.describe(),
         "exported": summary.exported,
         "this_run_counts": {state: sum(o.state == state for o in summary.outcomes)
                             for state in dict.fromkeys(o.state for o in summary.outcomes)},
         "this_run": [{"number": o.number, "state": o.state, "value": o.value,
-                      "params": o.params, "epochs": o.epochs, "duration_s": o.duration_s,
-                      "run_id": o.run_id, "error": o.error} for o in summary.outcomes],
+                      "values": o.values, "params": o.params, "epochs": o.epochs,
+                      "duration_s": o.duration_s, "run_id": o.run_id, "error": o.error}
+                     for o in summary.outcomes],
         "worker_failures": list(summary.worker_failures),
     }
 

@@ -18,6 +18,7 @@ from nnx.callbacks import MODES, EarlyStopping
 from nnx.config import schema, search, space
 from nnx.config.construct import accepted_arguments
 from nnx.config.search_names import METHODS, PRUNERS
+from nnx.costs import COSTS
 from nnx.data import validate
 from nnx.data.builtin import DATASETS
 from nnx.data.targets import TASKS
@@ -30,6 +31,7 @@ from nnx.metrics import METRICS
 SECTIONS = tuple(schema.TOP_KEYS)
 LAYER = "model.layers.N"
 PARAMETER = "search.space.PATH"
+OBJECTIVE = "search.objectives.N"
 METRIC = "train.metrics.N"
 GRAPH = "graph model"  # the variant of the keys only a graph model has
 INPUT_KEYS = ("name", "shape")  # of a graph model's input (its validator names them in words)
@@ -41,7 +43,8 @@ DOCS = {
     "data": ("mapping", "where the examples come from: `dataset` or `path`, and the splits"),
     "model": ("mapping", "the network: a list of `layers`, or a graph of named nodes"),
     "train": ("mapping", "how the model learns: loss, optimizer, batches, epochs, metrics"),
-    "search": ("mapping", "what `nnx search` explores: metric, method, trials, space"),
+    "search": ("mapping", "what `nnx search` explores: metric (or objectives), method, "
+                          "trials, space"),
     "diagnostics": ("name", "what the run records about training: dead units, gradient flow, "
                             "overfitting"),
     "data.dataset": ("name", "a built-in dataset (`nnx datasets`), its options beside it; "
@@ -102,6 +105,13 @@ DOCS = {
     "search.metric": ("name", "the value trials are ranked by: val_loss or val_<metric>"),
     "search.direction": ("name or null", "null: maximize for accuracy-like metrics, else "
                                          "minimize"),
+    "search.objectives": ("list or null", "several objectives instead of metric and "
+                                          "direction, each {metric, direction}: a Pareto "
+                                          "front is searched"),
+    f"{OBJECTIVE}.metric": ("name", "val_loss, val_<metric>, or a cost every run measures: "
+                                    + ", ".join(COSTS.names())),
+    f"{OBJECTIVE}.direction": ("name or null", "null: maximize for accuracy-like metrics, "
+                                               "else minimize"),
     "search.method": ("name", "how trials are proposed (`--method` overrides it)"),
     "search.n_trials": ("integer >= 1", "trials one `nnx search` runs (`--n-trials` "
                                         "overrides it)"),
@@ -325,6 +335,8 @@ def _train():
 def _search():
     out = _keys("search", search.SEARCH_KEYS, {
         "direction": search.DIRECTIONS, "method": METHODS.names(), "pruner": PRUNERS.names()})
+    out += [_field(f"{OBJECTIVE}.metric", required=True),
+            _field(f"{OBJECTIVE}.direction", allowed=search.DIRECTIONS)]
     keys = list(dict.fromkeys(k for kind in space.PARAMETER_TYPES for k in space.KEYS[kind]))
     out += [_field(f"{PARAMETER}.{key}", SPACE_DEFAULTS.get(key), key not in SPACE_DEFAULTS,
                    space.PARAMETER_TYPES if key == "type" else ())

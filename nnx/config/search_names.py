@@ -13,12 +13,13 @@ from nnx.registry import Registry
 
 @dataclass(frozen=True)
 class Method:
-    """A search method's name, a one-line summary, and its (module, how to install it)
-    pairs beyond nnx's own dependencies."""
+    """A search method's name, a one-line summary, its (module, how to install it) pairs
+    beyond nnx's own dependencies, and whether it optimizes several objectives at once."""
 
     name: str
     summary: str
     needs: tuple = ()
+    multi_objective: bool = True
 
     def check_available(self):
         for module, install in self.needs:
@@ -37,9 +38,12 @@ METHODS = Registry("search method", {m.name: m for m in (
     Method("grid", "every combination of choices and stepped ranges (Optuna GridSampler)"),
     Method("random", "independent uniform / log-uniform draws (RandomSampler)"),
     Method("bayes", "Bayesian optimization with a tree-structured Parzen estimator "
-                    "(multivariate TPESampler)"),
+                    "(multivariate TPESampler; multi-objective TPE with several objectives)"),
+    Method("nsga2", "genetic algorithm NSGA-II, made for several objectives (NSGAIISampler)"),
+    Method("nsga3", "NSGA-III, NSGA-II with reference points for three or more objectives "
+                    "(NSGAIIISampler)"),
     Method("cmaes", "CMA evolution strategy for continuous spaces (CmaEsSampler)",
-           needs=(("cmaes", "pip install cmaes"),)),
+           needs=(("cmaes", "pip install cmaes"),), multi_objective=False),
     Method("qmc", "quasi-random Sobol sequence, even coverage (QMCSampler)",
            needs=(("scipy", "pip install scipy"),)),
     Method("gp", "Gaussian-process Bayesian optimization (GPSampler)",

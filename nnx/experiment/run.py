@@ -9,6 +9,7 @@ import os
 import time
 import traceback
 
+from nnx import costs
 from nnx.callbacks import EarlyStopping, LearningRateScheduler, ProgressReport
 from nnx.diagnostics import Diagnostics, confusion_matrix
 from nnx.experiment.build import prepare
@@ -54,8 +55,8 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
                 "status": outcome["status"], "created": created,
                 "duration_s": round(time.perf_counter() - started, 3), "config": config,
                 "environment": environment(), "history": outcome["history"],
-                "metrics": outcome["metrics"], "diagnostics": outcome["diagnostics"],
-                "model_path": model_path,
+                "metrics": outcome["metrics"], "costs": outcome["costs"],
+                "diagnostics": outcome["diagnostics"], "model_path": model_path,
                 "error": outcome["error"], "stop_reason": outcome["stop_reason"],
             }
             if outcome.get("traceback"):
@@ -72,12 +73,14 @@ def _fit_and_evaluate(model, data, train, recorder, stop, extra_callbacks, diagn
                      *([watcher] if watcher else [])]
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
     outcome = {"status": "completed", "error": None, "stop_reason": None, "metrics": {},
-               "diagnostics": None}
+               "costs": None, "diagnostics": None}
     try:
+        fit_started = time.perf_counter()
         with stop.interruptible():
             history = model.fit(data.x_train, data.y_train, epochs=train["epochs"],
                                 batch_size=train["batch_size"], validation_data=validation,
                                 shuffle=train["shuffle"], callbacks=fit_callbacks, verbose=0)
+        train_s = time.perf_counter() - fit_started
         outcome["status"], outcome["stop_reason"] = history.status, history.stop_reason
         if stop.requested and history.status in ("completed", "interrupted"):
             outcome["status"], outcome["stop_reason"] = "interrupted", reason(stop.signum)
@@ -85,6 +88,9 @@ def _fit_and_evaluate(model, data, train, recorder, stop, extra_callbacks, diagn
             outcome["error"] = history.stop_reason
         with stop.interruptible():
             outcome["metrics"] = evaluate_splits(model, data)
+            completed = outcome["status"] == "completed"
+            outcome["costs"] = costs.measure(model, timing_rows(data) if completed else None,
+                                             train_s)
             if watcher is not None:
                 outcome["diagnostics"] = watcher.result(validation_confusion(model, data))
     except KeyboardInterrupt:  # a second signal while training or evaluating
@@ -103,6 +109,15 @@ def validation_confusion(model, data):
         return None
     classes = data.n_classes or 2
     return confusion_matrix(model.predict(data.x_val, batch_size=EVAL_BATCH), data.y_val, classes)
+
+
+def timing_rows(data):
+    """The rows a run's prediction time is measured on: validation, else test, else
+    training rows (the same for every trial of a search)."""
+    for x in (data.x_val, data.x_test, data.x_train):
+        if x is not None and len(x):
+            return x
+    return None
 
 
 def training_callbacks(train):

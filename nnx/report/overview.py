@@ -107,6 +107,9 @@ def study_row(document, path=""):
         last = datetime.fromtimestamp(last_end, UTC)
         date = last if created is None or last > created else created
     notes = f"best #{best['trial']}" if isinstance(best.get("trial"), int) else ""
+    if notes and best.get("pick"):  # several objectives: the value is the picked trial's
+        notes = (f"{best['pick']} #{best['trial']} of a front of "
+                 f"{len(document.get('pareto') or ())}")
     running = counts.get("running", 0)
     if running:
         notes = f"{notes}, {running} running" if notes else f"{running} running"

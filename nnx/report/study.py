@@ -1,11 +1,16 @@
 """`nnx report STUDY`: a study in depth — the best trial and how to reproduce it, the top
 trials, counts by state, convergence, the learning curves of the best trials, parameter
-importance (PED-ANOVA) and a slice view (the value against each parameter)."""
+importance (PED-ANOVA) and a slice view (the value against each parameter).
 
-from nnx.format import fmt_duration, fmt_metric, fmt_param
+A study of several objectives shows its Pareto front instead of the top trials (a table,
+and a scatter of two objectives: `nnx.report.pareto`) and its picked trial (the knee) as
+the best; convergence, curves, importance and slices follow the first objective."""
+
+from nnx.format import fmt_duration, fmt_metric, fmt_objective, fmt_param
 from nnx.report.charts import BarChart, LineChart, Series
 from nnx.report.importance import param_importances
 from nnx.report.overview import STATUS_STYLE, study_counts, trial_span
+from nnx.report.pareto import front_data, front_scatter, front_table
 from nnx.report.values import (
     as_dict,
     as_number,
@@ -15,6 +20,7 @@ from nnx.report.values import (
     parse_time,
 )
 from nnx.report.view import Charts, Column, Fields, Note, Table, View, cell
+from nnx.results.pareto import document_objectives
 from nnx.results.studies import FINISHED_STATES, TRIAL_STATES, study_status
 
 STATE_STYLE = {**STATUS_STYLE, "waiting": "dim"}
@@ -79,9 +85,13 @@ def study_facts(document, path=""):
     direction = as_text(document.get("direction"), "?")
     first, _, span = trial_span(document)
     status = study_status(counts, "damaged" in document)
+    objective = ("metric", f"{metric} ({direction})")
+    if isinstance(document.get("objectives"), list):
+        objective = ("objectives", ", ".join(f"{o['direction']} {o['metric']}"
+                                             for o in document_objectives(document)))
     return [("status", cell(status, style=STATE_STYLE.get(status))),
             ("method", as_text(document.get("method"), "?")),
-            ("metric", f"{metric} ({direction})"),
+            objective,
             ("trials", ", ".join(f"{counts.get(s, 0)} {s}" for s in TRIAL_STATES
                                  if counts.get(s, 0) or s in FINISHED_STATES)),
             ("experiment", " ".join([as_text(document.get("experiment"), "?"),
@@ -100,10 +110,17 @@ def study_view(document, path="", top=None):
     metric = as_text(document.get("metric"), "value")
     best = as_dict(document.get("best"))
     names = param_names(document)
+    pareto = front_data(document)
     sections = [Fields(None, study_facts(document, path)), best_fields(best, metric)]
     if "damaged" in document:
         sections.insert(1, Note(document["damaged"], style="red"))
-    sections.append(top_table(document, names, top))
+    if pareto:
+        sections.append(front_table(document, pareto, names, short_param))
+        scatter = front_scatter(pareto)
+        if scatter is not None:
+            sections.append(Charts([scatter]))
+    else:
+        sections.append(top_table(document, names, top))
     sections.append(BarChart("trials by state", [(s, counts.get(s, 0), str(counts.get(s, 0)))
                                                  for s in TRIAL_STATES if counts.get(s, 0)]))
     charts = [convergence_chart(document, metric), curves_chart(document, metric)]
@@ -120,22 +137,28 @@ def study_view(document, path="", top=None):
     slices = slice_charts(document, names, metric)
     if slices:
         sections.append(Charts(slices, f"slices: {metric} against each parameter"))
-    return View("study", f"study {document['study']}", sections,
-                study_document(document, counts, top, importances, reason, path),
-                trials_csv(document, names), name=document["study"])
+    data = study_document(document, counts, top, importances, reason, path)
+    if pareto:
+        data.update(objectives=pareto["objectives"], pareto=pareto)
+    return View("study", f"study {document['study']}", sections, data,
+                trials_csv(document, names, pareto), name=document["study"])
 
 
 def best_fields(best, metric):
     if not best:
         return Note("best trial: none yet (no trial completed with a finite value)",
                     style="yellow")
+    values = as_dict(best.get("values")) or {metric: best.get("value")}
     items = [("trial", f"#{best.get('trial')}"),
-             (metric, cell(best.get("value"), fmt_metric(best.get("value")), style="bold"))]
+             *[(name, cell(value, fmt_objective(name, value), style="bold"))
+               for name, value in values.items()]]
     for name, value in as_dict(best.get("params")).items():
         items.append((name, fmt_param(value)))
     items.append(("run", as_text(best.get("run_id"), "-")))
     items.append(("reproduce", as_text(best.get("command"), "-")))
-    return Fields("best trial", items)
+    pick = best.get("pick")
+    return Fields("best trial" if not pick else "knee of the Pareto front" if pick == "knee"
+                  else f"best {pick} on the Pareto front", items)
 
 
 def top_table(document, names, top):
@@ -236,14 +259,20 @@ def study_document(document, counts, top, importances, reason, path):
             "importance": importances, "importance_note": reason, "path": str(path)}
 
 
-def trials_csv(document, names):
-    """Every trial, in trial order: number, state, value, each parameter, run."""
-    table = Table(None, [Column(c) for c in ("number", "state", "value", *names, "epochs",
+def trials_csv(document, names, pareto=None):
+    """Every trial, in trial order: number, state, value (with several objectives: each
+    objective's value, and whether it is on the Pareto front), each parameter, run."""
+    objectives = [o["metric"] for o in pareto["objectives"]] if pareto else []
+    front = set(pareto["front"]) if pareto else set()
+    values = [*objectives, "pareto"] if pareto else ["value"]
+    table = Table(None, [Column(c) for c in ("number", "state", *values, *names, "epochs",
                                              "duration_s", "run_id", "error")])
     for trial in sorted(document["trials"], key=lambda t: as_number(t.get("number")) or 0):
         params = as_dict(trial.get("params"))
         row = trial_document(trial)
-        table.add([cell(row["number"]), cell(row["state"]), cell(row["value"]),
+        shown = [as_dict(trial.get("values")).get(name) for name in objectives]
+        shown = [*shown, row["number"] in front] if pareto else [row["value"]]
+        table.add([cell(row["number"]), cell(row["state"]), *[cell(v) for v in shown],
                    *[cell(params.get(n)) for n in names], cell(row["epochs"]),
                    cell(row["duration_s"]), cell(row["run_id"]), cell(row["error"])])
     return table

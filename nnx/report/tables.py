@@ -52,8 +52,10 @@ def validation_sections(experiment, config, data, sizes, layers, params):
         lines.append(f"schedule: {train['schedule']}")
     if config["search"]:
         search = config["search"]
+        objectives = " and ".join(f"{o['direction']} {o['metric']}"
+                                  for o in search["objectives"])
         lines.append(f"search: {search['method']}, {search['n_trials']} trials, "
-                     f"{search['metric']}, {len(search['space'])} parameters")
+                     f"{objectives}, {len(search['space'])} parameters")
     return sections + [Note(line) for line in lines]
 
 

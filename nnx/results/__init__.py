@@ -1,6 +1,7 @@
 """What nnx leaves on disk under the results folder: run records and models (`runs`), study
-documents and journals (`studies`, `journal`). A low room: the run, the search, the report
-and the command line all read and write through it, and it imports nothing of theirs."""
+documents and journals (`studies`, `journal`), and a trial picked from a study document's
+Pareto front (`pareto`). A low room: the run, the search, the report and the command line
+all read and write through it, and it imports nothing of theirs."""
 
 from nnx.results.runs import (
     DEFAULT_RESULTS_DIR,

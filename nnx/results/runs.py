@@ -20,7 +20,7 @@ from nnx.nesting import loads_json
 RUN_SCHEMA = "nnx.run/1"
 RUN_STATUSES = ("completed", "pruned", "diverged", "interrupted", "failed")
 RUN_KEYS = ("schema", "run_id", "name", "status", "created", "duration_s", "config",
-            "environment", "history", "metrics", "diagnostics", "model_path", "error")
+            "environment", "history", "metrics", "costs", "diagnostics", "model_path", "error")
 DEFAULT_RESULTS_DIR = "results"
 RUN_ID_TAIL = re.compile(r"-\d{8}T\d{6}-[0-9a-f]{6}$")  # what new_run_id appends to the name
 

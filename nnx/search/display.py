@@ -9,8 +9,9 @@ search itself only calls the listener hooks.
 import sys
 from datetime import UTC, datetime
 
-from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_param
+from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_objective, fmt_param
 from nnx.progress import Reporter
+from nnx.results.pareto import document_objectives
 from nnx.search.summary import SearchListener
 
 STATE_STYLE = {"complete": "green", "pruned": "yellow", "diverged": "magenta", "failed": "red"}
@@ -19,6 +20,21 @@ TOP_ROWS = 10
 
 def format_params(params):
     return "  ".join(f"{path}={fmt_param(v)}" for path, v in (params or {}).items())
+
+
+def format_values(values):
+    """'val_accuracy 0.9611  params 1,234': a trial's objective values."""
+    return "  ".join(f"{name} {fmt_objective(name, v)}" for name, v in (values or {}).items())
+
+
+def pick_label(best, document):
+    """'best', or what picked the trial from a Pareto front: 'knee of the Pareto front (5
+    trials)', 'best params on the Pareto front (5 trials)'."""
+    pick = best.get("pick")
+    if not pick:
+        return "best"
+    size = f"Pareto front ({len(document.get('pareto') or ())} trials)"
+    return f"knee of the {size}" if pick == "knee" else f"best {pick} on the {size}"
 
 
 def describe_budget(budget):
@@ -57,7 +73,7 @@ class SearchDisplay(SearchListener):
         if info.grid_size is not None:
             self.line(f"grid: {info.grid_size} point{'s' if info.grid_size != 1 else ''}, "
                       f"{info.grid_left} not yet run")
-        objective = f"{info.direction} {info.metric}"
+        objective = ", ".join(f"{o['direction']} {o['metric']}" for o in info.objectives)
         if info.resumed:
             self.line(f"resuming study {info.study} ({info.storage}): {info.trials_before} "
                       f"trial{'s' if info.trials_before != 1 else ''} so far, "
@@ -90,9 +106,14 @@ class SearchDisplay(SearchListener):
 
     def trial_finished(self, outcome, best):
         metric = self.info.metric if self.info else "value"
-        text = (f"trial {outcome.number:>3}  {outcome.state:<8}  {metric} "
-                f"{fmt_metric(outcome.value)}")
-        if best is not None:
+        if best is not None and best.get("pick"):  # several objectives
+            text = (f"trial {outcome.number:>3}  {outcome.state:<8}  "
+                    f"{format_values(outcome.values) or '-'}  ({best['pick']}: trial "
+                    f"{best['trial']})")
+        else:
+            text = (f"trial {outcome.number:>3}  {outcome.state:<8}  {metric} "
+                    f"{fmt_metric(outcome.value)}")
+        if best is not None and not best.get("pick"):
             text += f"  (best {fmt_metric(best['value'])}, trial {best['trial']})"
         text += f"  {fmt_duration(outcome.duration_s)}  {format_params(outcome.params)}"
         if outcome.state in ("diverged", "failed") and outcome.error:
@@ -123,13 +144,13 @@ class SearchDisplay(SearchListener):
             self.console.print(self._table(document))
         self.line(f"study {document['study']}: {counts or 'no trials'}; "
                   f"{summary.document_path}")
-        best = document["best"]
+        best = summary.picked or document["best"]
         if best is None:
             self.line("no trial has completed yet")
         else:
-            self.line(f"best: trial {best['trial']}  {document['metric']} "
-                      f"{fmt_metric(best['value'])}  {format_params(best['params'])}",
-                      "bold green")
+            values = best.get("values") or {document["metric"]: best["value"]}
+            self.line(f"{pick_label(best, document)}: trial {best['trial']}  "
+                      f"{format_values(values)}  {format_params(best['params'])}", "bold green")
             if best["command"]:
                 self.line(f"reproduce: {best['command']}")
         if summary.exported is not None:
@@ -138,6 +159,8 @@ class SearchDisplay(SearchListener):
     def _table(self, document):
         from rich.table import Table
 
+        if "pareto" in document:
+            return self._front_table(document)
         rows = [r for r in document["trials"] if r["state"] in ("complete", "pruned")
                 and r["value"] is not None]
         maximize = document["direction"] == "maximize"
@@ -154,6 +177,26 @@ class SearchDisplay(SearchListener):
         for row in rows[:TOP_ROWS]:
             table.add_row(str(row["number"]), row["state"], fmt_metric(row["value"]),
                           str(len(row["intermediate"]) or "-"),
+                          *[fmt_param((row["params"] or {}).get(p)) for p in paths])
+        return table
+
+
+    def _front_table(self, document):
+        from rich.table import Table
+
+        objectives = document_objectives(document)
+        front = document["pareto"]
+        paths = list(dict.fromkeys(p for r in front for p in (r["params"] or {})))
+        table = Table(title=f"Pareto front of {document['study']} ({len(front)} trials; "
+                            + ", ".join(f"{o['direction']} {o['metric']}" for o in objectives)
+                            + ")", title_justify="left")
+        table.add_column("#", justify="right")
+        for column in [o["metric"] for o in objectives] + paths:
+            table.add_column(column, justify="right")
+        for row in front:
+            table.add_row(str(row["trial"]),
+                          *[fmt_objective(o["metric"], row["values"].get(o["metric"]))
+                            for o in objectives],
                           *[fmt_param((row["params"] or {}).get(p)) for p in paths])
         return table
 

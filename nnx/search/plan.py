@@ -8,12 +8,14 @@ import time
 from dataclasses import dataclass, replace
 
 from nnx.config import ConfigError, read_experiment, with_overrides
+from nnx.config.search import multi_objective_methods
 from nnx.config.search_names import METHODS, PRUNERS
 from nnx.config.space import Space
 from nnx.config.space_check import checked_space
 from nnx.cores import thread_count, worker_count
-from nnx.errors import NnxError
+from nnx.errors import NnxError, closest
 from nnx.experiment import prepare
+from nnx.results.pareto import pick_names
 from nnx.search.request import SAVE_MODEL, SearchRequest
 from nnx.search.storage import check_study_name
 from nnx.search.study import Budget, StudyPlan, check_budget, fingerprint_document
@@ -46,6 +48,15 @@ class Plan:
         return self.config["search"]["direction"]
 
     @property
+    def objectives(self):
+        """[{metric, direction}]: the one `search.metric`, or `search.objectives`."""
+        return self.config["search"]["objectives"]
+
+    @property
+    def multi_objective(self):
+        return len(self.objectives) > 1
+
+    @property
     def epochs(self):
         return self.config["train"]["epochs"]
 
@@ -57,11 +68,12 @@ class Plan:
         """What opening (or creating) the study needs, with its fingerprinted document."""
         search = self.config["search"]
         document = fingerprint_document(self.config, search["space"], self.metric,
-                                        self.direction)
+                                        self.direction,
+                                        self.objectives if self.multi_objective else None)
         return StudyPlan(name=self.name, metric=self.metric, direction=self.direction,
                          method=self.method, document=document,
                          experiment=str(self.request.experiment),
-                         overrides=list(self.request.overrides))
+                         overrides=list(self.request.overrides), objectives=self.objectives)
 
     def for_worker(self, threads):
         """The plan of one `--n-jobs` worker: its trials use `threads` threads; the lock,
@@ -101,6 +113,7 @@ def plan_search(request):
     METHODS.get(method).check_available()
     pruner = request.pruner or search["pruner"]
     PRUNERS.get(pruner)
+    objectives_warning = check_objectives_options(request, raw, search, method, pruner)
     space, grid_points = checked_space(raw, search, method, source)
     check_base(config, source)
     name = check_study_name(config["name"] if request.study is None else request.study)
@@ -117,9 +130,34 @@ def plan_search(request):
     threads = config["train"]["threads"]
     threads_warning = threads and thread_count(
         threads, "--threads" if request.threads else "train.threads")[1]
-    warnings = tuple(warning for warning in (jobs_warning, threads_warning) if warning)
+    warnings = tuple(warning for warning in (jobs_warning, threads_warning, objectives_warning)
+                     if warning)
     return Plan(request, raw, config, space, grid_points, method, pruner, name, n_trials,
                 n_jobs, warnings, started_at)
+
+
+def check_objectives_options(request, raw, search, method, pruner):
+    """Refuse what several objectives rule out (a pruner, a single-objective method) and a
+    `--pick` that is not `knee` or an objective; returns the one line saying that trials run
+    without pruning, or None."""
+    objectives = search["objectives"]
+    allowed = pick_names(objectives)
+    if request.pick is not None and request.pick not in allowed:
+        hint = closest(request.pick, allowed)
+        raise NnxError(f"--pick {request.pick}: not an objective of this search; pick one of "
+                       f"{', '.join(allowed)}" + (f" (did you mean {hint!r}?)" if hint else ""))
+    if len(objectives) == 1:
+        return None
+    if pruner != "none":
+        raise NnxError(f"--pruner {pruner}: pruning needs a single objective, but "
+                       "search.objectives names several; leave out --pruner")
+    if not METHODS.get(method).multi_objective:
+        raise NnxError(f"--method {method} optimizes a single objective; with several "
+                       f"objectives use one of {', '.join(multi_objective_methods())}")
+    if request.pruner is None and "pruner" not in (raw.get("search") or {}):
+        return ("several objectives: trials run without pruning (Optuna prunes "
+                "single-objective studies only)")
+    return None
 
 
 def check_base(config, source):

@@ -22,6 +22,7 @@ class SearchRequest:
     pruner: str | None = None
     save_model: str = "best"
     export_best: str | None = None
+    pick: str | None = None  # knee | an objective: the front member to export and show
     warm_start: str | None = None
     threads: int | None = None
     n_jobs: int = 1

@@ -13,7 +13,12 @@ from nnx.search.lock import StudyLock, lock_path
 from nnx.search.plan import plan_search
 from nnx.search.session import Tickets, open_search, trial_loop
 from nnx.search.storage import quiet_optuna
-from nnx.search.study_json import export_best, keep_only_best_model, refresh_document
+from nnx.search.study_json import (
+    export_best,
+    keep_only_best_model,
+    picked_trial,
+    refresh_document,
+)
 from nnx.search.summary import SearchListener, Summary
 from nnx.search.workers import run_workers
 
@@ -45,9 +50,9 @@ def run_search(request, listener=None):
 
 def _run_opened(plan, listener):
     request = plan.request
-    for warning in plan.warnings:
-        listener.note(warning)
     session = open_search(plan, on_repair=listener.journal_repaired)
+    for warning in plan.warnings:  # once the study is open: a refusal stays one line
+        listener.note(warning)
     listener.opened(session.info)
     if plan.n_jobs > 1:
         summary = run_workers(session, listener, listener.stop_reason)
@@ -58,11 +63,13 @@ def _run_opened(plan, listener):
                                         request.results_dir)
     if request.save_model == "best":
         keep_only_best_model(summary.document, request.results_dir)
+    summary.picked = picked_trial(summary.document, request.pick)
     if request.export_best:
-        if summary.document["best"] is None:
+        if summary.picked is None:
             listener.note("no trial has completed yet: nothing to export")
         else:
-            export_best(request.export_best, plan.raw, plan.space, summary.document)
+            export_best(request.export_best, plan.raw, plan.space, summary.document,
+                        summary.picked)
             summary.exported = Path(request.export_best)
     return summary
 

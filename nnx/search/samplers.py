@@ -46,6 +46,18 @@ def _bayes(seed, space, n_points):
                       constant_liar=True)
 
 
+def _nsga2(seed, space, n_points):
+    from optuna.samplers import NSGAIISampler
+
+    return NSGAIISampler(seed=seed)
+
+
+def _nsga3(seed, space, n_points):
+    from optuna.samplers import NSGAIIISampler
+
+    return NSGAIIISampler(seed=seed)
+
+
 def _cmaes(seed, space, n_points):
     from optuna.samplers import CmaEsSampler, RandomSampler
 
@@ -70,8 +82,8 @@ def _gp(seed, space, n_points):
 
 
 # build(seed, space, n_points) -> an Optuna sampler, for every method name
-BUILDERS = {"grid": _grid, "random": _random, "bayes": _bayes, "cmaes": _cmaes, "qmc": _qmc,
-            "gp": _gp}
+BUILDERS = {"grid": _grid, "random": _random, "bayes": _bayes, "nsga2": _nsga2,
+            "nsga3": _nsga3, "cmaes": _cmaes, "qmc": _qmc, "gp": _gp}
 
 
 def sampler_seed(study_name, n_trials, worker=0):

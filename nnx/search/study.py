@@ -4,7 +4,8 @@ base experiment changed; and the budgets that decide when an invocation stops.
 What makes a study is kept in the study's own user attributes in the storage (so any host
 can rebuild the study JSON): the fingerprinted document (the resolved experiment without its
 name, search section, threads and diagnostics, plus the space as written, the metric and the
-direction), the experiment path and `--set` overrides that started it, and the last method.
+direction, and the objectives when there are several), the experiment path and `--set`
+overrides that started it, and the last method.
 
 Many processes may open one study at the same moment (workers, cron on several machines).
 Optuna's `create_study` lets exactly one of them create it; that one writes nnx's attributes,
@@ -33,8 +34,9 @@ class StudyChanged(NnxError):
     """The base experiment of an existing study changed."""
 
 
-def fingerprint_document(config, space, metric, direction):
-    """What a study's trials depend on besides their parameters."""
+def fingerprint_document(config, space, metric, direction, objectives=None):
+    """What a study's trials depend on besides their parameters (`objectives`: several, or
+    None for one, which leaves the document of a single-objective study as it always was)."""
     base = copy.deepcopy(config)
     for keys in UNFINGERPRINTED:
         node = base
@@ -42,6 +44,8 @@ def fingerprint_document(config, space, metric, direction):
             node = node.get(key) or {}
         node.pop(keys[-1], None)
     document = {"experiment": base, "space": space, "metric": metric, "direction": direction}
+    if objectives is not None:
+        document["objectives"] = objectives
     return json.loads(json.dumps(document, default=str))  # as the storage will give it back
 
 
@@ -85,6 +89,11 @@ class StudyPlan:
     document: dict  # the fingerprinted document
     experiment: str
     overrides: list
+    objectives: list | None = None  # [{metric, direction}]; None: the one metric/direction
+
+    def __post_init__(self):
+        if self.objectives is None:
+            self.objectives = [{"metric": self.metric, "direction": self.direction}]
 
 
 def open_study(storage, plan, grid_size=None):
@@ -100,7 +109,7 @@ def open_study(storage, plan, grid_size=None):
     except KeyError:
         try:
             study = optuna.create_study(study_name=plan.name, storage=storage.optuna,
-                                        direction=plan.direction)
+                                        directions=[o["direction"] for o in plan.objectives])
             created = True
         except optuna.exceptions.DuplicatedStudyError:  # another process created it just now
             study = optuna.load_study(study_name=plan.name, storage=storage.optuna)
@@ -168,6 +177,7 @@ def _describe_new_study(study, plan):
     attrs = {"nnx_schema": STUDY_SCHEMA, "nnx_created": utc_now(),
              "nnx_fingerprint": fingerprint(plan.document), "nnx_document": plan.document,
              "nnx_metric": plan.metric, "nnx_direction": plan.direction,
+             "nnx_objectives": plan.objectives,
              "nnx_space": plan.document["space"], "nnx_experiment": plan.experiment,
              "nnx_overrides": list(plan.overrides), "nnx_method": plan.method}
     for key, value in attrs.items():
@@ -182,16 +192,17 @@ def check_same_experiment(study, plan):
     if attrs["nnx_fingerprint"] == fingerprint(plan.document):
         return
     recorded = attrs.get("nnx_document", {})
-    differences = []  # the objective first: a changed metric also changes the direction
-    for key in ("metric", "direction", "space", "experiment"):
-        difference = first_difference(recorded.get(key, _MISSING), plan.document.get(key),
-                                       key)
+    differences = []  # the objectives first: a changed metric also changes the direction
+    for key in ("objectives", "metric", "direction", "space", "experiment"):
+        difference = first_difference(recorded.get(key, _MISSING),
+                                       plan.document.get(key, _MISSING), key)
         if difference is not None:
             differences.append(difference)
     what = ""
     if differences:
         label = {"experiment": "the experiment", "space": "search.space",
-                 "metric": "search.metric", "direction": "search.direction"}
+                 "metric": "search.metric", "direction": "search.direction",
+                 "objectives": "search.objectives"}
         shown = []
         for path, old, new in differences[:2]:
             head, _, rest = path.partition(".")

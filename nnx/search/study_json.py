@@ -2,6 +2,12 @@
 every trial so that any host can regenerate it; with `--save-model best`, the model files
 of the trials it does not name best removed; the `nnx train` command that reproduces a
 trial; the best trial as a ready experiment file (`--export-best`).
+
+A study of several objectives adds `objectives` ([{metric, direction}]), each trial's
+`values` ({objective: value}) and `pareto`: the Pareto-optimal trials (Optuna's
+`best_trials`), best first on the first objective. Its `best` is the front member a pick
+selects (`nnx.results.pareto`; `knee` unless `--pick` says otherwise), with its `values`
+and the `pick`; `value` and `metric` stay those of the first objective.
 """
 
 import json
@@ -12,6 +18,7 @@ from pathlib import Path
 
 from nnx.atomic import creatable_folder
 from nnx.errors import NnxError
+from nnx.results.pareto import KNEE, document_objectives, pick_row, sort_front
 from nnx.results.studies import (
     STUDY_SCHEMA,
     TRIAL_STATES,
@@ -32,7 +39,7 @@ def trial_state(trial):
 
 def trial_row(trial):
     attrs = trial.user_attrs
-    value = attrs.get("value", trial.value)
+    value = attrs["value"] if "value" in attrs else (trial.values or [None])[0]
     duration = attrs.get("duration_s")
     if duration is None and trial.datetime_start and trial.datetime_complete:
         duration = round((trial.datetime_complete - trial.datetime_start).total_seconds(), 3)
@@ -42,11 +49,12 @@ def trial_row(trial):
     return {"number": trial.number, "state": trial_state(trial), "params": params,
             "value": value,
             "intermediate": {str(step): v for step, v in sorted(
-                trial.intermediate_values.items())},
+                trial.intermediate_values.items())} or dict(attrs.get("curve") or {}),
             "duration_s": duration, "seed": attrs.get("seed"), "run_id": attrs.get("run_id"),
             "host": attrs.get("host"), "pid": attrs.get("pid"), "error": attrs.get("error"),
             "command": attrs.get("command"),
-            "started": trial.datetime_start.isoformat() if trial.datetime_start else None}
+            "started": trial.datetime_start.isoformat() if trial.datetime_start else None,
+            **({"values": attrs["values"]} if "values" in attrs else {})}
 
 
 def best_row(rows, direction):
@@ -62,23 +70,67 @@ def best_row(rows, direction):
 def build_document(study, storage_label):
     """The study JSON document from what the storage holds."""
     attrs = study.user_attrs
-    direction = attrs.get("nnx_direction", study.direction.name.lower())
+    objectives = study_objectives(study)
     rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
-    best = best_row(rows, direction)
     counts = {state: 0 for state in TRIAL_STATES}
     for row in rows:
         counts[row["state"]] += 1
-    return {
+    document = {
         "schema": STUDY_SCHEMA, "study": study.study_name, "method": attrs.get("nnx_method"),
-        "storage": storage_label, "metric": attrs.get("nnx_metric"), "direction": direction,
+        "storage": storage_label, "metric": objectives[0]["metric"],
+        "direction": objectives[0]["direction"],
         "space": attrs.get("nnx_space"), "fingerprint": attrs.get("nnx_fingerprint"),
         "experiment": attrs.get("nnx_experiment"), "overrides": attrs.get("nnx_overrides", []),
-        "created": attrs.get("nnx_created"),
-        "best": None if best is None else {
-            "trial": best["number"], "value": best["value"], "params": best["params"],
-            "run_id": best["run_id"], "command": best["command"]},
-        "trials": rows, "counts": counts,
+        "created": attrs.get("nnx_created"), "best": None, "trials": rows, "counts": counts,
     }
+    if len(objectives) > 1:
+        document["objectives"] = objectives
+        document["pareto"] = [front_entry(row) for row in pareto_rows(study, rows, objectives)]
+    document["best"] = picked_trial(document)
+    return document
+
+
+def study_objectives(study):
+    """[{metric, direction}] of an nnx study (studies made before several objectives
+    existed name one metric and direction)."""
+    attrs = study.user_attrs
+    if attrs.get("nnx_objectives"):
+        return attrs["nnx_objectives"]
+    direction = attrs.get("nnx_direction") or study.direction.name.lower()
+    return [{"metric": attrs.get("nnx_metric"), "direction": direction}]
+
+
+def pareto_rows(study, rows, objectives):
+    """The rows of the Pareto-optimal trials (Optuna's `best_trials`: complete trials no
+    other complete trial dominates), best first on the first objective."""
+    on_front = {t.number for t in study.best_trials}
+    front = [r for r in rows if r["number"] in on_front and r["state"] == "complete"
+             and all(_finite((r.get("values") or {}).get(o["metric"])) for o in objectives)]
+    return sort_front(front, objectives)
+
+
+def front_entry(row):
+    return {"trial": row["number"], "values": row["values"], "params": row["params"],
+            "run_id": row["run_id"], "command": row["command"]}
+
+
+def picked_trial(document, pick=None):
+    """The `best` entry of a study document: the best complete trial of one objective, or
+    the front member `pick` selects (default: the knee) of several; None when no trial
+    completed."""
+    objectives = document_objectives(document)
+    if len(objectives) == 1:
+        best = best_row(document["trials"], objectives[0]["direction"])
+        return None if best is None else {
+            "trial": best["number"], "value": best["value"], "params": best["params"],
+            "run_id": best["run_id"], "command": best["command"]}
+    pick = pick or KNEE
+    front = [{**entry, "number": entry["trial"]} for entry in document["pareto"]]
+    row = pick_row(front, objectives, pick)
+    return None if row is None else {
+        "trial": row["trial"], "value": row["values"][objectives[0]["metric"]],
+        "values": row["values"], "pick": pick, "params": row["params"],
+        "run_id": row["run_id"], "command": row["command"]}
 
 
 def write_document(results_dir, document):
@@ -95,17 +147,19 @@ def refresh_document(study, storage_label, results_dir):
 
 
 def keep_only_best_model(document, results_dir):
-    """`--save-model best`: delete the model files of trials that are not the best one and
-    clear `model_path` in their run records."""
+    """`--save-model best`: delete the model files of trials that are not the best one (nor,
+    with several objectives, on the Pareto front) and clear `model_path` in their run
+    records."""
     from nnx.results import read_run, runs_dir, write_run
 
-    best = document["best"]["run_id"] if document["best"] else None
+    kept = {document["best"]["run_id"]} if document["best"] else set()
+    kept |= {entry["run_id"] for entry in document.get("pareto", ())}
     folder = runs_dir(results_dir)
     for row in document["trials"]:
         run_id = row["run_id"]
         if row["state"] in ("running", "waiting"):
             continue  # not told yet: it may become the best (another worker's trial)
-        if not run_id or run_id == best or not (folder / f"{run_id}.npz").exists():
+        if not run_id or run_id in kept or not (folder / f"{run_id}.npz").exists():
             continue
         record_path = folder / f"{run_id}.json"
         try:
@@ -148,17 +202,20 @@ def yaml_scalar(value):
     return json.dumps(value)  # int, bool, None
 
 
-def export_best(path, raw, space, document):
+def export_best(path, raw, space, document, best=None):
     """Write the best trial's experiment (the file, the --set overrides and its parameters,
-    without the search section) as YAML to `path`; returns the best row."""
+    without the search section) as YAML to `path`; returns the best row. `best`: the trial
+    to write instead (a `picked_trial` of the document)."""
     import yaml
 
     from nnx.results import to_json
 
-    best = document["best"]
+    best = best or document["best"]
     config = space.apply({k: v for k, v in raw.items() if k != "search"}, best["params"])
-    header = (f"# best trial {best['trial']} of study {document['study']}: "
-              f"{document['metric']} {best['value']:.6g}\n"
+    values = best.get("values") or {document["metric"]: best["value"]}
+    which = f"{best['pick']} trial" if best.get("pick") else "best trial"
+    header = (f"# {which} {best['trial']} of study {document['study']}: "
+              + ", ".join(f"{name} {value:.6g}" for name, value in values.items()) + "\n"
               f"# exported by nnx search; reproduce with: nnx train {path}\n")
     text = header + yaml.safe_dump(to_json(config), sort_keys=False, default_flow_style=None)
     target = Path(path)

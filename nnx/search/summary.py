@@ -53,6 +53,7 @@ class SearchInfo:
     pruner = property(lambda self: self.plan.pruner)
     metric = property(lambda self: self.plan.metric)
     direction = property(lambda self: self.plan.direction)
+    objectives = property(lambda self: self.plan.objectives)
     budget = property(lambda self: self.plan.budget)
     n_params = property(lambda self: len(self.plan.space))
 
@@ -73,6 +74,7 @@ class Summary:
     info: SearchInfo | None = None
     document: dict | None = None  # the study JSON as written at the end
     document_path: Path | None = None
+    picked: dict | None = None  # the trial shown and exported as best (`--pick`)
     exported: Path | None = None  # --export-best: the file written
     held_by: object = None  # lock.Holder: --exclusive found another sweep running
     lock_path: Path | None = None

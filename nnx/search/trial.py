@@ -3,7 +3,9 @@
 Optuna, with nnx's own record of it in the trial's user attributes.
 
 States. nnx keeps its own state in the user attribute `nnx_state` and tells Optuna:
-- complete -> COMPLETE with the value (`search.metric` of the run's final model);
+- complete -> COMPLETE with the value (`search.metric` of the run's final model), or with
+  one value per objective (a validation metric of the final model, or a cost the run
+  measured: `nnx.costs`);
 - pruned   -> PRUNED (Optuna's meaning);
 - diverged -> PRUNED, not FAIL: TPE ignores FAIL trials but learns from PRUNED ones,
   ranking them below every complete trial (by their last finite report, or last of all
@@ -13,8 +15,10 @@ States. nnx keeps its own state in the user attribute `nnx_state` and tells Optu
   interrupted trial is queued once more with the same parameters (`liveness.requeue`).
 Other user attributes: params (the effective {path: value}), run_id, value, error, seed,
 epochs, duration_s, host, pid, process, heartbeat, worker, threads, command (the
-reproducing `nnx train`); `nnx.search.liveness` reads host/pid/process/heartbeat to find
-trials whose worker is gone. The per-epoch curve is Optuna's own intermediate values.
+reproducing `nnx train`); with several objectives also values ({objective: value}) and
+curve (the first objective per epoch: Optuna takes per-epoch reports from single-objective
+trials only); `nnx.search.liveness` reads host/pid/process/heartbeat to find trials whose
+worker is gone. The per-epoch curve is otherwise Optuna's own intermediate values.
 
 A trial is a queued (WAITING) one when there is one, else a new one from `study.ask()`.
 Retries come first (`take_queued`): Optuna hands out the oldest queued trial, which put a
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from nnx import stop_signals
 from nnx.callbacks import Callback
 from nnx.config import ConfigError
+from nnx.costs import COSTS
 from nnx.format import fmt_metric
 from nnx.search import liveness
 from nnx.search.samplers import GRID_PARAM, build_sampler, sampler_seed
@@ -110,7 +115,8 @@ class TrialOutcome:
     number: int
     state: str  # complete | pruned | diverged | failed
     params: dict
-    value: float | None = None
+    value: float | None = None  # the first objective's
+    values: dict | None = None  # {objective: value}, every objective's
     run_id: str | None = None
     error: str | None = None
     duration_s: float = 0.0
@@ -202,11 +208,13 @@ def run_trial(session, reporter=None):
                 params = propose(plan, trial)
                 trial.set_user_attr("params", params)
                 trial.set_user_attr("seed", params.get("seed", plan.raw.get("seed", 0)))
-                pruning = PruningCallback(trial, plan.metric,
-                                          params.get("train.epochs", plan.epochs))
+                callbacks = [heartbeat]
+                if not plan.multi_objective:
+                    callbacks.append(PruningCallback(trial, plan.metric,
+                                                     params.get("train.epochs", plan.epochs)))
                 record = run_experiment(
                     plan.space.apply(plan.raw, params), plan.request.results_dir,
-                    callbacks=[heartbeat, pruning],
+                    callbacks=callbacks,
                     reporter=reporter(trial.number, params) if reporter else None,
                     save_model=plan.request.save_model != "none",
                     source=str(plan.request.experiment))
@@ -228,7 +236,8 @@ def run_trial(session, reporter=None):
                 outcome.error = record.get("stop_reason")
             retry = record["status"] in ("failed", "interrupted") and not heartbeat.lost
         outcome.worker = session.worker
-        return _finish(session.study, trial, started, outcome, record, retry)
+        return _finish(session.study, trial, started, outcome, record, retry,
+                       curve_of=plan.metric if plan.multi_objective else None)
 
 
 def claim(session, trial):
@@ -239,47 +248,68 @@ def claim(session, trial):
     beat(trial)
 
 
+def objective_value(record, name):
+    """A run's value of objective `name`: a cost it measured, or `val_<metric>` of its final
+    model; None when it has none."""
+    if name in COSTS:
+        return (record.get("costs") or {}).get(name)
+    return record["metrics"].get("val", {}).get(name.removeprefix("val_"))
+
+
 def outcome_of(number, params, record, plan):
     """The trial outcome a run record stands for."""
     status = record["status"]
-    value = record["metrics"].get("val", {}).get(plan.metric.removeprefix("val_"))
+    raw = {o["metric"]: objective_value(record, o["metric"]) for o in plan.objectives}
     curve = record["history"].get(plan.metric, [])
     outcome = TrialOutcome(number, status, params, run_id=record["run_id"], epochs=len(curve),
                            error=record.get("error"))
     outcome.command = reproduce_command(plan.request.experiment, plan.request.overrides,
                                         params, record["environment"].get("threads"))
-    if value is not None and math.isfinite(value):
-        outcome.value = float(value)
+    outcome.values = {name: value for name, value in raw.items()
+                      if value is not None and math.isfinite(value)}
+    outcome.value = outcome.values.get(plan.metric)
+    if outcome.value is not None:
+        outcome.value = float(outcome.value)
     if status == "interrupted":
         outcome.state, outcome.error, outcome.interrupted = "failed", "interrupted", True
     elif status == "completed":
         outcome.state = "complete"
-        if outcome.value is None:
+        missing = [name for name in raw if name not in outcome.values]
+        if missing:
             outcome.state = "diverged"
-            outcome.error = f"{plan.metric} of the final model is {value}"
+            outcome.error = f"{missing[0]} of the final model is {raw[missing[0]]}"
     elif status not in ("pruned", "diverged", "failed"):
         outcome.state, outcome.error = "failed", f"unexpected run status {status!r}"
     return outcome
 
 
-def _finish(study, trial, started, outcome, record=None, retry=False):
+def _finish(study, trial, started, outcome, record=None, retry=False, curve_of=None):
     """Record the outcome on the trial and tell Optuna. When the trial was already finished
     by someone else (another worker judged this one gone), the outcome is kept in the run
-    record only: that worker has failed the trial and queued its parameters again."""
+    record only: that worker has failed the trial and queued its parameters again.
+    `curve_of`: a multi-objective trial's first objective, whose per-epoch values are kept
+    as its curve (None: a single-objective trial, whose curve Optuna holds)."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
+    multi_objective = curve_of is not None
     outcome.duration_s = round(time.perf_counter() - started, 3)
     attrs = {"nnx_state": outcome.state, "run_id": outcome.run_id, "value": outcome.value,
              "error": outcome.error, "duration_s": outcome.duration_s,
              "epochs": outcome.epochs, "command": outcome.command}
     if record is not None:
         attrs["threads"] = record["environment"].get("threads")
+    if multi_objective:
+        attrs["values"] = outcome.values
+        if record is not None:
+            attrs["curve"] = {str(epoch): value for epoch, value in enumerate(
+                record["history"].get(curve_of, []), 1)}
     try:
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         if outcome.state == "complete":
-            study.tell(trial, outcome.value)
+            study.tell(trial, list(outcome.values.values()) if multi_objective
+                       else outcome.value)
         elif outcome.state in ("pruned", "diverged"):
             study.tell(trial, state=TrialState.PRUNED)
         else:

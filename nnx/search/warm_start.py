@@ -1,9 +1,10 @@
-"""`--warm-start STUDY`: the best complete trials of an earlier study queued first in this
-one, with their parameters that lie in this space (the sampler fills in the rest)."""
+"""`--warm-start STUDY`: the best complete trials of an earlier study (of one with several
+objectives: its Pareto front, best first on the first objective) queued first in this one,
+with their parameters that lie in this space (the sampler fills in the rest)."""
 
 import math
 
-from nnx.search.study_json import trial_row
+from nnx.search.study_json import pareto_rows, study_objectives, trial_row
 
 WARM_START_TRIALS = 5
 
@@ -14,11 +15,14 @@ def enqueue_warm_start(study, source_storage, source_name, space, limit=WARM_STA
     import optuna
 
     source = optuna.load_study(study_name=source_name, storage=source_storage.optuna)
-    direction = source.user_attrs.get("nnx_direction", source.direction.name.lower())
-    rows = [r for r in map(trial_row, source.get_trials(deepcopy=False))
-            if r["state"] == "complete" and isinstance(r["value"], (int, float))
-            and math.isfinite(r["value"])]
-    rows.sort(key=lambda r: r["value"], reverse=direction == "maximize")
+    objectives = study_objectives(source)
+    rows = [trial_row(t) for t in source.get_trials(deepcopy=False)]
+    if len(objectives) > 1:
+        rows = pareto_rows(source, rows, objectives)
+    else:
+        rows = [r for r in rows if r["state"] == "complete"
+                and isinstance(r["value"], (int, float)) and math.isfinite(r["value"])]
+        rows.sort(key=lambda r: r["value"], reverse=objectives[0]["direction"] == "maximize")
     done = {t.user_attrs.get("nnx_warm_start") for t in study.get_trials(deepcopy=False)}
     queued = 0
     for row in rows[:limit]:
