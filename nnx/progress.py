@@ -14,9 +14,13 @@ from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_param
 
 class Reporter:
     """Silent reporter; the base of the others. `info` in `run_begin` holds run_id, name,
-    dataset, task, epochs, steps (batches per epoch), n_train, n_val, n_test, params."""
+    dataset, task, epochs, steps (batches per epoch), n_train, n_val, n_test, params and
+    folds (None, or K: the epochs then run once per fold, each after `fold_begin`)."""
 
     def run_begin(self, info):
+        pass
+
+    def fold_begin(self, fold, folds, n_train, n_val):
         pass
 
     def epoch_begin(self, epoch):
@@ -35,9 +39,14 @@ class Reporter:
 def describe_run(info):
     splits = " / ".join(f"{info[f'n_{s}']} {s}" for s in ("train", "val", "test")
                         if info.get(f"n_{s}"))
+    folds = f" in each of {info['folds']} folds" if info.get("folds") else ""
     return (f"run {info['run_id']}: {info['dataset']} ({info['task']}), {splits}; "
             f"{info['params']:,} parameters; up to {info['epochs']} epochs of "
-            f"{info['steps']} batches")
+            f"{info['steps']} batches{folds}")
+
+
+def describe_fold(fold, folds, n_train, n_val):
+    return f"fold {fold + 1}/{folds}: {n_train} train / {n_val} val"
 
 
 def describe_end(record):
@@ -67,6 +76,9 @@ class PlainReporter(Reporter):
     def run_begin(self, info):
         self.epochs, self.lr = info["epochs"], None
         self._line(describe_run(info))
+
+    def fold_begin(self, fold, folds, n_train, n_val):
+        self._line(describe_fold(fold, folds, n_train, n_val))
 
     def epoch_begin(self, epoch):
         self.started = time.perf_counter()
@@ -113,6 +125,10 @@ class RichReporter(Reporter):
         self.progress.start()
         self.epoch_task = self.progress.add_task("epochs", total=self.epochs, logs="")
         self.batch_task = self.progress.add_task("batches", total=self.steps, logs="")
+
+    def fold_begin(self, fold, folds, n_train, n_val):
+        self.progress.reset(self.epoch_task, total=self.epochs, logs="")
+        self.progress.console.print(describe_fold(fold, folds, n_train, n_val), highlight=False)
 
     def epoch_begin(self, epoch):
         self.started = self.last_refresh = time.perf_counter()

@@ -32,30 +32,34 @@ def check_path(path):
     return path
 
 
-def read_file(path, target, categorical):
-    """The RawData of a .csv or .npz file; `target`/`categorical` are CSV column names."""
+def read_file(path, target, categorical, sample_weight=None):
+    """The RawData of a .csv or .npz file; `target`/`categorical`/`sample_weight` are CSV
+    column names."""
     path = check_path(path)
     if path.suffix.lower() == ".npz":
         return read_npz(path)
-    return read_csv(path, target, categorical)
+    return read_csv(path, target, categorical, sample_weight)
 
 
-def read_csv(path, target, categorical):
+def read_csv(path, target, categorical, sample_weight=None):
     header, rows, lines = read_csv_rows(path)
     for column in [*target, *categorical]:
         require_column(path, header, column, "target" if column in target else "categorical")
     both = sorted(set(target) & set(categorical))
     if both:
         raise NnxError(f"{path}: column {both[0]!r} is both a target and categorical")
-    features = [c for c in header if c not in target]
+    features = [c for c in header if c not in target and c != sample_weight]
     if not features:
         raise NnxError(f"{path}: no feature columns left besides the target {target}")
     place = lambda i: f"line {lines[i]}"  # noqa: E731
     cells = parse_columns(path, header, rows, place, features, categorical)
     y = _parse_targets(path, header, rows, place, target)
+    weights = None
+    if sample_weight is not None:
+        weights = _parse_sample_weights(path, header, rows, place, sample_weight)
     return RawData(name=path.name, y=y, columns=features, cells=cells,
                    categorical=list(categorical), targets=list(target),
-                   task=infer_task(y, CSV_MAX_INT_CLASSES))
+                   task=infer_task(y, CSV_MAX_INT_CLASSES), sample_weight=weights)
 
 
 def read_csv_rows(path):
@@ -138,6 +142,24 @@ def _cell(source, text, column, place, i):
         raise NnxError(f"{source}: column {column!r}, {place(i)}: {text!r} is not a finite "
                        "value (nnx does not fill in missing values)")
     return text
+
+
+def _parse_sample_weights(path, header, rows, place, column):
+    """float64 (N,) of the `data.sample_weight` column: numbers >= 0 in every row."""
+    require_column(path, header, column, "sample_weight")
+    j = header.index(column)
+    weights = np.empty(len(rows))
+    for i, row in enumerate(rows):
+        text = _cell(path, row[j], column, place, i)
+        try:
+            weights[i] = float(text)
+        except ValueError:
+            raise NnxError(f"{path}: sample_weight column {column!r}, {place(i)}: {text!r} is "
+                           "not a number") from None
+        if weights[i] < 0:
+            raise NnxError(f"{path}: sample_weight column {column!r}, {place(i)}: {text} is "
+                           "negative; weights must be >= 0")
+    return weights
 
 
 def _parse_targets(path, header, rows, place, target):

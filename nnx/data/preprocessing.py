@@ -117,13 +117,13 @@ class Preprocessor:
                 raise NnxError(f"{path}: the {self.task} targets {targets} must be numbers") \
                     from None
         else:
-            code = {_label_key(c): i for i, c in enumerate(self.classes)}
+            code = {label_key(c): i for i, c in enumerate(self.classes)}
             y = np.empty(len(cells), dtype=np.int64)
             for i, row in enumerate(cells):
-                if _label_key(row[0]) not in code:
+                if label_key(row[0]) not in code:
                     raise NnxError(f"{path}: line {lines[i]}: target {row[0]!r} is not one of "
                                    f"the classes the model knows: {self.classes}")
-                y[i] = code[_label_key(row[0])]
+                y[i] = code[label_key(row[0])]
             y = y.astype(np.float32)[:, None] if self.task == "binary" else y
         return self.transform_rows(path), y
 
@@ -221,7 +221,7 @@ class Preprocessor:
         return texts
 
 
-def _label_key(value):
+def label_key(value):
     """A class label compared by value: '3', 3 and 3.0 are the same label."""
     try:
         return float(value)

@@ -13,7 +13,8 @@ class RawData:
     `cells` (column -> float64 array, or str array for a categorical column), because the
     one-hot vocabularies may only be learnt once the training rows are known.
     `layout` says how standardization pools: tabular (N, F) per feature, sequence
-    (N, T, F) per feature over N and T, channels (N, C, ...) per channel.
+    (N, T, F) per feature over N and T, channels (N, C, ...) per channel. `sample_weight`:
+    float64 (N,) loss weights of the rows (a CSV's `data.sample_weight` column), or None.
     """
 
     name: str
@@ -27,3 +28,4 @@ class RawData:
     task: str | None = None
     classes: list | None = None
     generated_columns: bool = False
+    sample_weight: np.ndarray | None = None

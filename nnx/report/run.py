@@ -88,9 +88,10 @@ def learning_charts(history, metric):
     return charts
 
 
-def metrics_table(metrics, title="final metrics"):
-    """One row per metric, one column per split (also `nnx train`'s and `nnx evaluate`'s)."""
-    metrics = as_dict(metrics)
+def metrics_table(metrics, title="final metrics", deviations=None):
+    """One row per metric, one column per split (also `nnx train`'s and `nnx evaluate`'s);
+    with `deviations` ({split: {metric: std}}, a cross-validated run's) as `mean ± std`."""
+    metrics, deviations = as_dict(metrics), as_dict(deviations)
     splits = [s for s in SPLITS if as_dict(metrics.get(s))]
     splits += [s for s in metrics if s not in splits and as_dict(metrics.get(s))]
     table = Table(title, [Column("metric"), *[Column(s, "right") for s in splits]],
@@ -98,15 +99,48 @@ def metrics_table(metrics, title="final metrics"):
     names = dict.fromkeys(k for s in splits for k in as_dict(metrics[s]))
     for name in names:
         values = [as_number(as_dict(metrics[s]).get(name)) for s in splits]
-        table.add([name, *[cell(v, fmt_metric(v)) for v in values]])
+        spreads = [as_number(as_dict(deviations.get(s)).get(name)) for s in splits]
+        table.add([name, *[cell(v, fmt_metric(v) + ("" if sd is None else f" ± {fmt_metric(sd)}"))
+                           for v, sd in zip(values, spreads)]])
     return table
 
 
-def confusion_table(matrix):
+def cv_metrics_table(record, title="final metrics"):
+    """The run's metrics, `mean ± std` over the folds when it was cross-validated."""
+    cv = as_dict(record.get("cv"))
+    if not cv:
+        return metrics_table(record.get("metrics"), title)
+    return metrics_table(record.get("metrics"), deviations=cv.get("metrics_std"),
+                         title=f"{title}: mean ± std over {fmt_param(cv.get('folds'))} folds")
+
+
+def folds_table(cv):
+    """One row per fold of a cross-validated run: its rows, how it ended, its metrics."""
+    folds = [as_dict(f) for f in as_list(as_dict(cv).get("per_fold"))]
+    splits = [s for s in ("val", "test") if any(as_dict(as_dict(f.get("metrics")).get(s))
+                                                for f in folds)]
+    names = [(s, n) for s in splits for n in dict.fromkeys(
+        n for f in folds for n in as_dict(as_dict(f.get("metrics")).get(s)))]
+    table = Table("folds", [Column("fold", "right"), Column("train", "right"),
+                            Column("val", "right"), Column("status"), Column("epochs", "right"),
+                            *[Column(f"{s}_{n}", "right") for s, n in names]])
+    for fold in folds:
+        metrics = as_dict(fold.get("metrics"))
+        status = as_text(fold.get("status"), "?")
+        table.add([cell(fold.get("fold"), fmt_param(fold.get("fold"))),
+                   cell(fold.get("n_train"), fmt_param(fold.get("n_train"))),
+                   cell(fold.get("n_val"), fmt_param(fold.get("n_val"))),
+                   cell(status, style=STATUS_STYLE.get(status)),
+                   cell(epochs_run(history_of(fold))),
+                   *[cell(v, fmt_metric(v)) for v in (
+                       as_number(as_dict(metrics.get(s)).get(n)) for s, n in names)]])
+    return table
+
+
+def confusion_table(matrix, where="the validation split"):
     """Rows: true class, columns: predicted class; the diagonal in bold."""
     size = len(matrix)
-    table = Table("confusion matrix on the validation split (rows: true class, columns: "
-                  "predicted)",
+    table = Table(f"confusion matrix on {where} (rows: true class, columns: predicted)",
                   [Column("true \\ pred"), *[Column(str(j), "right") for j in range(size)],
                    Column("total", "right"), Column("recall", "right")])
     for i, row in enumerate(matrix):
@@ -183,10 +217,16 @@ def run_view(record, path=""):
         facts.append(("environment", f"nnx {environment.get('nnx', '?')}, "
                                      f"{environment.get('threads', '?')} threads, "
                                      f"host {environment.get('host', '?')}"))
+    cv = as_dict(record.get("cv"))
+    if cv:
+        facts.append(("cross-validation", f"{fmt_param(cv.get('folds'))} folds; the curves "
+                                          "are their mean, no model is kept"))
     facts.append(("model file", as_text(record.get("model_path")) or "none kept"))
     facts.append(("record", str(path)))
     sections = [Fields(None, facts), Fields("config", config_summary(record.get("config"))),
-                metrics_table(record.get("metrics"))]
+                cv_metrics_table(record)]
+    if as_dict(record.get("cv")):
+        sections.append(folds_table(record["cv"]))
     charts = learning_charts(history, metric)
     if charts:
         sections.append(Charts(charts, "learning curves"))
@@ -196,7 +236,8 @@ def run_view(record, path=""):
     diagnostics = as_dict(record.get("diagnostics"))
     matrix = as_list(diagnostics.get("confusion_matrix"))
     if matrix:
-        sections.append(confusion_table(matrix))
+        sections.append(confusion_table(matrix, "the folds' validation splits together" if cv
+                                        else "the validation split"))
     per_epoch = {k: v for k, v in as_dict(diagnostics.get("per_epoch")).items()
                  if isinstance(v, dict)}
     if diagnostics:
@@ -220,6 +261,7 @@ def run_document(record, history, metric, diagnostics, path):
             "flags": as_list(diagnostics.get("flags")),
             "per_epoch": as_dict(diagnostics.get("per_epoch")),
             "confusion_matrix": diagnostics.get("confusion_matrix"),
+            "cv": as_dict(record.get("cv")) or None,
             "error": record.get("error"), "model_path": record.get("model_path"),
             "path": str(path)}
 
