@@ -49,8 +49,8 @@ def check_class_weight(class_weight, where=""):
     for label, weight in class_weight.items():
         if (isinstance(weight, bool) or not isinstance(weight, (int, float, np.number))
                 or not math.isfinite(weight) or weight < 0):
-            raise NnxError(f"{where}class_weight of class {label!r} must be a finite number "
-                           f">= 0, got {weight!r}")
+            raise NnxError(f"{where}class_weight: the weight of class {label!r} must be a "
+                           f"finite number >= 0, got {weight!r}")
         checked[label] = float(weight)
     return checked
 

@@ -198,10 +198,10 @@ def test_several_outputs_are_weighted_each_by_its_own():
     ({"class_weight": {0: 1.0, 7: 2.0}}, "class_weight names class 7, which the output does "
                                          "not have; its classes are 0..2"),
     ({"class_weight": {"cat": 2.0}}, "class_weight names class 'cat'"),
-    ({"class_weight": {0: -1.0}}, "class_weight of class 0 must be a finite number >= 0, "
-                                  "got -1.0"),
-    ({"class_weight": {1: float("nan")}}, "class_weight of class 1 must be a finite number"),
-    ({"class_weight": {1: float("inf")}}, "class_weight of class 1 must be a finite number"),
+    ({"class_weight": {0: -1.0}}, "class_weight: the weight of class 0 must be a finite "
+                                  "number >= 0, got -1.0"),
+    ({"class_weight": {1: float("nan")}}, "the weight of class 1 must be a finite number"),
+    ({"class_weight": {1: float("inf")}}, "the weight of class 1 must be a finite number"),
     ({"class_weight": "balance"}, "class_weight must be 'balanced' or a non-empty mapping"),
     ({"sample_weight": np.full(24, -0.5)}, "sample_weight[0] is -0.5"),
     ({"sample_weight": np.ones(23)}, "one weight per sample (24,), got shape (23,)"),

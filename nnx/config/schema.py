@@ -206,7 +206,8 @@ def _class_weight(value):
     try:
         return sample_weights.check_class_weight(value)
     except NnxError as err:
-        raise ConfigError("train.class_weight", str(err).removeprefix("class_weight ")) from None
+        raise ConfigError("train.class_weight", str(err).removeprefix("class_weight: ")
+                          .removeprefix("class_weight ")) from None
 
 
 def _batch_size(value):

@@ -94,8 +94,11 @@ def class_weight_of(config, data):
         if code is None:
             shown = ", ".join(repr(c) for c in classes[:10]) + (", ..." if len(classes) > 10
                                                                 else "")
+            hint = (" (YAML reads an unquoted yes, no, on, off as true or false: quote the "
+                    "label)" if isinstance(label, bool) else "")
             raise ConfigError("train.class_weight", f"names class {label!r}, which the data of "
-                                                    f"{data.name!r} do not have; classes: {shown}")
+                                                    f"{data.name!r} do not have; classes: "
+                                                    f"{shown}{hint}")
         codes[code] = weight
     return codes
 
