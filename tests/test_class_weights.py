@@ -224,3 +224,21 @@ def test_class_weight_on_regression_or_multilabel_targets_is_refused():
     model = model_for(2, "sigmoid", "binary_crossentropy")
     with pytest.raises(NnxError, match="2 columns \\(multi-label\\)"):
         model.fit(X, np.ones((24, 2)), class_weight={0: 2.0})
+
+
+def test_config_class_weights_name_the_data_labels(tmp_path):
+    """`train.class_weight` in the data's own labels (text in a CSV) becomes fit's
+    {class code: weight}; a class left out weighs 1."""
+    from nnx.experiment import prepare
+
+    rows = "".join(f"{i % 5},{'fraud' if i % 10 == 0 else 'ok'}\n" for i in range(50))
+    (tmp_path / "t.csv").write_text("amount,label\n" + rows)
+    config = {"name": "t", "data": {"path": str(tmp_path / "t.csv"), "target": "label"},
+              "model": {"layers": [{"type": "dense", "units": 1, "activation": "sigmoid"}]},
+              "train": {"loss": "binary_crossentropy", "class_weight": {"fraud": 9.0}}}
+    prepared = prepare(config)
+    assert prepared.data.preprocessing.classes == ["fraud", "ok"]
+    assert prepared.class_weight == {0: 9.0}
+    assert prepared.config["train"]["class_weight"] == {"fraud": 9.0}
+    config["train"]["class_weight"] = "balanced"
+    assert prepare(config).class_weight == "balanced"

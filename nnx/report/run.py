@@ -49,12 +49,20 @@ def config_summary(config):
                          if k != "type" and v is not None and v is not False)
     loss = train.get("loss")
     loss = as_text(as_dict(loss).get("type")) if isinstance(loss, dict) else as_text(loss)
+    extras = [f"{fmt_param(data['folds'])} folds" if data.get("folds") else None,
+              f"sample_weight {fmt_param(data['sample_weight'])}"
+              if data.get("sample_weight") else None]
+    splits = ", ".join(part for part in (splits, *extras) if part)
     items = [("data", f"{source}" + (f" ({splits})" if splits else "")),
              ("model", " → ".join(layer_summary(s) for s in as_list(model.get("layers")))),
              ("optimizer", f"{as_text(optimizer.get('type'), '?')}({opt_args})"),
              ("train", f"loss {loss or '?'}, batch {fmt_param(train.get('batch_size'))}, "
                        f"up to {fmt_param(train.get('epochs'))} epochs, seed "
                        f"{fmt_param(config.get('seed'))}")]
+    if train.get("class_weight") is not None:
+        weights = train["class_weight"]
+        items.append(("class weight", fmt_param(weights) if not isinstance(weights, dict) else
+                      ", ".join(f"{k}: {fmt_param(v)}" for k, v in weights.items())))
     stopping = as_dict(train.get("early_stopping"))
     if stopping:
         items.append(("early stopping", ", ".join(f"{k} {fmt_param(v)}"
