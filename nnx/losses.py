@@ -44,8 +44,9 @@ class Loss:
                            f"sample, got shape {pred.shape}")
         weight = None
         if sample_weight is not None:
-            weight = sample_weights.checked_sample_weight(
-                sample_weight, len(pred), f"{self.name}: ").astype(pred.dtype)
+            where = f"{self.name}: "
+            weight = sample_weights.in_dtype(sample_weights.checked_sample_weight(
+                sample_weight, len(pred), where), pred.dtype, where)
         return self.value(pred, self.checked_target(np.asarray(target), pred), weight)
 
     def value(self, pred, target, weight=None):

@@ -37,6 +37,17 @@ def checked_sample_weight(values, n, where=""):
     return array
 
 
+def in_dtype(weights, dtype, where=""):
+    """Checked weights as C-contiguous `dtype` for the loss kernels; NnxError when one is
+    beyond that dtype's range (a float32 model cannot weigh a row 1e39 times)."""
+    with np.errstate(over="ignore"):  # reported just below
+        converted = np.ascontiguousarray(weights, dtype=dtype)
+    if not np.isfinite(converted).all():
+        raise NnxError(f"{where}a loss weight of {weights.max():g} is beyond the "
+                       f"{np.dtype(dtype).name} range")
+    return converted
+
+
 def check_class_weight(class_weight, where=""):
     """"balanced", or {class: float} with every weight finite and >= 0 (the classes
     themselves are checked against the targets by `class_weights_of`)."""

@@ -60,11 +60,11 @@ UNFUSED = {
 }
 
 
-def model_for(units, activation, loss, unfused=False, lr=0.1):
+def model_for(units, activation, loss, unfused=False, lr=0.1, dtype="float64"):
     stack = [layers.Dense(units, activation=activation)]
     if unfused:
         stack.append(layers.Dropout(0.0))
-    model = nnx.Sequential(stack, input_shape=(4,), seed=3, dtype="float64")
+    model = nnx.Sequential(stack, input_shape=(4,), seed=3, dtype=dtype)
     return model.compile(optimizer=optimizers.SGD(lr=lr), loss=loss)
 
 
@@ -205,9 +205,14 @@ def test_several_outputs_are_weighted_each_by_its_own():
     ({"class_weight": "balance"}, "class_weight must be 'balanced' or a non-empty mapping"),
     ({"sample_weight": np.full(24, -0.5)}, "sample_weight[0] is -0.5"),
     ({"sample_weight": np.ones(23)}, "one weight per sample (24,), got shape (23,)"),
+    ({"sample_weight": np.array(["1"] * 24)}, "sample_weight must be numbers"),
+    ({"sample_weight": np.full(24, 1e39), "dtype": "float32"},
+     "a loss weight of 1e+39 is beyond the float32 range"),
 ])
 def test_bad_weights_are_refused_before_training(kwargs, problem):
-    model = model_for(3, "softmax", "categorical_crossentropy")
+    kwargs = dict(kwargs)
+    model = model_for(3, "softmax", "categorical_crossentropy",
+                      dtype=kwargs.pop("dtype", "float64"))
     before = model.layers[0].params["W"].copy()
     with pytest.raises(NnxError, match=re.escape(problem)):
         model.fit(X, LABELS, epochs=1, **kwargs)

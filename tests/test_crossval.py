@@ -1,6 +1,7 @@
 """A cross-validated run (`data.folds`): the run record's contents (per-fold histories and
-metrics, their means and standard deviations, no model), `nnx report RUN` showing them,
-pruning across the folds, and the config's class and sample weights reaching every fold."""
+metrics, their means and standard deviations, no model), `nnx report RUN` showing them, and
+the config's class and sample weights reaching every fold (pruning across the folds:
+tests/search/test_search_folds.py)."""
 
 import copy
 import json
@@ -10,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from nnx.experiment import run_experiment
-from nnx.search.trial import PruningCallback
 
 IRIS = {
     "name": "cv",
@@ -86,39 +86,6 @@ def test_report_shows_mean_std_and_the_folds(cv_run):
         assert f"{fold['metrics']['val']['accuracy']:.4f}" in row
     data = json.loads(CliRunner().invoke(app, ["report", str(path), "--format", "json"]).output)
     assert data["cv"]["folds"] == 3
-
-
-class PruneAtStep:
-    """A stand-in for an Optuna trial whose pruner says 'prune' from `step` on."""
-
-    def __init__(self, step):
-        self.step, self.reports = step, {}
-
-    def report(self, value, step):
-        self.reports[step] = value
-
-    def should_prune(self):
-        return max(self.reports) >= self.step
-
-
-def test_pruning_steps_run_fold_after_fold_and_stop_the_remaining_folds(tmp_path):
-    trial = PruneAtStep(6)  # fold 2, epoch 2 of 4: step 1 * 4 + 2
-    record = run_experiment(iris(), tmp_path, save_model=False,
-                            callbacks=[PruningCallback(trial, "val_accuracy", 4, folds=3)])
-    assert record["status"] == "pruned"
-    assert sorted(trial.reports) == [1, 2, 3, 4, 5, 6]
-    folds = record["cv"]["per_fold"]
-    assert [f["status"] for f in folds] == ["completed", "pruned"]
-    assert trial.reports[6] == folds[1]["history"]["val_accuracy"][1]
-    assert record["stop_reason"].startswith("fold 2 of 3: pruned after epoch 2 of 4")
-
-
-def test_the_last_epoch_of_the_last_fold_is_never_pruned(tmp_path):
-    trial = PruneAtStep(12)
-    record = run_experiment(iris(), tmp_path, save_model=False,
-                            callbacks=[PruningCallback(trial, "val_accuracy", 4, folds=3)])
-    assert record["status"] == "completed"
-    assert sorted(trial.reports) == list(range(1, 13))
 
 
 def test_config_class_weights_reach_every_fold(tmp_path):

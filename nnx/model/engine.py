@@ -8,7 +8,7 @@ layer and one for shuffling from it, so the same seed gives the same numbers.
 
 import numpy as np
 
-from nnx import arrays, checks, optimizers
+from nnx import arrays, checks, optimizers, sample_weights
 from nnx import callbacks as callbacks_module
 from nnx.errors import NnxError
 from nnx.model import inputs
@@ -281,7 +281,7 @@ class BaseModel:
             raise NnxError("compile the model before evaluate")
         xs, ys = self._prepare(x, y)
         given = inputs.sample_weight_arrays(self.heads, sample_weight, len(xs[0]))
-        ws = [None if w is None else np.ascontiguousarray(w, dtype=self.dtype) for w in given]
+        ws = [None if w is None else sample_weights.in_dtype(w, self.dtype) for w in given]
         return self._evaluate(xs, ys, inputs.batch_size(batch_size, len(xs[0])), ws)
 
     def _evaluate(self, xs, ys, batch, ws=None):

@@ -110,14 +110,14 @@ def loss_weights_per_sample(heads, ys, shapes, class_weight, sample_weights, dty
     weights = []
     for head, shape, target, weight, per_class in zip(heads, shapes, ys, sample_weights,
                                                       classes):
+        where = f"output {head.name!r}: " if len(heads) > 1 else ""
         if per_class is not None:
-            where = f"output {head.name!r}: " if len(heads) > 1 else ""
             per_class = weights_module.check_class_weight(per_class, where)
             n_classes = max(shape[-1], 2) if shape else 2
             codes = weights_module.class_codes(target, head.decision, n_classes, where)
             by_class = weights_module.class_weights_of(codes, per_class, n_classes, where)
             weight = by_class if weight is None else weight * by_class
-        weights.append(None if weight is None else np.ascontiguousarray(weight, dtype=dtype))
+        weights.append(None if weight is None else weights_module.in_dtype(weight, dtype, where))
     return weights
 
 

@@ -1,13 +1,45 @@
 """A search over cross-validated trials (`--set data.folds=K`): a trial's value is the mean
 over the folds of its validation metric; its intermediate values run fold after fold
-(step k * epochs + epoch); the median pruner still prunes; Hyperband's resource is every
-epoch of every fold."""
+(step k * epochs + epoch + 1), a pruned fold ends the trial but the last epoch of the last
+fold is never pruned; the median pruner still prunes; Hyperband's resource is every epoch
+of every fold."""
+
+import copy
 
 import numpy as np
-from search_helpers import BASE
+from search_helpers import BASE, PruneAtStep
 
+from nnx.experiment import run_experiment
 from nnx.search.plan import plan_search
 from nnx.search.request import SearchRequest
+from nnx.search.trial import PruningCallback
+
+
+def three_folds_of_four_epochs():
+    config = copy.deepcopy({k: v for k, v in BASE.items() if k != "search"})
+    config["data"]["folds"] = 3
+    config["train"]["epochs"] = 4
+    return config
+
+
+def test_pruning_steps_run_fold_after_fold_and_stop_the_remaining_folds(tmp_path):
+    trial = PruneAtStep(6)  # fold 2, epoch 2 of 4: step 1 * 4 + 2
+    record = run_experiment(three_folds_of_four_epochs(), tmp_path, save_model=False,
+                            callbacks=[PruningCallback(trial, "val_accuracy", 4, folds=3)])
+    assert record["status"] == "pruned"
+    assert sorted(trial.reports) == [1, 2, 3, 4, 5, 6]
+    folds = record["cv"]["per_fold"]
+    assert [f["status"] for f in folds] == ["completed", "pruned"]
+    assert trial.reports[6] == folds[1]["history"]["val_accuracy"][1]
+    assert record["stop_reason"].startswith("fold 2 of 3: pruned after epoch 2 of 4")
+
+
+def test_the_last_epoch_of_the_last_fold_is_never_pruned(tmp_path):
+    trial = PruneAtStep(12)
+    record = run_experiment(three_folds_of_four_epochs(), tmp_path, save_model=False,
+                            callbacks=[PruningCallback(trial, "val_accuracy", 4, folds=3)])
+    assert record["status"] == "completed"
+    assert sorted(trial.reports) == list(range(1, 13))
 
 
 def test_trial_value_is_the_mean_over_folds_of_the_validation_metric(ws):
