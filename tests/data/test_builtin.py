@@ -80,8 +80,8 @@ def test_check_data_config_fills_defaults_without_loading(tmp_path, monkeypatch)
     monkeypatch.setenv("NNX_DATA_DIR", str(tmp_path))
     resolved = check_data_config({"dataset": "digits", "test_split": 0.1})
     assert resolved == {"dataset": "digits", "validation_split": 0.2, "test_split": 0.1,
-                        "standardize": True, "task": None, "autoencoder": False, "target": [],
-                        "categorical": [], "options": {}}
+                        "standardize": True, "task": None, "autoencoder": False, "folds": None,
+                        "target": [], "categorical": [], "sample_weight": None, "options": {}}
     assert list(tmp_path.iterdir()) == []  # nothing was read, so nothing was cached
     assert check_data_config({"dataset": "moons", "noise": 0.3})["options"] == {
         "n_samples": 1000, "noise": 0.3}
