@@ -27,6 +27,7 @@ EXPECTED = {  # name: (task, input_shape, output_units, n_classes)
     "sequence_sum": ("regression", (10, 1), 1, None),
     "noisy_sine_next": ("regression", (20, 1), 1, None),
     "min_max_order": ("binary", (12,), 1, 2),
+    "imbalanced": ("binary", (20,), 1, 2),
 }
 Y_DTYPES = {"multiclass": np.int64, "binary": np.float32, "multilabel": np.float32,
             "regression": np.float32}
