@@ -2,8 +2,9 @@
 `class_weight` ({class: weight} or "balanced"), turned into one weight per sample.
 
 Keras' rules: a class missing from the mapping weighs 1; the class of a sample is its integer
-label, the argmax of a one-hot row, or the rounded value of a single 0/1 column; given both,
-a sample's weight is its sample weight times its class weight. "balanced" is scikit-learn's
+label, the argmax of a one-hot row, or the value of a single column of labels 0/1 (where
+Keras rounds a fraction, nnx refuses it); given both, a sample's weight is its sample
+weight times its class weight. "balanced" is scikit-learn's
 `compute_class_weight`: n_samples / (n_classes * count of the class), over the classes the
 training targets hold, so the weights average 1 over those samples.
 """
@@ -51,7 +52,7 @@ def in_dtype(weights, dtype, where=""):
 def check_class_weight(class_weight, where=""):
     """"balanced", or {class: float} with every weight finite and >= 0 (the classes
     themselves are checked against the targets by `class_weights_of`)."""
-    if class_weight == BALANCED:
+    if isinstance(class_weight, str) and class_weight == BALANCED:
         return BALANCED
     if not isinstance(class_weight, Mapping) or not class_weight:
         raise NnxError(f"{where}class_weight must be 'balanced' or a non-empty mapping "

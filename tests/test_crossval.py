@@ -116,3 +116,20 @@ def test_a_csv_sample_weight_column_weights_the_training_loss(tmp_path):
     # The first epoch's loss is taken before any update: the same model, rows weighted.
     assert weighted["history"]["loss"][0] != pytest.approx(plain["history"]["loss"][0])
     assert weighted["history"]["val_loss"] != plain["history"]["val_loss"]
+
+
+def test_a_fold_that_cannot_be_built_fails_the_run_and_keeps_the_folds_before(tmp_path,
+                                                                              monkeypatch):
+    from nnx.experiment import crossval
+
+    def refuse(config, data):
+        raise MemoryError("no room for fold 2's model")
+
+    monkeypatch.setattr(crossval, "build_model", refuse)
+    record = run_experiment(iris(), tmp_path, save_model=False)
+    assert record["status"] == "failed"
+    assert record["error"] == "fold 2 of 3: MemoryError: no room for fold 2's model"
+    folds = record["cv"]["per_fold"]
+    assert [f["status"] for f in folds] == ["completed", "failed"]
+    assert record["metrics"]["val"] == folds[0]["metrics"]["val"]
+    assert (tmp_path / "runs" / f"{record['run_id']}.json").is_file()

@@ -15,6 +15,7 @@ interrupted), whose status becomes the run's.
 """
 
 import time
+import traceback
 
 import numpy as np
 
@@ -28,13 +29,22 @@ def cross_validate(prepared, fit_fold, reporter):
     folds = []
     for k in range(cv.count):
         started = time.perf_counter()
-        fold_data = data if k == 0 else cv.split(k)
-        model = prepared.model if k == 0 else build_model(prepared.config, fold_data)
-        reporter.fold_begin(k, cv.count, len(fold_data.x_train), len(fold_data.x_val))
-        outcome = fit_fold(model, fold_data)
-        folds.append({"fold": k + 1, "n_train": len(fold_data.x_train),
-                      "n_val": len(fold_data.x_val), "status": outcome["status"],
-                      "stop_reason": outcome["stop_reason"], "error": outcome["error"],
+        try:
+            fold_data = data if k == 0 else cv.split(k)
+            model = prepared.model if k == 0 else build_model(prepared.config, fold_data)
+        except Exception as err:  # noqa: BLE001 - the folds so far are kept: a failed run
+            outcome = {"status": "failed", "error": f"{type(err).__name__}: {err}",
+                       "stop_reason": None, "history": {}, "metrics": {},
+                       "diagnostics": None, "traceback": traceback.format_exc()}
+            fold_data = None
+        else:
+            reporter.fold_begin(k, cv.count, len(fold_data.x_train), len(fold_data.x_val))
+            outcome = fit_fold(model, fold_data)
+        folds.append({"fold": k + 1,
+                      "n_train": None if fold_data is None else len(fold_data.x_train),
+                      "n_val": None if fold_data is None else len(fold_data.x_val),
+                      "status": outcome["status"], "stop_reason": outcome["stop_reason"],
+                      "error": outcome["error"],
                       "duration_s": round(time.perf_counter() - started, 3),
                       "history": outcome["history"], "metrics": outcome["metrics"],
                       "diagnostics": outcome["diagnostics"]})
@@ -43,7 +53,7 @@ def cross_validate(prepared, fit_fold, reporter):
     return _combined(folds, cv.count)
 
 
-def _combined(folds, count, traceback=None):
+def _combined(folds, count, trace=None):
     last = folds[-1]
     means, deviations = {}, {}
     scored = [fold["metrics"] for fold in folds if fold["metrics"]]
@@ -61,8 +71,8 @@ def _combined(folds, count, traceback=None):
                "history": _mean_history([fold["history"] for fold in folds]),
                "diagnostics": _diagnostics(folds),
                "cv": {"folds": count, "metrics_std": deviations, "per_fold": folds}}
-    if traceback:
-        outcome["traceback"] = traceback
+    if trace:
+        outcome["traceback"] = trace
     return outcome
 
 
