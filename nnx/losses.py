@@ -1,4 +1,8 @@
-"""Loss classes: `forward(pred, target) -> float` (mean over the batch), `backward() -> dpred`.
+"""Loss classes: `forward(pred, target, sample_weight=None) -> float` (mean over the batch),
+`backward() -> dpred`.
+
+Sample weights scale each sample's loss and its gradient; the mean stays over the batch's
+samples, sum_i w_i l_i / N, as in Keras (nnx.kernels.losses).
 
 A softmax (sigmoid) output followed by categorical (binary) cross-entropy is fused by the
 model: it asks the loss for `with_logits()` and feeds the output layer's pre-activation, so
@@ -10,7 +14,7 @@ import math
 
 import numpy as np
 
-from nnx import arrays, checks
+from nnx import arrays, checks, sample_weights
 from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.registry import Registry
@@ -26,27 +30,36 @@ class Loss:
     def __init__(self, from_logits=False):
         self.from_logits = bool(from_logits)
         self._grad = None
+        self._unweighted = None  # the empty weight array the kernels read as "1 each"
 
-    def forward(self, pred, target):
-        """The mean loss over the batch. Both arrays are checked and converted first (the
-        kernels trust their shapes and labels); a model calls `value` with its data already
-        checked."""
+    def forward(self, pred, target, sample_weight=None):
+        """The mean loss over the batch, each sample's loss times its `sample_weight` (N,)
+        when given. The arrays are checked and converted first (the kernels trust their
+        shapes and labels); a model calls `value` with its data already checked."""
         pred = np.asarray(pred)
         dtype = pred.dtype if pred.dtype in arrays.FLOATS else np.dtype("float64")
         pred = arrays.c_array(pred, dtype, f"{self.name}: predictions")
         if pred.ndim == 0 or len(pred) == 0:
             raise NnxError(f"{self.name}: predictions need a batch axis and at least one "
                            f"sample, got shape {pred.shape}")
-        return self.value(pred, self.checked_target(np.asarray(target), pred))
+        weight = None
+        if sample_weight is not None:
+            where = f"{self.name}: "
+            weight = sample_weights.in_dtype(sample_weights.checked_sample_weight(
+                sample_weight, len(pred), where), pred.dtype, where)
+        return self.value(pred, self.checked_target(np.asarray(target), pred), weight)
 
-    def value(self, pred, target):
+    def value(self, pred, target, weight=None):
         """`forward` on arrays already checked: pred C-contiguous float, target as
-        `checked_target` returns it."""
+        `checked_target` returns it, weight None or C-contiguous (N,) in pred's dtype."""
         pred2 = pred.reshape(pred.shape[0], -1)
         if self._grad is None or self._grad.shape != pred2.shape or self._grad.dtype != pred.dtype:
             self._grad = np.empty_like(pred2)
+            self._unweighted = np.empty(0, dtype=pred.dtype)
         self._shape = pred.shape
-        return float(self.compute(pred2, self.flat_target(target, pred2), self._grad))
+        if weight is None:
+            weight = self._unweighted
+        return float(self.compute(pred2, self.flat_target(target, pred2), weight, self._grad))
 
     def backward(self):
         if self._grad is None:
@@ -64,7 +77,8 @@ class Loss:
     def flat_target(self, target, pred2):
         return target.reshape(pred2.shape)
 
-    def compute(self, pred, target, grad):
+    def compute(self, pred, target, weight, grad):
+        """The kernel call: mean weighted loss of (n, m) `pred`, gradient into `grad`."""
         raise NotImplementedError
 
     def decision(self):
@@ -103,8 +117,8 @@ class MeanSquaredError(Loss):
     def __init__(self):
         super().__init__()
 
-    def compute(self, pred, target, grad):
-        return kernels.mse(pred, target, grad)
+    def compute(self, pred, target, weight, grad):
+        return kernels.mse(pred, target, weight, grad)
 
 
 class MeanAbsoluteError(Loss):
@@ -114,8 +128,8 @@ class MeanAbsoluteError(Loss):
     def __init__(self):
         super().__init__()
 
-    def compute(self, pred, target, grad):
-        return kernels.mae(pred, target, grad)
+    def compute(self, pred, target, weight, grad):
+        return kernels.mae(pred, target, weight, grad)
 
 
 class Huber(Loss):
@@ -126,8 +140,8 @@ class Huber(Loss):
         super().__init__()
         self.delta = checks.number("huber", "delta", delta, above=0.0)
 
-    def compute(self, pred, target, grad):
-        return kernels.huber(pred, target, self.delta, grad)
+    def compute(self, pred, target, weight, grad):
+        return kernels.huber(pred, target, self.delta, weight, grad)
 
 
 class BinaryCrossentropy(Loss):
@@ -137,10 +151,10 @@ class BinaryCrossentropy(Loss):
     fused_activation = "sigmoid"
     tasks = ("binary", "multilabel")
 
-    def compute(self, pred, target, grad):
+    def compute(self, pred, target, weight, grad):
         if self.from_logits:
-            return kernels.bce_logits(pred, target, grad)
-        return kernels.bce(pred, target, grad)
+            return kernels.bce_logits(pred, target, weight, grad)
+        return kernels.bce(pred, target, weight, grad)
 
     def decision(self):
         return 0.0 if self.from_logits else 0.5
@@ -194,10 +208,10 @@ class CategoricalCrossentropy(Loss):
                            f"{labels.max()}")
         return labels
 
-    def compute(self, pred, target, grad):
+    def compute(self, pred, target, weight, grad):
         if self.from_logits:
-            return kernels.cce_logits(pred, target, grad)
-        return kernels.cce(pred, target, grad)
+            return kernels.cce_logits(pred, target, weight, grad)
+        return kernels.cce(pred, target, weight, grad)
 
 
 LOSSES = Registry("loss", {cls.name: cls for cls in (

@@ -17,9 +17,13 @@ VERBOSE = ("auto", 0, 1, 2)
 
 class Reporter:
     """Silent reporter; the base of the others. `info` in `run_begin` holds run_id, name,
-    dataset, task, epochs, steps (batches per epoch), n_train, n_val, n_test, params."""
+    dataset, task, epochs, steps (batches per epoch), n_train, n_val, n_test, params and
+    folds (None, or K: the epochs then run once per fold, each after `fold_begin`)."""
 
     def run_begin(self, info):
+        pass
+
+    def fold_begin(self, fold, folds, n_train, n_val):
         pass
 
     def epoch_begin(self, epoch):
@@ -58,9 +62,14 @@ def fit_reporter(verbose, stream=None):
 def describe_run(info):
     splits = " / ".join(f"{info[f'n_{s}']} {s}" for s in ("train", "val", "test")
                         if info.get(f"n_{s}"))
+    folds = f" in each of {info['folds']} folds" if info.get("folds") else ""
     return (f"run {info['run_id']}: {info['dataset']} ({info['task']}), {splits}; "
             f"{info['params']:,} parameters; up to {info['epochs']} epochs of "
-            f"{info['steps']} batches")
+            f"{info['steps']} batches{folds}")
+
+
+def describe_fold(fold, folds, n_train, n_val):
+    return f"fold {fold + 1}/{folds}: {n_train} train / {n_val} val"
 
 
 def describe_end(record):
@@ -91,6 +100,9 @@ class PlainReporter(Reporter):
         self.epochs, self.lr = info["epochs"], None
         if "run_id" in info:  # a run of nnx train; a plain fit has no header
             self._line(describe_run(info))
+
+    def fold_begin(self, fold, folds, n_train, n_val):
+        self._line(describe_fold(fold, folds, n_train, n_val))
 
     def epoch_begin(self, epoch):
         self.started = time.perf_counter()
@@ -138,6 +150,10 @@ class RichReporter(Reporter):
         self.progress.start()
         self.epoch_task = self.progress.add_task("epochs", total=self.epochs, logs="")
         self.batch_task = self.progress.add_task("batches", total=self.steps, logs="")
+
+    def fold_begin(self, fold, folds, n_train, n_val):
+        self.progress.reset(self.epoch_task, total=self.epochs, logs="")
+        self.progress.console.print(describe_fold(fold, folds, n_train, n_val), highlight=False)
 
     def epoch_begin(self, epoch):
         self.started = self.last_refresh = time.perf_counter()

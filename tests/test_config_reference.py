@@ -37,7 +37,7 @@ EXAMPLES = {
     "stride": 2, "name": "a_name", "kernel_regularizer": "l2", "clipnorm": 1.0,
     "clipvalue": 1.0, "repeat": 2, "task": "binary", "direction": "minimize",
     "early_stopping": {"patience": 3}, "schedule": "constant", "threads": 1,
-    "search": {"metric": "val_loss"}, "type": None,
+    "search": {"metric": "val_loss"}, "type": None, "folds": 3, "class_weight": "balanced",
     "objectives": [{"metric": "val_loss"}, {"metric": "params"}],
 }
 
@@ -104,7 +104,7 @@ def experiment_setting(field):
         return raw
     if field.path == "data.path":
         return None  # a file: the CSV test below
-    if owner == "data" and key in ("target", "categorical"):
+    if owner == "data" and key in ("target", "categorical", "sample_weight"):
         return None
     return with_overrides(raw, {field.path: example(field)})
 
@@ -120,11 +120,12 @@ def test_every_listed_key_is_accepted(field):
 
 
 def test_listed_csv_keys_are_accepted(tmp_path):
-    (tmp_path / "t.csv").write_text("a,color,label\n1,red,0\n2,blue,1\n")
-    keys = {f.key for f in listed(lambda f: f.path in ("data.target", "data.categorical"))}
-    assert keys == {"target", "categorical"}
+    (tmp_path / "t.csv").write_text("a,color,w,label\n1,red,1,0\n2,blue,2,1\n")
+    csv_only = ("data.target", "data.categorical", "data.sample_weight")
+    keys = {f.key for f in listed(lambda f: f.path in csv_only)}
+    assert keys == {"target", "categorical", "sample_weight"}
     resolve_config({**BASE, "data": {"path": str(tmp_path / "t.csv"), "target": "label",
-                                     "categorical": ["color"]}})
+                                     "categorical": ["color"], "sample_weight": "w"}})
 
 
 def test_listed_graph_keys_are_exactly_those_a_graph_model_uses():
@@ -194,7 +195,7 @@ def test_top_level_and_sections():
 @pytest.mark.parametrize("dataset", DATASETS.names())
 def test_data_keys_of_each_dataset(dataset):
     raw = with_overrides(BASE, {"data": {"dataset": dataset, UNKNOWN: 1}})
-    expected = keys_of("data", dataset) - {"path", "target", "categorical"}
+    expected = keys_of("data", dataset) - {"path", "target", "categorical", "sample_weight"}
     assert allowed_by_validation(raw) == expected
 
 

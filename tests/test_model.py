@@ -224,8 +224,8 @@ def test_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
     batch_losses = []
     orig = model._train_step
 
-    def spy(xs, ys):
-        loss, out = orig(xs, ys)
+    def spy(xs, ys, ws=None):
+        loss, out = orig(xs, ys, ws)
         batch_losses.append((loss, len(xs[0])))
         return loss, out
 

@@ -93,12 +93,11 @@ def _reporter(quiet, json_mode):
 
 
 def _print_run(record, record_path):
-    from nnx.report.run import metrics_table
+    from nnx.report.run import cv_metrics_table
     from nnx.report.tables import flag_notes, print_sections
 
     out = console()
-    sections = [metrics_table(record["metrics"], title=record["run_id"])] \
-        if record["metrics"] else []
+    sections = [cv_metrics_table(record, record["run_id"])] if record["metrics"] else []
     print_sections(sections + flag_notes(record["diagnostics"]), out)
     out.print(f"run record: {record_path}", markup=False)
     if record["model_path"]:

@@ -61,6 +61,10 @@ DOCS = {
     "data.task": ("name or null", "the task the target poses; null: inferred (text or few "
                                   "integers: classes, numbers: regression)"),
     "data.autoencoder": ("true/false", "the targets are the features themselves"),
+    "data.folds": ("integer >= 2 or null", "cross-validate: K models, fold k validating, on "
+                                           "the rows outside the test split (stratified)"),
+    "data.sample_weight": ("column or null", "CSV/Parquet only: a column of loss weights "
+                                             ">= 0 per row (not a feature)"),
     "model.layers": ("list", "the layers in order, each {type: NAME, ...arguments}"),
     "model.dtype": ("name", "the float type of weights and computation"),
     f"{LAYER}.type": ("name", "the layer type; its arguments are listed below"),
@@ -90,6 +94,8 @@ DOCS = {
     "train.schedule": ("name, mapping or null", "the learning-rate schedule, {type: NAME, ...}"),
     "train.threads": ("integer >= 1 or null", "threads for the kernels and BLAS; null: every "
                                               "core"),
+    "train.class_weight": ("'balanced', mapping or null", "weight each training row's loss "
+                                                          "by its class: {label: weight}"),
     "train.loss.type": ("name", "the loss"),
     "train.optimizer.type": ("name", "the optimizer"),
     "train.schedule.type": ("name", "the schedule"),

@@ -10,7 +10,7 @@ import os
 import re
 
 from nnx import layers as layers_module
-from nnx import losses, optimizers, schedules
+from nnx import losses, optimizers, sample_weights, schedules
 from nnx import metrics as metrics_module
 from nnx.callbacks import EarlyStopping
 from nnx.config.construct import accepted_arguments, construct, from_registry
@@ -29,7 +29,7 @@ TOP_KEYS = {"name": REQUIRED, "seed": 0, "data": REQUIRED, "model": REQUIRED, "t
 MODEL_KEYS = {"layers": REQUIRED, "dtype": "float32"}
 TRAIN_KEYS = {"loss": REQUIRED, "optimizer": "adam", "batch_size": 32, "epochs": 10,
               "metrics": [], "shuffle": True, "early_stopping": None, "schedule": None,
-              "threads": None}
+              "threads": None, "class_weight": None}
 DTYPES = ("float32", "float64")
 DIAGNOSTICS = ("off", "basic", "full")
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -110,9 +110,10 @@ def _data(data):
     source = {"dataset": checked["dataset"]} if "dataset" in checked else {"path": checked["path"]}
     if checked.get("kind") == "table":
         source.update(target=checked["target"], categorical=checked["categorical"])
-    # `autoencoder` only when set, so that the resolved config (and a study's base
-    # experiment) of every other file stays as it was.
+    # `autoencoder`, `folds` and `sample_weight` only when set, so that the resolved config
+    # (and a study's base experiment) of every other file stays as it was.
     flags = {"autoencoder": True} if checked["autoencoder"] else {}
+    flags.update({k: checked[k] for k in ("folds", "sample_weight") if checked[k] is not None})
     return {**source, **{k: checked[k] for k in ("validation_split", "test_split",
                                                    "standardize", "task")},
             **flags, **checked["options"]}
@@ -194,7 +195,19 @@ def _train(train):
         resolved["schedule"] = schedule.get_config()
     if train["threads"] is not None:
         resolved["threads"] = _threads(train["threads"])
+    if train["class_weight"] is not None:  # only when set: other configs stay as they were
+        resolved["class_weight"] = _class_weight(train["class_weight"])
     return resolved
+
+
+def _class_weight(value):
+    """'balanced' or {class label: weight >= 0}; the labels are checked against the data's
+    classes when they are loaded (nnx.experiment.build)."""
+    try:
+        return sample_weights.check_class_weight(value)
+    except NnxError as err:
+        raise ConfigError("train.class_weight", str(err).removeprefix("class_weight: ")
+                          .removeprefix("class_weight ")) from None
 
 
 def _batch_size(value):

@@ -98,6 +98,13 @@ for info in [
                 "points in [-1, 1]^2, class 1 where the coordinates differ in sign",
                 synthetic.xor, n_classes=2,
                 options={"n_samples": _n_samples(1000), "noise": NOISE(0.1)}),
+    DatasetInfo("imbalanced", "binary", (20,), 10000, "synthetic",
+                "about 3 % positives (class 1) from a nonlinear rule on 5 of 20 features, "
+                "never the majority anywhere (ceiling 0.4): rare events for class weights",
+                synthetic.imbalanced, n_classes=2,
+                options={"n_samples": _n_samples(10000),
+                         "positives": Option(0.03, low=0.001, high=0.5),
+                         "ceiling": Option(0.4, low=0.01, high=1.0)}),
     DatasetInfo("digits", "multiclass", (64,), 1797, "scikit-learn",
                 "8x8 handwritten digits 0-9, flattened to 64 pixels", _sklearn("digits"),
                 n_classes=10),

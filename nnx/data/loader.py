@@ -13,6 +13,7 @@ import numpy as np
 
 from nnx.data.builtin import load_builtin
 from nnx.data.files import data_kind, read_npz
+from nnx.data.folds import CrossValidation, fold_rows
 from nnx.data.preprocessing import Preprocessor
 from nnx.data.scaling import block_ranges
 from nnx.data.splits import split_indices, split_views
@@ -31,7 +32,10 @@ class DataSplits:
     an autoencoder the features, flattened and not standardized (N, n_features). `x_val`/`y_val`
     and `x_test`/`y_test` are None when their fraction is 0. `output_units` is the width
     the last layer must have. For a folder of .npy files the x are `MappedRows`, read
-    batch by batch from the memory-mapped file.
+    batch by batch from the memory-mapped file. `w_train`: the training rows' loss weights
+    (float64, from a table's `data.sample_weight` column), or None. With `data.folds`, these
+    are the first fold's splits and `cv` gives every fold's (nnx.data.folds.CrossValidation);
+    else `cv` is None.
     """
 
     x_train: np.ndarray
@@ -46,6 +50,8 @@ class DataSplits:
     output_units: int
     preprocessing: Preprocessor
     name: str
+    w_train: np.ndarray | None = None
+    cv: CrossValidation | None = None
 
 
 def load_data(data_config, seed, dtype="float32"):
@@ -54,10 +60,10 @@ def load_data(data_config, seed, dtype="float32"):
     refused.
 
     The seed fixes both the synthetic samples and the split; standardization and one-hot
-    vocabularies are fitted on the training rows only. With `autoencoder: true` the task is
-    regression and the targets are the features as encoded before standardization (as for
-    any regression target, so a prediction reads in the data's own units); the source's
-    own targets are not used.
+    vocabularies are fitted on the training rows only (of each fold, with `folds`). With
+    `autoencoder: true` the task is regression and the targets are the features as encoded
+    before standardization (as for any regression target, so a prediction reads in the
+    data's own units); the source's own targets are not used.
     """
     config = check_data_config(data_config)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -79,6 +85,25 @@ def load_data(data_config, seed, dtype="float32"):
     except NnxError:
         source.check_features()  # a bad value in the features is named first
         raise
+
+    def make_splits(train, val, test):
+        return _splits(source, config, task, classes, y, dtype, (train, val, test))
+
+    if config["folds"] is None:
+        return make_splits(*parts)
+    train, val, test = parts
+    outside_test = train if val is None else np.concatenate([train, val])
+    cv = CrossValidation(fold_rows(outside_test, config["folds"], split_rng, strata, classes),
+                         test, make_splits)
+    data = cv.split(0)
+    data.cv = cv
+    return data
+
+
+def _splits(source, config, task, classes, y, dtype, parts):
+    """The DataSplits of these rows (train, validation, test), preprocessing fitted on the
+    training rows; `y` None for an autoencoder (its targets are the features)."""
+    autoencoder = config["autoencoder"]
     pre, xs, parts, features = source.build(parts, task, classes, config["standardize"],
                                             dtype, autoencoder)
     if autoencoder:
@@ -93,9 +118,11 @@ def load_data(data_config, seed, dtype="float32"):
     else:
         output_units = ys[0].shape[1]
         n_classes = output_units if task == "multilabel" else None
+    weights = getattr(source, "sample_weight", None)
     return DataSplits(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], task=task, n_classes=n_classes,
                       input_shape=pre.input_shape, output_units=output_units,
-                      preprocessing=pre, name=source.name)
+                      preprocessing=pre, name=source.name,
+                      w_train=None if weights is None else weights[parts[0]])
 
 
 def _open_source(config, make_rng):
@@ -111,7 +138,7 @@ def _open_source(config, make_rng):
         return NpySource(path)
     from nnx.data.tabular import TableSource
 
-    return TableSource(path, config["target"], config["categorical"])
+    return TableSource(path, config["target"], config["categorical"], config["sample_weight"])
 
 
 class InMemorySource:

@@ -212,10 +212,10 @@ class Preprocessor:
         of one the model does not know."""
         from nnx.data.tables import text_values
 
-        code = {_label_key(c): i for i, c in enumerate(self.classes)}
+        code = {label_key(c): i for i, c in enumerate(self.classes)}
         labels = text_values(labels)
         distinct, inverse = np.unique(labels, return_inverse=True)
-        codes = np.array([code.get(_label_key(v), -1) for v in distinct.tolist()], np.int64)
+        codes = np.array([code.get(label_key(v), -1) for v in distinct.tolist()], np.int64)
         unknown = np.flatnonzero(codes[inverse] < 0)
         if len(unknown):
             row = int(unknown[0])
@@ -330,7 +330,7 @@ def _category_codes(values, vocabulary):
     return np.where(known[index] == values, index, -1)
 
 
-def _label_key(value):
+def label_key(value):
     """A class label compared by value: '3', 3 and 3.0 are the same label."""
     try:
         return float(value)

@@ -6,9 +6,13 @@ and y int class codes (N,) or float targets (N, K).
 
 import numpy as np
 
+from nnx.errors import NnxError
+
 # The multilabel rule must not change with the seed (the seed draws the samples only), so
 # that every trial of a search learns the same function.
 MULTILABEL_RULE_SEED = 20240611
+IMBALANCED_RULE_SEED = 20261204  # as for multilabel: the seed draws the samples only
+IMBALANCED_INFORMATIVE = 5  # the features of `imbalanced` (of 20) its rule reads
 
 
 def sine(rng, n_samples, noise):
@@ -117,6 +121,45 @@ def min_max_order(rng, n_samples, length, vocab):
     x[rows, early] = np.where(y == 1, lo, hi)
     x[rows, late] = np.where(y == 1, hi, lo)
     return x.astype(np.float64), y
+
+
+def imbalanced(rng, n_samples, positives, ceiling):
+    """x ~ N(0, I) in 20 features; y = 1 with the probability `imbalanced_probability` gives.
+
+    With a ceiling below 0.5, positives are the majority nowhere (as in fraud data): a model
+    of the true probabilities predicts no positive at the 0.5 threshold, so F1 needs the
+    rare class weighted up (or another threshold).
+    """
+    if positives >= ceiling:
+        raise NnxError(f"data.positives ({positives}) must be below data.ceiling ({ceiling}), "
+                       "the largest probability of class 1 anywhere")
+    x = rng.standard_normal((n_samples, 20))
+    probability = imbalanced_probability(x, positives, ceiling)
+    return x, (rng.random(n_samples) < probability).astype(np.int64)
+
+
+def imbalanced_probability(x, positives, ceiling):
+    """P(y = 1 | x) of `imbalanced`: ceiling * sigmoid(3 (s - c)), where
+    s = (p1 + p2 p3 - r) / sqrt(2 + r^2) is a standardized nonlinear score of three fixed
+    unit projections of the first 5 features (r = E[p2 p3]) and the offset c makes the mean
+    probability over x ~ N(0, I) equal `positives`. It depends on the options only."""
+    rule = np.random.default_rng(IMBALANCED_RULE_SEED)
+    w = np.zeros((3, x.shape[1]))
+    w[:, :IMBALANCED_INFORMATIVE] = rule.standard_normal((3, IMBALANCED_INFORMATIVE))
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    r = float(w[1] @ w[2])
+
+    def score(rows):
+        p = rows @ w.T
+        return (p[:, 0] + p[:, 1] * p[:, 2] - r) / np.sqrt(2.0 + r * r)
+
+    reference = score(rule.standard_normal((200_000, x.shape[1])))
+    low, high = -20.0, 20.0
+    for _ in range(60):  # bisect the offset c: the mean probability falls as c grows
+        c = 0.5 * (low + high)
+        share = np.mean(ceiling / (1.0 + np.exp(-3.0 * (reference - c))))
+        low, high = (c, high) if share > positives else (low, c)
+    return ceiling / (1.0 + np.exp(-3.0 * (score(x) - c)))
 
 
 def _balanced_labels(rng, n_samples, n_classes):

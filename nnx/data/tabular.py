@@ -21,7 +21,7 @@ from nnx.errors import NnxError
 class TableSource:
     """The labels of a table, read in the first pass; `build` reads its features."""
 
-    def __init__(self, path, target, categorical):
+    def __init__(self, path, target, categorical, sample_weight=None):
         self.table = table = open_table(path)
         for column in [*target, *categorical]:
             require_column(table.source, table.columns, column,
@@ -30,7 +30,7 @@ class TableSource:
         if both:
             raise NnxError(f"{table.source}: column {both[0]!r} is both a target and "
                            "categorical")
-        self.features = [c for c in table.columns if c not in target]
+        self.features = [c for c in table.columns if c not in target and c != sample_weight]
         if not self.features:
             raise NnxError(f"{table.source}: no feature columns left besides the target "
                            f"{target}")
@@ -41,6 +41,8 @@ class TableSource:
         self.y = _target_values([labels[t] for t in target])
         self.categories = {c: _sorted_codes(labels[c]) for c in categorical}
         self.task = infer_task(self.y, CSV_MAX_INT_CLASSES)
+        self.sample_weight = None if sample_weight is None else \
+            _sample_weights(table, sample_weight)
 
     def check_features(self):
         """Read the features once, for their errors only."""
@@ -97,6 +99,38 @@ def check_fits(source, n_rows, width, dtype, copies=1):
                        f"{format_bytes(need)} as {np.dtype(dtype).name}; {machine}. Save it "
                        "as a folder of .npy files (x.npy, y.npy), which training reads "
                        "memory-mapped")
+
+
+def _sample_weights(table, column):
+    """float64 (N,) of the `data.sample_weight` column: a number >= 0 in every row (an empty
+    or non-finite cell is refused by the table's reader, with its line or row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    require_column(table.source, table.columns, column, "sample_weight")
+    parts = []
+    for start, values in table.batches(text=[column]):
+        texts = values[column]
+        try:
+            weights = pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:  # some cell is no number: find it
+            weights = np.array([_number(text) for text in texts.to_pylist()])
+        bad = np.flatnonzero(~(weights >= 0))
+        if len(bad):
+            row = int(bad[0])
+            problem = "is negative; weights must be >= 0" if weights[row] < 0 else \
+                "is not a number"
+            raise NnxError(f"{table.source}: sample_weight column {column!r}, "
+                           f"{table.place(start + row)}: {texts[row].as_py()!r} {problem}")
+        parts.append(weights)
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
 
 
 def _read_text(table, columns):

@@ -10,10 +10,11 @@ from nnx.data.targets import TASKS
 from nnx.errors import NnxError, closest, unknown_name
 
 # Keys every source takes, with their defaults (a built-in dataset may change that of
-# `standardize`). `autoencoder: true` makes the targets the features themselves.
+# `standardize`). `autoencoder: true` makes the targets the features themselves; `folds: K`
+# cross-validates on the rows outside the test split (nnx.data.folds).
 COMMON_KEYS = {"validation_split": 0.2, "test_split": 0.2, "standardize": True, "task": None,
-               "autoencoder": False}
-CSV_KEYS = {"target": "target", "categorical": []}
+               "autoencoder": False, "folds": None}
+CSV_KEYS = {"target": "target", "categorical": [], "sample_weight": None}
 
 
 def check_data_config(data_config):
@@ -29,7 +30,7 @@ def check_data_config(data_config):
         raise NnxError("data needs exactly one of 'dataset' (a built-in name) or 'path' "
                        "(a .csv, .parquet or .npz file, or a folder of .npy files)")
     resolved = {key: data_config.get(key, default) for key, default in COMMON_KEYS.items()}
-    resolved.update(target=[], categorical=[], options={})
+    resolved.update(target=[], categorical=[], sample_weight=None, options={})
     if "dataset" in data_config:
         name = data_config["dataset"]
         if not isinstance(name, str) or name not in DATASETS:
@@ -50,6 +51,8 @@ def check_data_config(data_config):
         if table:
             resolved["target"] = _names("target", data_config.get("target", "target"), single=True)
             resolved["categorical"] = _names("categorical", data_config.get("categorical", []))
+            resolved["sample_weight"] = _sample_weight_column(data_config.get("sample_weight"),
+                                                              resolved)
     for key in data_config:
         if key not in allowed:
             raise _unknown_key(key, data_config, allowed)
@@ -61,6 +64,10 @@ def check_data_config(data_config):
         raise NnxError(f"data.task: {unknown_name('task', task, TASKS)}")
     if not isinstance(resolved["autoencoder"], bool):
         raise NnxError(f"data.autoencoder must be true or false, got {resolved['autoencoder']!r}")
+    folds = resolved["folds"]
+    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
+        raise NnxError(f"data.folds must be an integer >= 2 (the number of cross-validation "
+                       f"folds), got {folds!r}")
     if resolved["autoencoder"] and task not in (None, "regression"):
         raise NnxError(f"data.task: an autoencoder reconstructs its inputs, a regression task; "
                        f"got task {task!r} (leave data.task out)")
@@ -80,6 +87,18 @@ def _names(key, value, single=False):
     if len(set(value)) != len(value):
         raise NnxError(f"data.{key} names a column twice: {value!r}")
     return value
+
+
+def _sample_weight_column(column, resolved):
+    """The name of the CSV column of per-row loss weights, or None."""
+    if column is None:
+        return None
+    if not isinstance(column, str) or not column:
+        raise NnxError(f"data.sample_weight must be a column name, got {column!r}")
+    for role in ("target", "categorical"):
+        if column in resolved[role]:
+            raise NnxError(f"data.sample_weight: column {column!r} is also a {role} column")
+    return column
 
 
 def _unknown_key(key, data_config, allowed):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from nnx import limits, losses, metrics, optimizers
 from nnx.config import ConfigError, resolve_config
 from nnx.data import DataSplits, load_data
+from nnx.data.preprocessing import label_key
 from nnx.errors import NnxError
 from nnx.graph_spec import GraphConfigError
 from nnx.model import Sequential, build_graph
@@ -18,12 +19,14 @@ from nnx.model import Sequential, build_graph
 
 @dataclass
 class Prepared:
-    """A checked experiment, ready to fit: resolved config, loaded data, compiled model
-    (a Sequential, or a graph Model)."""
+    """A checked experiment, ready to fit: resolved config, loaded data (with `data.cv`, the
+    first fold's), compiled model (a Sequential, or a graph Model), and `train.class_weight`
+    as fit takes it (`class_weight_of`)."""
 
     config: dict
     data: DataSplits
     model: object
+    class_weight: dict | str | None = None
 
 
 def prepare(config, source=None):
@@ -37,11 +40,12 @@ def prepare(config, source=None):
         except NnxError as err:
             raise ConfigError("data", str(err)) from None
         check_task(config, data)
+        class_weight = class_weight_of(config, data)
         model = build_model(config, data)
     except ConfigError as err:
         err.source = err.source or source
         raise
-    return Prepared(config, data, model)
+    return Prepared(config, data, model, class_weight)
 
 
 def expand_layers(specs):
@@ -66,6 +70,35 @@ def check_task(config, data):
         problem = metrics.misfit(metric, task, data.n_classes, f"{data.name!r}")
         if problem:
             raise ConfigError(f"train.metrics.{i}", f"{metric!r} {problem}")
+
+
+def class_weight_of(config, data):
+    """`train.class_weight` as fit takes it: "balanced", {class code: weight} for the data's
+    class labels, or None; ConfigError for a task without classes or a label the data lack."""
+    given = config["train"].get("class_weight")
+    if given is None:
+        return None
+    if data.task not in ("binary", "multiclass"):
+        raise ConfigError("train.class_weight", f"applies to binary and multiclass tasks; the "
+                                                f"data of {data.name!r} pose a {data.task} task "
+                                                "(per-row weights: data.sample_weight)")
+    if given == "balanced":
+        return given
+    classes = data.preprocessing.classes
+    code_of = {label_key(label): code for code, label in enumerate(classes)}
+    codes = {}
+    for label, weight in given.items():
+        code = code_of.get(label_key(label))
+        if code is None:
+            shown = ", ".join(repr(c) for c in classes[:10]) + (", ..." if len(classes) > 10
+                                                                else "")
+            hint = (" (YAML reads an unquoted yes, no, on, off as true or false: quote the "
+                    "label)" if isinstance(label, bool) else "")
+            raise ConfigError("train.class_weight", f"names class {label!r}, which the data of "
+                                                    f"{data.name!r} do not have; classes: "
+                                                    f"{shown}{hint}")
+        codes[code] = weight
+    return codes
 
 
 def _losses_for(task):

@@ -13,6 +13,7 @@ from nnx import costs
 from nnx.callbacks import EarlyStopping, LearningRateScheduler, ProgressReport
 from nnx.diagnostics import Diagnostics, confusion_matrix
 from nnx.experiment.build import prepare
+from nnx.experiment.crossval import cross_validate
 from nnx.experiment.runtime import EVAL_BATCH, StopAfterBatch, environment, set_threads
 from nnx.progress import Reporter
 from nnx.results import RUN_SCHEMA, new_run_id, runs_dir, utc_now, write_run
@@ -30,6 +31,8 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     error, kept in `error`), or whatever status a callback left on the model (a pruning
     callback sets `model.status = "pruned"` and `model.stop_training = True`).
     `callbacks` are extra training callbacks; `reporter` a `nnx.progress.Reporter`.
+    With `data.folds` the run fits a model per fold (`nnx.experiment.crossval`): the
+    callbacks see one `fit` per fold, and no model file is kept.
     """
     started, created = time.perf_counter(), utc_now()
     prepared = prepare(config, source)
@@ -38,16 +41,21 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     run_id = run_id or new_run_id(config["name"])
     reporter = reporter or Reporter()
     stop = RunStop()
-    recorder = _Recorder(reporter)
-    train = config["train"]
     record = None
+
+    def fit_and_evaluate(model, data):
+        return _fit_and_evaluate(model, data, config["train"], _Recorder(reporter), stop,
+                                 callbacks, config["diagnostics"], prepared.class_weight)
+
     reporter.run_begin(_run_info(run_id, config, data, model))
     with stop.installed():
         try:
-            outcome = _fit_and_evaluate(model, data, train, recorder, stop, callbacks,
-                                        config["diagnostics"])
+            if data.cv is None:
+                outcome = fit_and_evaluate(model, data)
+            else:
+                outcome = cross_validate(prepared, fit_and_evaluate, reporter)
             model_path = None
-            if save_model and outcome["status"] != "failed":
+            if save_model and outcome["status"] != "failed" and data.cv is None:
                 model_path = os.path.join(runs_dir(results_dir), f"{run_id}.npz")
                 model.save(model_path, preprocessing=data.preprocessing.to_dict())
             record = {
@@ -59,6 +67,8 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
                 "diagnostics": outcome["diagnostics"], "model_path": model_path,
                 "error": outcome["error"], "stop_reason": outcome["stop_reason"],
             }
+            if "cv" in outcome:
+                record["cv"] = outcome["cv"]
             if outcome.get("traceback"):
                 record["traceback"] = outcome["traceback"]
             write_run(results_dir, record)
@@ -67,7 +77,8 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     return record
 
 
-def _fit_and_evaluate(model, data, train, recorder, stop, extra_callbacks, diagnostics):
+def _fit_and_evaluate(model, data, train, recorder, stop, extra_callbacks, diagnostics,
+                      class_weight):
     watcher = None if diagnostics == "off" else Diagnostics(diagnostics)
     fit_callbacks = [*training_callbacks(train), recorder, *extra_callbacks, StopAfterBatch(stop),
                      *([watcher] if watcher else [])]
@@ -79,7 +90,8 @@ def _fit_and_evaluate(model, data, train, recorder, stop, extra_callbacks, diagn
         with stop.interruptible():
             history = model.fit(data.x_train, data.y_train, epochs=train["epochs"],
                                 batch_size=train["batch_size"], validation_data=validation,
-                                shuffle=train["shuffle"], callbacks=fit_callbacks, verbose=0)
+                                shuffle=train["shuffle"], callbacks=fit_callbacks, verbose=0,
+                                class_weight=class_weight, sample_weight=data.w_train)
         train_s = time.perf_counter() - fit_started
         outcome["status"], outcome["stop_reason"] = history.status, history.stop_reason
         if stop.requested and history.status in ("completed", "interrupted"):
@@ -148,7 +160,7 @@ def _run_info(run_id, config, data, model):
             "epochs": config["train"]["epochs"], "steps": steps, "n_train": n_train,
             "n_val": 0 if data.x_val is None else len(data.x_val),
             "n_test": 0 if data.x_test is None else len(data.x_test),
-            "params": model.count_params()}
+            "params": model.count_params(), "folds": None if data.cv is None else data.cv.count}
 
 
 class _Recorder(ProgressReport):

@@ -8,7 +8,7 @@ layer and one for shuffling from it, so the same seed gives the same numbers.
 
 import numpy as np
 
-from nnx import arrays, checks, optimizers, progress
+from nnx import arrays, checks, optimizers, progress, sample_weights
 from nnx import callbacks as callbacks_module
 from nnx.errors import NnxError
 from nnx.model import inputs
@@ -109,24 +109,34 @@ class BaseModel:
 
     # -- training ---------------------------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-            shuffle=True, callbacks=None, verbose="auto"):
+            shuffle=True, callbacks=None, verbose="auto", class_weight=None, sample_weight=None):
         """Train; returns a History. `batch_size=None` or "full": one update per epoch.
         Several inputs or outputs: `x` and `y` are lists (or dicts by name) of arrays.
         `verbose`: "auto" (a progress bar on a terminal, nothing under a pipe or cron), 0,
-        1 (a bar) or 2 (a line per epoch), as in Keras."""
+        1 (a bar) or 2 (a line per epoch), as in Keras.
+
+        `sample_weight` (N,) and `class_weight` ({class: weight} or "balanced", computed on
+        the training samples) weight each training sample's loss and gradient, as in Keras
+        (per output with several: `nnx.model.inputs.loss_weights_per_sample`); the logged
+        `loss` is then the weighted one. Validation losses and all metrics stay unweighted.
+        """
         if self.optimizer is None:
             raise NnxError("compile the model before fit")
         checks.integer("fit", "epochs", epochs)
         reporter = progress.fit_reporter(verbose)
         xs, ys = self._prepare(x, y)
+        given = inputs.sample_weight_arrays(self.heads, sample_weight, len(xs[0]))
         validation = None
         if validation_data is None and validation_split:
             (xs, ys), validation = inputs.split_validation(xs, ys, validation_split)
+            given = [None if w is None else w[:len(xs[0])] for w in given]
         elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise NnxError("validation_data must be a pair (x, y)")
             validation = self._prepare(*validation_data)
         batch = inputs.batch_size(batch_size, len(xs[0]))
+        ws = inputs.loss_weights_per_sample(self.heads, ys, self.output_shapes, class_weight,
+                                            given, self.dtype)
 
         history = History()
         cbs = [callbacks_module.DivergenceGuard(), *(callbacks or [])]
@@ -144,7 +154,7 @@ class BaseModel:
             for epoch in range(epochs):
                 for cb in cbs:
                     cb.on_epoch_begin(epoch)
-                logs = self._train_epoch(xs, ys, batch, shuffle, batch_hooks)
+                logs = self._train_epoch(xs, ys, ws, batch, shuffle, batch_hooks)
                 if validation is not None and not self.stop_training:
                     vbatch = inputs.batch_size(batch_size, len(validation[0][0]))
                     logs.update({f"val_{k}": v for k, v in
@@ -164,7 +174,7 @@ class BaseModel:
         history.status, history.stop_reason = self.status, self.stop_reason
         return history
 
-    def _train_epoch(self, xs, ys, batch, shuffle, batch_hooks):
+    def _train_epoch(self, xs, ys, ws, batch, shuffle, batch_hooks):
         n = len(xs[0])
         order = inputs.epoch_order(xs, self._shuffle_rng) if shuffle else None
         preds = self._prediction_buffers(n)
@@ -172,12 +182,10 @@ class BaseModel:
         per_output = [0.0] * len(ys)
         for step, start in enumerate(range(0, n, batch)):
             stop = min(start + batch, n)
-            if order is None:
-                xb, yb = [a[start:stop] for a in xs], [t[start:stop] for t in ys]
-            else:
-                idx = order[start:stop]
-                xb, yb = [a[idx] for a in xs], [t[idx] for t in ys]
-            loss, out = self._train_step(xb, yb)
+            rows = slice(start, stop) if order is None else order[start:stop]
+            xb, yb = [a[rows] for a in xs], [t[rows] for t in ys]
+            wb = [None if w is None else w[rows] for w in ws]
+            loss, out = self._train_step(xb, yb, wb)
             outs = [out] if len(ys) == 1 else out
             for buffer, o in zip(preds, outs):
                 if buffer is not None:
@@ -221,29 +229,30 @@ class BaseModel:
             raise NnxError("compile the model before train_step")
         return self._train_step(*self._prepare(xb, yb))
 
-    def _train_step(self, xs, ys):
-        """train_step on lists of prepared arrays: fit's inner loop."""
+    def _train_step(self, xs, ys, ws=None):
+        """train_step on lists of prepared arrays (`ws`: per output, loss weights or None):
+        fit's inner loop."""
         params, grads = self._checked_arrays()
         for layer, flag in self._input_grad_flags():  # layers may be shared with a submodel
             layer.needs_input_grad = flag
-        outs, loss = self.checked(self._forward_and_backward, xs, ys)
+        outs, loss = self.checked(self._forward_and_backward, xs, ys, ws or [None] * len(ys))
         if params:  # a model of parameter-free layers (merges only) has nothing to update
             self.optimizer.step(params, grads)
         return loss, self._unlist(outs)
 
-    def _forward_and_backward(self, xs, ys):
+    def _forward_and_backward(self, xs, ys, ws):
         outs = self._forward(xs, training=True)
-        loss, grads = self._losses_and_grads(outs, ys)
+        loss, grads = self._losses_and_grads(outs, ys, ws)
         self._backward(grads)
         for layer in self.layers:
             layer.add_regularization_gradient()
         return outs, loss
 
-    def _losses_and_grads(self, outs, ys):
+    def _losses_and_grads(self, outs, ys, ws):
         """(weighted total + penalty, gradient per output); keeps the per-output values."""
         total, grads, values = 0.0, [], []
-        for head, out, target in zip(self.heads, outs, ys):
-            value = head.value(out, target)
+        for head, out, target, row_weights in zip(self.heads, outs, ys, ws):
+            value = head.value(out, target, row_weights)
             grad = head.computed.backward()
             weight = head.weight
             grads.append(grad if weight == 1.0 else grad * grad.dtype.type(weight))
@@ -271,16 +280,20 @@ class BaseModel:
             outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0]))]
         return outs if isinstance(output, (list, tuple)) else self._unlist(outs)
 
-    def evaluate(self, x, y, batch_size=None):
+    def evaluate(self, x, y, batch_size=None, sample_weight=None):
         """{"loss": ..., metric: ...} over (x, y) in inference mode; with several outputs
-        also `<output>_loss` (unweighted) and `<output>_<metric>`."""
+        also `<output>_loss` (not multiplied by its loss weight) and `<output>_<metric>`.
+        `sample_weight` weights the losses as in fit (as in Keras); metrics stay unweighted."""
         if self.loss is None:
             raise NnxError("compile the model before evaluate")
         xs, ys = self._prepare(x, y)
-        return self._evaluate(xs, ys, inputs.batch_size(batch_size, len(xs[0])))
+        given = inputs.sample_weight_arrays(self.heads, sample_weight, len(xs[0]))
+        ws = [None if w is None else sample_weights.in_dtype(w, self.dtype) for w in given]
+        return self._evaluate(xs, ys, inputs.batch_size(batch_size, len(xs[0])), ws)
 
-    def _evaluate(self, xs, ys, batch):
+    def _evaluate(self, xs, ys, batch, ws=None):
         n = len(xs[0])
+        ws = ws or [None] * len(ys)
         preds = self._prediction_buffers(n)
         totals = [0.0] * len(ys)
         for start in range(0, n, batch):
@@ -289,7 +302,8 @@ class BaseModel:
             for k, (head, out) in enumerate(zip(self.heads, outs)):
                 if preds[k] is not None:
                     preds[k][start:stop] = out
-                totals[k] += head.value(out, ys[k][start:stop]) * (stop - start)
+                weight = None if ws[k] is None else ws[k][start:stop]
+                totals[k] += head.value(out, ys[k][start:stop], weight) * (stop - start)
         means = [t / n for t in totals]
         loss = sum(head.weight * m for head, m in zip(self.heads, means)) + self._penalty()
         return self._logs(loss, means, preds, ys)

@@ -33,11 +33,13 @@ class OutputHead:
     def fused(self):
         return self.fused_layer is not None
 
-    def value(self, out, target):
-        """The loss of a batch whose output is `out` (targets prepared); its gradient is
-        then `computed.backward()`, at the pre-activation when fused."""
+    def value(self, out, target, weight=None):
+        """The loss of a batch whose output is `out` (targets prepared; `weight` None or
+        each sample's loss weight); its gradient is then `computed.backward()`, at the
+        pre-activation when fused."""
         layer = self.fused_layer
-        return self.computed.value(out if layer is None else layer.preactivation, target)
+        return self.computed.value(out if layer is None else layer.preactivation, target,
+                                   weight)
 
     def scores(self, pred, target):
         """{metric: value} of this output's predictions against its targets."""

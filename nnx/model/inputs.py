@@ -7,6 +7,7 @@ then trusts them.
 import numpy as np
 
 from nnx import checks
+from nnx import sample_weights as weights_module
 from nnx.errors import NnxError
 
 
@@ -102,6 +103,59 @@ def target_arrays(y, heads, shapes, n, dtype):
             raise NnxError(f"{where}inputs have {n} samples but targets have {len(target)}")
         prepared.append(head.loss.prepare_target(target, shape, dtype, where))
     return prepared
+
+
+def sample_weight_arrays(heads, sample_weight, n):
+    """Per output, `sample_weight` checked as float64 (n,), or None: one array for every
+    output, or (several outputs) a list / dict by output name with None for an output
+    without."""
+    names = [head.name for head in heads]
+    several = len(names) > 1
+    given = _per_output(sample_weight, names, lambda v: not several or isinstance(v, np.ndarray))
+    return [None if w is None else weights_module.checked_sample_weight(
+        w, n, f"output {name!r}: " if several else "") for name, w in zip(names, given)]
+
+
+def loss_weights_per_sample(heads, ys, shapes, class_weight, sample_weights, dtype):
+    """Per output, its samples' loss weights ((N,) in `dtype`), or None where unweighted:
+    `sample_weights` (as `sample_weight_arrays` gives them) times the class weights.
+
+    `class_weight`: a {class: weight} mapping or "balanced" for every output, or a list /
+    dict by output name of them (a dict whose keys all name outputs). `shapes`: each
+    output's per-sample shape (its classes are its last axis; a one-unit output has 0, 1).
+    """
+    names = [head.name for head in heads]
+    classes = _per_output(class_weight, names, lambda v: not (
+        isinstance(v, (list, tuple)) or isinstance(v, dict) and all(k in names for k in v)))
+    weights = []
+    for head, shape, target, weight, per_class in zip(heads, shapes, ys, sample_weights,
+                                                      classes):
+        where = f"output {head.name!r}: " if len(heads) > 1 else ""
+        if per_class is not None:
+            per_class = weights_module.check_class_weight(per_class, where)
+            n_classes = max(shape[-1], 2) if shape else 2
+            codes = weights_module.class_codes(target, head.decision, n_classes, where)
+            by_class = weights_module.class_weights_of(codes, per_class, n_classes, where)
+            weight = by_class if weight is None else weight * by_class
+        weights.append(None if weight is None else weights_module.in_dtype(weight, dtype, where))
+    return weights
+
+
+def _per_output(value, names, is_single):
+    """One entry per output: `value` for each when `is_single(value)`, else a list in
+    output order or a dict by output name (outputs it leaves out get None)."""
+    if value is None or is_single(value):
+        return [value] * len(names)
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise NnxError(f"weights are given for {unknown[0]!r}, which is not an output; "
+                           f"the outputs are {', '.join(names)}")
+        return [value.get(name) for name in names]
+    if len(value) != len(names):
+        raise NnxError(f"the model has {len(names)} outputs ({', '.join(names)}); give one "
+                       f"weight entry per output, got {len(value)}")
+    return list(value)
 
 
 def split_validation(xs, ys, fraction):

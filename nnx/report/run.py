@@ -51,12 +51,20 @@ def config_summary(config):
                          if k != "type" and v is not None and v is not False)
     loss = train.get("loss")
     loss = as_text(as_dict(loss).get("type")) if isinstance(loss, dict) else as_text(loss)
+    extras = [f"{fmt_param(data['folds'])} folds" if data.get("folds") else None,
+              f"sample_weight {fmt_param(data['sample_weight'])}"
+              if data.get("sample_weight") else None]
+    splits = ", ".join(part for part in (splits, *extras) if part)
     items = [("data", f"{source}" + (f" ({splits})" if splits else "")),
              ("model", " → ".join(layer_summary(s) for s in as_list(model.get("layers")))),
              ("optimizer", f"{as_text(optimizer.get('type'), '?')}({opt_args})"),
              ("train", f"loss {loss or '?'}, batch {fmt_param(train.get('batch_size'))}, "
                        f"up to {fmt_param(train.get('epochs'))} epochs, seed "
                        f"{fmt_param(config.get('seed'))}")]
+    if train.get("class_weight") is not None:
+        weights = train["class_weight"]
+        items.append(("class weight", fmt_param(weights) if not isinstance(weights, dict) else
+                      ", ".join(f"{k}: {fmt_param(v)}" for k, v in weights.items())))
     stopping = as_dict(train.get("early_stopping"))
     if stopping:
         items.append(("early stopping", ", ".join(f"{k} {fmt_param(v)}"
@@ -93,9 +101,10 @@ def learning_charts(history, metric):
     return [chart for chart in charts if chart is not None]
 
 
-def metrics_table(metrics, title="final metrics"):
-    """One row per metric, one column per split (also `nnx train`'s and `nnx evaluate`'s)."""
-    metrics = as_dict(metrics)
+def metrics_table(metrics, title="final metrics", deviations=None):
+    """One row per metric, one column per split (also `nnx train`'s and `nnx evaluate`'s);
+    with `deviations` ({split: {metric: std}}, a cross-validated run's) as `mean ± std`."""
+    metrics, deviations = as_dict(metrics), as_dict(deviations)
     splits = [s for s in SPLITS if as_dict(metrics.get(s))]
     splits += [s for s in metrics if s not in splits and as_dict(metrics.get(s))]
     table = Table(title, [Column("metric"), *[Column(s, "right") for s in splits]],
@@ -103,15 +112,54 @@ def metrics_table(metrics, title="final metrics"):
     names = dict.fromkeys(k for s in splits for k in as_dict(metrics[s]))
     for name in names:
         values = [as_number(as_dict(metrics[s]).get(name)) for s in splits]
-        table.add([name, *[cell(v, fmt_metric(v)) for v in values]])
+        spreads = [as_number(as_dict(deviations.get(s)).get(name)) for s in splits]
+        table.add([name, *[cell(v, fmt_metric(v) + ("" if sd is None else f" ± {fmt_metric(sd)}"))
+                           for v, sd in zip(values, spreads)]])
     return table
 
 
-def confusion_table(matrix):
+def cv_metrics_table(record, title="final metrics"):
+    """The run's metrics, `mean ± std` over the folds when it was cross-validated."""
+    cv = as_dict(record.get("cv"))
+    if not cv:
+        return metrics_table(record.get("metrics"), title)
+    return metrics_table(record.get("metrics"), deviations=cv.get("metrics_std"),
+                         title=f"{title}: mean ± std over {fmt_param(cv.get('folds'))} folds")
+
+
+def validation_rows(record):
+    """Which rows the run's confusion matrix counts."""
+    return ("the folds' validation splits together" if as_dict(record.get("cv"))
+            else "the validation split")
+
+
+def folds_table(cv):
+    """One row per fold of a cross-validated run: its rows, how it ended, its metrics."""
+    folds = [as_dict(f) for f in as_list(as_dict(cv).get("per_fold"))]
+    splits = [s for s in ("val", "test") if any(as_dict(as_dict(f.get("metrics")).get(s))
+                                                for f in folds)]
+    names = [(s, n) for s in splits for n in dict.fromkeys(
+        n for f in folds for n in as_dict(as_dict(f.get("metrics")).get(s)))]
+    table = Table("folds", [Column("fold", "right"), Column("train", "right"),
+                            Column("val", "right"), Column("status"), Column("epochs", "right"),
+                            *[Column(f"{s}_{n}", "right") for s, n in names]])
+    for fold in folds:
+        metrics = as_dict(fold.get("metrics"))
+        status = as_text(fold.get("status"), "?")
+        table.add([cell(fold.get("fold"), fmt_param(fold.get("fold"))),
+                   cell(fold.get("n_train"), fmt_param(fold.get("n_train"))),
+                   cell(fold.get("n_val"), fmt_param(fold.get("n_val"))),
+                   cell(status, style=STATUS_STYLE.get(status)),
+                   cell(epochs_run(history_of(fold))),
+                   *[cell(v, fmt_metric(v)) for v in (
+                       as_number(as_dict(metrics.get(s)).get(n)) for s, n in names)]])
+    return table
+
+
+def confusion_table(matrix, where="the validation split"):
     """Rows: true class, columns: predicted class; the diagonal in bold."""
     size = len(matrix)
-    table = Table("confusion matrix on the validation split (rows: true class, columns: "
-                  "predicted)",
+    table = Table(f"confusion matrix on {where} (rows: true class, columns: predicted)",
                   [Column("true \\ pred"), *[Column(str(j), "right") for j in range(size)],
                    Column("total", "right"), Column("recall", "right")])
     for i, row in enumerate(matrix):
@@ -190,6 +238,10 @@ def run_facts(record, path=""):
         facts.append(("environment", f"nnx {environment.get('nnx', '?')}, "
                                      f"{environment.get('threads', '?')} threads, "
                                      f"host {environment.get('host', '?')}"))
+    cv = as_dict(record.get("cv"))
+    if cv:
+        facts.append(("cross-validation", f"{fmt_param(cv.get('folds'))} folds; the curves "
+                                          "are their mean, no model is kept"))
     facts.append(("model file", as_text(record.get("model_path")) or "none kept"))
     facts.append(("record", str(path)))
     return facts
@@ -198,9 +250,12 @@ def run_facts(record, path=""):
 def run_view(record, path=""):
     history = history_of(record)
     metric = main_metric(record)
+    cv = as_dict(record.get("cv"))
     sections = [Fields(None, run_facts(record, path)),
                 Fields("config", config_summary(record.get("config"))),
-                metrics_table(record.get("metrics"))]
+                cv_metrics_table(record)]
+    if cv:
+        sections.append(folds_table(cv))
     charts = learning_charts(history, metric)
     if charts:
         sections.append(Charts(charts, "learning curves"))
@@ -210,7 +265,7 @@ def run_view(record, path=""):
     diagnostics = as_dict(record.get("diagnostics"))
     matrix = as_list(diagnostics.get("confusion_matrix"))
     if matrix:
-        sections.append(confusion_table(matrix))
+        sections.append(confusion_table(matrix, validation_rows(record)))
     per_epoch = {k: v for k, v in as_dict(diagnostics.get("per_epoch")).items()
                  if isinstance(v, dict)}
     if diagnostics:
@@ -234,6 +289,7 @@ def run_document(record, history, metric, diagnostics, path):
             "flags": as_list(diagnostics.get("flags")),
             "per_epoch": as_dict(diagnostics.get("per_epoch")),
             "confusion_matrix": diagnostics.get("confusion_matrix"),
+            "cv": as_dict(record.get("cv")) or None,
             "error": record.get("error"), "model_path": record.get("model_path"),
             "path": str(path)}
 

@@ -162,6 +162,9 @@ def model_file(record, record_path=None):
         if candidate.is_file():
             return candidate
     if not record.get("model_path"):
+        if record.get("cv"):
+            raise NnxError(f"run {record.get('run_id')!r} is cross-validated (data.folds), "
+                           "which keeps no model; train without data.folds for one")
         raise NnxError(f"run {record.get('run_id')!r} kept no model file")
     raise NnxError(f"run {record.get('run_id')!r}: its model file {record['model_path']!r} "
                    "is missing")

@@ -209,14 +209,18 @@ class _TrialStatus(Reporter):
         self.status = None
 
     def run_begin(self, info):
-        self.epochs = info["epochs"]
+        self.epochs, self.fold = info["epochs"], ""
         self.status = self.console.status(f"trial {self.number}: starting", spinner="dots")
         self.status.start()
+
+    def fold_begin(self, fold, folds, n_train, n_val):
+        self.fold = f"fold {fold + 1}/{folds} "
 
     def epoch_end(self, epoch, logs):
         if self.status is not None:
             shown = fmt_logs({k: v for k, v in logs.items() if k.startswith("val_")})
-            self.status.update(f"trial {self.number}: epoch {epoch + 1}/{self.epochs}  {shown}")
+            self.status.update(f"trial {self.number}: {self.fold}epoch {epoch + 1}/"
+                               f"{self.epochs}  {shown}")
 
     def run_end(self, record):
         if self.status is not None:

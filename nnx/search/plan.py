@@ -61,6 +61,29 @@ class Plan:
         return self.config["train"]["epochs"]
 
     @property
+    def folds(self):
+        """The base experiment's cross-validation folds, or None."""
+        return self.config["data"].get("folds")
+
+    @property
+    def epoch_stride(self):
+        """The most epochs a trial can train per fold: the pruning steps of one fold."""
+        return self._largest("train.epochs", self.epochs)
+
+    @property
+    def max_steps(self):
+        """The last pruning step a trial can reach (Hyperband's resource)."""
+        return self.epoch_stride * self._largest("data.folds", self.folds or 1)
+
+    def _largest(self, path, base):
+        """The largest value `path` takes: the base's, or the space's when it searches it."""
+        param = next((p for p in self.space.params if p.path == path), None)
+        if param is None:
+            return base
+        values = param.choices if param.type == "categorical" else (param.high,)
+        return max(int(v) for v in values if isinstance(v, int) and not isinstance(v, bool))
+
+    @property
     def budget(self):
         return Budget(self.n_trials, self.request.max_trials, self.request.timeout)
 

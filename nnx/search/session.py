@@ -55,7 +55,7 @@ def open_search(plan, worker=0, on_repair=None):
     study.sampler = samplers.build_sampler(
         plan.method, seed=samplers.sampler_seed(plan.name, trials_before, worker),
         space=plan.space, n_points=n_points or 0)
-    study.pruner = pruners.build_pruner(plan.pruner, plan.epochs)
+    study.pruner = pruners.build_pruner(plan.pruner, plan.max_steps)
     warm = 0 if source is None else enqueue_warm_start(study, source, request.warm_start,
                                                        plan.space)
     counts = _counts(study)

@@ -46,10 +46,22 @@ from nnx.search.suggest import sample
 class PruningCallback(Callback):
     """Reports `monitor` to the trial after every epoch (epochs count from 1) and stops
     training as 'pruned' when the pruner says so (never after the last epoch: nothing is
-    saved by stopping then)."""
+    saved by stopping then).
 
-    def __init__(self, trial, monitor, epochs):
+    With cross-validation the folds train one after another (a `fit` each), and epoch e of
+    fold k (both from 0) is reported at step k * stride + e + 1: fold-major, `stride` the
+    most epochs a trial of the study can train, so steps only grow and a step means the
+    same fold and epoch in every trial (the folds depend on the seed only). The median
+    pruner compares like with like; Hyperband's resource is the epochs trained in all.
+    """
+
+    def __init__(self, trial, monitor, epochs, folds=1, stride=None):
         self.trial, self.monitor, self.epochs = trial, monitor, epochs
+        self.folds, self.stride = folds, stride or epochs
+        self.fold = -1
+
+    def on_train_begin(self, logs=None):
+        self.fold += 1
 
     def on_epoch_end(self, epoch, logs):
         from optuna.exceptions import UpdateFinishedTrialError
@@ -57,15 +69,16 @@ class PruningCallback(Callback):
         value = logs.get(self.monitor)
         if value is None or not math.isfinite(value):
             return
-        step = epoch + 1
+        step = self.fold * self.stride + epoch + 1
         try:
             self.trial.report(float(value), step)
         except UpdateFinishedTrialError:  # another worker failed it: HeartbeatCallback stops
             return
-        if step < self.epochs and self.trial.should_prune():
+        last = self.fold == self.folds - 1 and epoch + 1 == self.epochs
+        if not last and self.trial.should_prune():
             self.model.stop_training = True
             self.model.status = "pruned"
-            self.model.stop_reason = (f"pruned after epoch {step} of {self.epochs}: "
+            self.model.stop_reason = (f"pruned after epoch {epoch + 1} of {self.epochs}: "
                                       f"{self.monitor} {fmt_metric(value)}")
 
 
@@ -211,7 +224,9 @@ def run_trial(session, reporter=None):
                 callbacks = [heartbeat]
                 if not plan.multi_objective:
                     callbacks.append(PruningCallback(trial, plan.metric,
-                                                     params.get("train.epochs", plan.epochs)))
+                                                     params.get("train.epochs", plan.epochs),
+                                                     params.get("data.folds", plan.folds) or 1,
+                                                     plan.epoch_stride))
                 record = run_experiment(
                     plan.space.apply(plan.raw, params), plan.request.results_dir,
                     callbacks=callbacks,

@@ -27,6 +27,7 @@ EXPECTED = {  # name: (task, input_shape, output_units, n_classes)
     "sequence_sum": ("regression", (10, 1), 1, None),
     "noisy_sine_next": ("regression", (20, 1), 1, None),
     "min_max_order": ("binary", (12,), 1, 2),
+    "imbalanced": ("binary", (20,), 1, 2),
 }
 Y_DTYPES = {"multiclass": np.int64, "binary": np.float32, "multilabel": np.float32,
             "regression": np.float32}
@@ -80,8 +81,8 @@ def test_check_data_config_fills_defaults_without_loading(tmp_path, monkeypatch)
     monkeypatch.setenv("NNX_DATA_DIR", str(tmp_path))
     resolved = check_data_config({"dataset": "digits", "test_split": 0.1})
     assert resolved == {"dataset": "digits", "validation_split": 0.2, "test_split": 0.1,
-                        "standardize": True, "task": None, "autoencoder": False, "target": [],
-                        "categorical": [], "options": {}}
+                        "standardize": True, "task": None, "autoencoder": False, "folds": None,
+                        "target": [], "categorical": [], "sample_weight": None, "options": {}}
     assert list(tmp_path.iterdir()) == []  # nothing was read, so nothing was cached
     assert check_data_config({"dataset": "moons", "noise": 0.3})["options"] == {
         "n_samples": 1000, "noise": 0.3}

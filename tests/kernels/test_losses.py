@@ -7,6 +7,7 @@ from gradcheck import max_rel_error, numeric_grad
 from scipy.special import expit, log_softmax, softmax
 
 from nnx import losses
+from nnx.errors import NnxError
 from nnx.kernels import losses as K
 
 RNG = np.random.default_rng(0)
@@ -100,7 +101,7 @@ def test_softmax_cross_entropy_of_huge_logits_is_finite(dtype):
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, 0.0], [-1e4, -1e4, 1e4]], dtype)
     labels = np.array([0, 0, 2, 1])
     grad = np.empty_like(z)
-    value = K.cce_logits(z, labels, grad)
+    value = K.cce_logits(z, labels, np.empty(0, dtype), grad)
     # row 0: right class dominates -> 0; row 1: log(2) + 2e4; row 2: log 3; row 3: 2e4
     want = (0.0 + (np.log(2.0) + 2e4) + np.log(3.0) + 2e4) / 4
     assert np.isfinite(value) and value == pytest.approx(want, rel=1e-6)
@@ -114,7 +115,7 @@ def test_sigmoid_binary_cross_entropy_of_huge_logits_is_finite(dtype):
     z = np.array([[1e4, -1e4], [-1e4, 1e4]], dtype)
     t = np.array([[1.0, 0.0], [1.0, 0.0]], dtype)
     grad = np.empty_like(z)
-    value = K.bce_logits(z, t, grad)
+    value = K.bce_logits(z, t, np.empty(0, dtype), grad)
     assert np.isfinite(value) and value == pytest.approx((0 + 0 + 1e4 + 1e4) / 4, rel=1e-9)
     assert np.all(np.isfinite(grad))
     np.testing.assert_allclose(grad, (expit(z.astype(np.float64)) - t) / 4, atol=1e-12)
@@ -145,3 +146,81 @@ def test_aliases_and_with_logits():
     assert fused.from_logits and isinstance(fused, losses.BinaryCrossentropy)
     assert losses.get({"type": "huber", "delta": 0.5}).get_config() == {"type": "huber",
                                                                          "delta": 0.5}
+
+
+# -- sample weights: sum_i w_i l_i / N (Keras' normalisation) ------------------------------
+ROW_LOSSES = {  # id: per-row loss l_i of CASES[id] by hand (mean over a row's elements,
+    # the sum over the classes for the categorical forms)
+    "mse": lambda p, t: np.mean((p - t) ** 2, axis=1),
+    "mae": lambda p, t: np.mean(np.abs(p - t), axis=1),
+    "huber": lambda p, t: np.array([hand_huber(d, 1.0) for d in p - t]),
+    "huber_delta2": lambda p, t: np.array([hand_huber(d, 2.0) for d in p - t]),
+    "bce_probs": lambda p, t: -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p), axis=1),
+    "bce_logits": lambda z, t: -np.mean(t * np.log(expit(z)) + (1 - t) * np.log(1 - expit(z)),
+                                        axis=1),
+    "cce_probs_labels": lambda p, t: -np.log(p[np.arange(len(t)), t]),
+    "cce_probs_onehot": lambda p, t: -np.sum(t * np.log(p), axis=1),
+    "cce_logits_labels": lambda z, t: -log_softmax(z, axis=1)[np.arange(len(t)), t],
+    "cce_logits_onehot": lambda z, t: -np.sum(t * log_softmax(z, axis=1), axis=1),
+}
+
+
+def row_weights(n):
+    """Positive weights with a zero among them (a sample that must not count)."""
+    w = np.random.default_rng(n).uniform(0.2, 3.0, n)
+    w[1] = 0.0
+    return w
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_weighted_loss_matches_hand_computation(case):
+    loss, pred, target, _ = CASES[case]
+    w = row_weights(len(pred))
+    want = np.sum(w * ROW_LOSSES[case](pred, target)) / len(pred)
+    assert loss.forward(pred.copy(), target, sample_weight=w) == pytest.approx(want, rel=1e-13)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_weighted_loss_gradient_matches_finite_differences(case):
+    loss, pred, target, _ = CASES[case]
+    pred, w = pred.copy(), row_weights(len(pred))
+    loss.forward(pred, target, sample_weight=w)
+    analytic = loss.backward().copy()
+    numeric = numeric_grad(lambda: loss.forward(pred, target, sample_weight=w), pred)
+    assert max_rel_error(analytic, numeric) < 1e-6
+    assert np.all(analytic[1] == 0)  # the zero-weight sample gets no gradient
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_unit_weights_give_the_unweighted_loss(case):
+    loss, pred, target, _ = CASES[case]
+    plain = loss.forward(pred.copy(), target)
+    grad = loss.backward().copy()
+    weighted = loss.forward(pred.copy(), target, sample_weight=np.ones(len(pred)))
+    assert weighted == pytest.approx(plain, rel=1e-15)
+    np.testing.assert_array_equal(loss.backward(), grad)
+
+
+@pytest.mark.parametrize("name", ["mse", "binary_crossentropy", "categorical_crossentropy"])
+def test_float32_weighted_loss_keeps_float32(name):
+    loss = losses.get({"type": name, "from_logits": True} if "crossentropy" in name else name)
+    pred = LOGITS[:, :1].astype(np.float32) if name != "categorical_crossentropy" else \
+        LOGITS.astype(np.float32)
+    target = LABELS if name == "categorical_crossentropy" else BITS[:, :1].astype(np.float32)
+    w = row_weights(6)
+    value = loss.forward(pred, target, sample_weight=w)
+    assert loss.backward().dtype == np.float32
+    want = loss.forward(pred.astype(np.float64), target, sample_weight=w)
+    assert value == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("weight, problem", [
+    (np.array([1.0, -1.0, 1.0, 1.0, 1.0, 1.0]), r"sample_weight\[1\] is -1.0"),
+    (np.array([1.0, 1.0, np.nan, 1.0, 1.0, 1.0]), r"sample_weight\[2\] is nan"),
+    (np.array([1.0, 1.0, 1.0, np.inf, 1.0, 1.0]), r"sample_weight\[3\] is inf"),
+    (np.ones(5), r"one weight per sample \(6,\), got shape \(5,\)"),
+    (np.array(["a"] * 6), "must be numbers"),
+])
+def test_bad_sample_weights_are_refused(weight, problem):
+    with pytest.raises(NnxError, match=problem):
+        losses.get("mse").forward(PROBS.copy()[:, :1], BITS[:, :1], sample_weight=weight)

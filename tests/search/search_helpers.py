@@ -25,6 +25,19 @@ BASE = {
 }
 
 
+class PruneAtStep:
+    """A stand-in for an Optuna trial whose pruner says 'prune' from `step` on."""
+
+    def __init__(self, step):
+        self.step, self.reports = step, {}
+
+    def report(self, value, step):
+        self.reports[step] = value
+
+    def should_prune(self):
+        return max(self.reports) >= self.step
+
+
 class Workspace:
     """A temporary folder with experiment files and a results folder."""
 

@@ -5,24 +5,11 @@ and used to warm-start another study."""
 import json
 
 import yaml
-from search_helpers import BASE
+from search_helpers import BASE, PruneAtStep
 
 from nnx.experiment import run_experiment
 from nnx.format import fmt_metric
 from nnx.search.trial import PruningCallback
-
-
-class PruneAtStep:
-    """A stand-in for an Optuna trial whose pruner says 'prune' from `step` on."""
-
-    def __init__(self, step):
-        self.step, self.reports = step, {}
-
-    def report(self, value, step):
-        self.reports[step] = value
-
-    def should_prune(self):
-        return max(self.reports) >= self.step
 
 
 def test_pruning_callback_stops_training_as_pruned(tmp_path):

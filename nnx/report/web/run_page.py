@@ -9,13 +9,15 @@ from nnx.report.run import (
     DIAGNOSTIC_ORDER,
     config_summary,
     confusion_table,
+    cv_metrics_table,
     flags_table,
+    folds_table,
     history_of,
     layer_chart,
     layer_table,
     learning_chart,
-    metrics_table,
     run_facts,
+    validation_rows,
 )
 from nnx.report.values import as_dict, as_list, as_text
 from nnx.report.view import Fields
@@ -62,16 +64,19 @@ def run_page(record, path, links, trial_of=None):
         study, number = trial_of
         facts.insert(0, ("study", link(links.study(study), f"{study}, trial #{number}")))
     sections = [Fields(None, facts), Fields("config", config_summary(record.get("config"))),
-                metrics_table(record.get("metrics"))]
+                cv_metrics_table(record)]
+    if as_dict(record.get("cv")):
+        sections.append(folds_table(record["cv"]))
     figures = learning_figures(history) or [
         Figure("learning curves", note="fewer than two finite epochs to draw")]
     sections.append(Figures("learning curves", figures))
     diagnostics = as_dict(record.get("diagnostics"))
     matrix = as_list(diagnostics.get("confusion_matrix"))
     if matrix:
-        sections.append(Figures(None, [Figure(
-            "confusion matrix on the validation split", confusion_figure(matrix))]))
-        sections.append(confusion_table(matrix))
+        where = validation_rows(record)
+        sections.append(Figures(None, [Figure(f"confusion matrix on {where}",
+                                              confusion_figure(matrix))]))
+        sections.append(confusion_table(matrix, where))
     if diagnostics:
         sections.append(flags_table(as_list(diagnostics.get("flags"))))
     per_epoch = {k: v for k, v in as_dict(diagnostics.get("per_epoch")).items()
