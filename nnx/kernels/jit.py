@@ -23,9 +23,13 @@ the caller's loop sees through it (LLVM's own inlining comes too late for some r
 
 def by_dtype(stub, float32_version, other_version):
     """Make the plain function `stub` callable from kernels: on a float32 scalar it runs
-    `float32_version`, on anything else `other_version`, chosen when the caller compiles."""
+    `float32_version`, on anything else `other_version`, chosen when the caller compiles.
 
-    @overload(stub, jit_options={"cache": True})
+    The two-line choosers are not disk-cached: every one is defined here, on the same lines,
+    and numba's cache keys them by file and line, so two of them would share (and swap) one
+    cache entry. A cached caller keeps their compiled code in its own cache entry anyway."""
+
+    @overload(stub)
     def _choose(v):
         if v == types.float32:
             return lambda v: float32_version(v)
