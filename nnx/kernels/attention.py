@@ -14,9 +14,11 @@ after each query. A query that sees no key gets zero probabilities (output b_o) 
 NaN. What backward needs: the probabilities (N, H, T, T) when the caller keeps them, else
 they are recomputed from Q, K and the per-row log-sum-exp `lse` (N, H, T), always kept.
 
-`params` = (W (D, 3I), b (3I,), W_o (I, D), b_o (D,)) with the query block of W and b
-already times 1/sqrt(dk); `grads` = gradients of the same arrays, the query block of dW and
-db included (the caller scales them back to its unscaled weights).
+The layer runs a step as `project` (one GEMM, on BLAS's threads), `heads_forward` over
+parts of the batch (on nnx.kernels.threads), `project` again; backward as `output_backward`,
+`heads_backward` over parts, `input_backward`. The weights W (D, 3I) and b (3I,) of the
+projections side by side have the query block already times 1/sqrt(dk); so do their
+gradients (the caller scales them back to its unscaled weights).
 """
 
 import numpy as np
@@ -74,8 +76,8 @@ def _recomputed_row(row, stop, lse):
 
 
 @kernel
-def _dense(x, W, b, y):
-    """y (M, F) = x (M, K) @ W (K, F) + b."""
+def project(x, W, b, y):
+    """y (M, F) = x (M, K) @ W (K, F) + b: the input and output projections."""
     np.dot(x, W, y)
     for m in range(y.shape[0]):
         row = y[m]
@@ -105,33 +107,28 @@ def _scores(qkv, n, h, steps, dk, s):
 
 
 @kernel
-def attention_forward(x, params, heads, causal, mask, saved, y):
-    """x (N, T, D) -> y (N*T, D) = softmax(Qs K^T, masked) V W_o + b_o, head by head.
-
-    saved = (qkv (N*T, 3I), probs (N, H, T, T) or empty (0, 0, 0, 0), lse (N, H, T),
-    mixed (N*T, I): the heads' outputs side by side): what backward reads."""
-    W, b, W_o, b_o = params
-    qkv, probs, lse, mixed = saved
-    n_batch, steps, features = x.shape
-    inner = W_o.shape[0]
+def heads_forward(qkv, heads, steps, causal, mask, saved, first, stop):
+    """mixed[n] = softmax(Qs K^T, masked) V of every head, for the samples first..stop-1
+    (qkv (N*T, 3I) from `project`). saved = (probs (N, H, T, T) or empty (0, 0, 0, 0), lse
+    (N, H, T), mixed (N*T, I): the heads' outputs side by side): what backward reads."""
+    probs, lse, mixed = saved
+    width = qkv.shape[1]
+    inner = width // 3
     dk = inner // heads
-    width = 3 * inner
-    _dense(x.reshape(n_batch * steps, features), W, b, qkv)
     keep = probs.shape[0] > 0
-    scratch = np.empty((steps, steps), x.dtype)
+    scratch = np.empty((steps, steps), qkv.dtype)
     flat_qkv, flat_mixed = qkv.reshape(qkv.size), mixed.reshape(mixed.size)
-    for n in range(n_batch):
+    for n in range(first, stop):
         for h in range(heads):
             p = probs[n, h] if keep else scratch
             _scores(qkv, n, h, steps, dk, p)
             for i in range(steps):
-                stop = _hide(mask, n, causal, i, p[i])
-                lse[n, h, i] = _softmax_row(p[i], stop)
-            # out[n, :, head h] = P V
+                visible = _hide(mask, n, causal, i, p[i])
+                lse[n, h, i] = _softmax_row(p[i], visible)
+            # mixed[n, :, head h] = P V
             gemm(p.reshape(p.size), (0, steps, False), flat_qkv,
                  (n * steps * width + 2 * inner + h * dk, width, False), flat_mixed,
                  (n * steps * inner + h * dk, inner, False), (steps, dk, steps), 1.0, 0.0)
-    _dense(mixed, W_o, b_o, y)
 
 
 @kernel
@@ -163,24 +160,25 @@ def _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv):
 
 
 @kernel
-def attention_backward(x, params, heads, causal, mask, saved, dy, grads, dx, scratch):
-    """Gradients of attention_forward from dy (N*T, D): grads (like params) and dx (N, T, D)
-    or empty (0, 0, 0) to skip it. scratch = (dmixed (N*T, I), dqkv (N*T, 3I))."""
-    W, _, W_o, _ = params
-    qkv, probs, lse, mixed = saved
-    dW, db, dW_o, db_o = grads
-    dmixed, dqkv = scratch
-    n_batch, steps, features = x.shape
-    inner = W_o.shape[0]
-    dk = inner // heads
-    x2 = x.reshape(n_batch * steps, features)
+def output_backward(mixed, W_o, dy, dW_o, db_o, dmixed):
+    """From dy (N*T, D) = dL/d(mixed W_o + b_o): dW_o, db_o and dmixed (N*T, I)."""
     np.dot(mixed.T, dy, dW_o)
     _column_sums(dy, db_o)
     np.dot(dy, W_o.T, dmixed)
+
+
+@kernel
+def heads_backward(qkv, dmixed, heads, steps, causal, mask, saved, dqkv, first, stop):
+    """dqkv rows of the samples first..stop-1: the gradients of their q, k, v from dmixed,
+    with saved = (probs, lse, mixed) as heads_forward left them (P recomputed from the
+    log-sum-exps when probs is empty)."""
+    probs, lse, _ = saved
+    inner = qkv.shape[1] // 3
+    dk = inner // heads
     keep = probs.shape[0] > 0
-    recomputed = np.empty((steps, steps), x.dtype)
-    dp = np.empty((steps, steps), x.dtype)
-    for n in range(n_batch):
+    recomputed = np.empty((steps, steps), qkv.dtype)
+    dp = np.empty((steps, steps), qkv.dtype)
+    for n in range(first, stop):
         for h in range(heads):
             if keep:
                 p = probs[n, h]
@@ -188,10 +186,15 @@ def attention_backward(x, params, heads, causal, mask, saved, dy, grads, dx, scr
                 p = recomputed
                 _scores(qkv, n, h, steps, dk, p)
                 for i in range(steps):
-                    stop = _hide(mask, n, causal, i, p[i])
-                    _recomputed_row(p[i], stop, lse[n, h, i])
+                    visible = _hide(mask, n, causal, i, p[i])
+                    _recomputed_row(p[i], visible, lse[n, h, i])
             _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv)
-    np.dot(x2.T, dqkv, dW)
+
+
+@kernel
+def input_backward(x, W, dqkv, dW, db, dx):
+    """From dqkv (M, 3I) = dL/d(x W + b): dW (D, 3I), db and dx (M, D) or empty (0, 0)."""
+    np.dot(x.T, dqkv, dW)
     _column_sums(dqkv, db)
     if dx.shape[0] > 0:
-        np.dot(dqkv, W.T, dx.reshape(n_batch * steps, features))
+        np.dot(dqkv, W.T, dx)

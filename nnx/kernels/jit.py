@@ -4,19 +4,21 @@
 instead of compiling. `error_model="numpy"`: a division by zero gives inf/nan (which the
 divergence guard sees) instead of a Python exception; the exception check blocks SIMD
 vectorization of loops with a division (Adam's update ran 3x slower with it).
+`nogil=True`: a kernel releases the GIL, so Python threads can run kernels over parts of a
+batch side by side (nnx.kernels.threads).
 """
 
 from numba import njit, types
 from numba.extending import overload
 
-kernel = njit(cache=True, error_model="numpy")
+kernel = njit(cache=True, error_model="numpy", nogil=True)
 
-reassociating_kernel = njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+reassociating_kernel = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc"})
 """For loops that sum as they go (the optimizers' norms): without reassociation LLVM must add
 in order and cannot vectorize the sum. Only `reassoc`: full fastmath assumes no NaN and would
 optimize away the NaN checks the divergence guard relies on."""
 
-inline_kernel = njit(cache=True, error_model="numpy", inline="always")
+inline_kernel = njit(cache=True, error_model="numpy", nogil=True, inline="always")
 """For a few-line helper called inside a hot loop: inlined into its caller's numba IR, so
 the caller's loop sees through it (LLVM's own inlining comes too late for some rewrites)."""
 

@@ -255,53 +255,52 @@ def _products(U, V, v_start, Mc, tiles_in_chunk):
 
 
 @kernel
-def winograd_forward(x, W, b, g, code, work, z, y):
-    """x (N, C, H, W), W (F, C, 3, 3), b (F,) or empty -> z = conv(x, W) + b and y = act(z),
-    both (N, F, Ho, Wo); y may be z, and z may be empty (with no samples) when only y is
-    wanted. Element-wise activations only.
-
-    work = (U (16, F, C), V (16, C, P), Mc (16, F, Pc)) with Pc = the tiles of `chunk`
-    samples: V holds every tile of the batch (P = N * tiles, what backward reads) or one
-    chunk's (inference, P = Pc); U keeps the transformed filters for backward."""
-    U, V, Mc = work
-    n_batch, filters = y.shape[0], y.shape[1]
-    plane = y.shape[2] * y.shape[3]
+def _chunking(g, out, chunk_tiles):
+    """(filters, Ho*Wo, tiles per sample, samples per chunk) for outputs `out` (N, F, Ho, Wo)
+    and chunk buffers of `chunk_tiles` tiles."""
     th, tw = tiles(g)
-    per_sample = th * tw
-    chunk = Mc.shape[2] // per_sample
-    keep_all = V.shape[2] == n_batch * per_sample
-    keep_z = z.shape[0] > 0
-    scratch = np.empty((chunk, filters, y.shape[2], y.shape[3]), y.dtype)  # z, when not kept
-    filter_transform(W, U)
-    for first in range(0, n_batch, chunk):
-        count = min(chunk, n_batch - first)
-        pc = count * per_sample
-        v_start = first * per_sample if keep_all else 0
-        input_transform(x, first, count, g, V, v_start)
-        _products(U, V, v_start, Mc, pc)
-        target = z[first:first + count] if keep_z else scratch[:count]
-        output_transform(Mc, count, g, b, target)
-        for m in range(count):
-            activate(target[m].reshape(filters, plane), code,
-                     y[first + m].reshape(filters, plane))
+    return out.shape[1], out.shape[2] * out.shape[3], th * tw, chunk_tiles // (th * tw)
 
 
 @kernel
-def winograd_backward(g, code, saved, dy, grads, scratch):
-    """Gradients of y = act(z), z = conv(x, W) + b (winograd_forward) from dy (N, F, Ho, Wo).
+def winograd_forward(x, U, b, g, code, work, z, y, first, stop):
+    """Samples first..stop-1 of x (N, C, H, W) -> z = conv(x, W) + b and y = act(z), both
+    (N, F, Ho, Wo), with U (16, F, C) = filter_transform(W) and b (F,) or empty; y may be
+    z, and z may be empty (with no samples) when only y is wanted. Element-wise activations.
+
+    work = (V, Mc (16, F, Pc)), Pc the tiles of a chunk of samples: V (16, C, N * tiles)
+    keeps every tile of the batch for backward (training), or V (16, C, Pc) holds one
+    chunk's (inference)."""
+    V, Mc = work
+    filters, plane, per_sample, chunk = _chunking(g, y, Mc.shape[2])
+    keep_all = V.shape[2] == y.shape[0] * per_sample
+    keep_z = z.shape[0] > 0
+    scratch = np.empty((chunk, filters, y.shape[2], y.shape[3]), y.dtype)  # z, when not kept
+    for start in range(first, stop, chunk):
+        count = min(chunk, stop - start)
+        v_start = start * per_sample if keep_all else 0
+        input_transform(x, start, count, g, V, v_start)
+        _products(U, V, v_start, Mc, count * per_sample)
+        target = z[start:start + count] if keep_z else scratch[:count]
+        output_transform(Mc, count, g, b, target)
+        for m in range(count):
+            activate(target[m].reshape(filters, plane), code,
+                     y[start + m].reshape(filters, plane))
+
+
+@kernel
+def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
+    """Gradients of y = act(z), z = conv(x, W) + b (winograd_forward) from the samples
+    first..stop-1 of dy (N, F, Ho, Wo): their share of dU and db, and their rows of dx.
 
     saved = (U, V, y, z) of the forward (V with the tiles of the whole batch; z may be y
-    for every activation but gelu); grads = (dW (F, C, 3, 3), db (F,) or empty, dx
-    (N, C, H, W) or empty: the first layer of a model needs none); scratch = (dM (16, F, Pc),
-    dV (16, C, Pc) or empty with dx, dU (16, F, C)), Pc the tiles of a chunk of samples."""
+    for every activation but gelu); grads = (dU (16, F, C): filter_gradient makes dW of
+    the sum over the parts, db (F,) or empty, dx (N, C, H, W) or empty: the first layer of
+    a model needs none); scratch = (dM (16, F, Pc), dV (16, C, Pc) or empty with dx)."""
     U, V, y, z = saved
-    dW, db, dx = grads
-    dM, dV, dU = scratch
-    n_batch, filters = dy.shape[0], dy.shape[1]
-    plane = dy.shape[2] * dy.shape[3]
-    th, tw = tiles(g)
-    per_sample = th * tw
-    chunk = dM.shape[2] // per_sample
+    dU, db, dx = grads
+    dM, dV = scratch
+    filters, plane, per_sample, chunk = _chunking(g, dy, dM.shape[2])
     channels = U.shape[2]
     tiles_all, m_pitch = V.shape[2], dM.shape[2]
     flat_u, flat_v = U.reshape(U.size), V.reshape(V.size)
@@ -310,14 +309,14 @@ def winograd_backward(g, code, saved, dy, grads, scratch):
     if has_bias:
         db[:] = 0
     dz = np.empty((chunk, filters, dy.shape[2], dy.shape[3]), dy.dtype)
-    for first in range(0, n_batch, chunk):
-        count = min(chunk, n_batch - first)
+    for start in range(first, stop, chunk):
+        count = min(chunk, stop - start)
         pc = count * per_sample
         for m in range(count):
             d = dz[m].reshape(filters, plane)
-            activation_grad(dy[first + m].reshape(filters, plane),
-                            y[first + m].reshape(filters, plane),
-                            z[first + m].reshape(filters, plane), code, d)
+            activation_grad(dy[start + m].reshape(filters, plane),
+                            y[start + m].reshape(filters, plane),
+                            z[start + m].reshape(filters, plane), code, d)
             if has_bias:
                 for f in range(filters):
                     row = d[f]
@@ -328,9 +327,9 @@ def winograd_backward(g, code, saved, dy, grads, scratch):
         output_gradient(dz, 0, count, g, dM)
         for xi in range(16):  # dU[xi] += dM[xi] V[xi]^T over this chunk's tiles
             gemm(flat_dm, (xi * filters * m_pitch, m_pitch, False), flat_v,
-                 (xi * channels * tiles_all + first * per_sample, tiles_all, True), flat_du,
+                 (xi * channels * tiles_all + start * per_sample, tiles_all, True), flat_du,
                  (xi * filters * channels, channels, False), (filters, channels, pc), 1.0,
-                 0.0 if first == 0 else 1.0)
+                 0.0 if start == first else 1.0)
         if dx.shape[0] > 0:
             flat_dv = dV.reshape(dV.size)
             for xi in range(16):  # dV[xi] = U[xi]^T dM[xi]
@@ -338,5 +337,4 @@ def winograd_backward(g, code, saved, dy, grads, scratch):
                      (xi * filters * m_pitch, m_pitch, False), flat_dv,
                      (xi * channels * m_pitch, m_pitch, False), (channels, pc, filters), 1.0,
                      0.0)
-            input_gradient(dV, first, count, g, dx)
-    filter_gradient(dU, dW)
+            input_gradient(dV, start, count, g, dx)

@@ -27,6 +27,7 @@ from nnx.kernels import lazy
 from nnx.layers.base import Layer, positive_int
 
 kernels = lazy("attention")
+threads = lazy("threads")
 
 
 class MultiHeadAttention(Layer):
@@ -89,35 +90,46 @@ class MultiHeadAttention(Layer):
         n, steps, features = x.shape
         heads, inner = self.num_heads, self.num_heads * self.head_dim
         scale = dtype.type(1.0 / math.sqrt(self.head_dim))
-        x3 = np.ascontiguousarray(x, dtype=dtype)
+        x2 = np.ascontiguousarray(x, dtype=dtype).reshape(n * steps, features)
         # The query scale is folded into its weights: the kernels see scaled queries.
-        params = (np.concatenate((p["W_q"] * scale, p["W_k"], p["W_v"]), axis=1),
-                  np.concatenate((p["b_q"] * scale, p["b_k"], p["b_v"])), p["W_o"], p["b_o"])
+        W = np.concatenate((p["W_q"] * scale, p["W_k"], p["W_v"]), axis=1)
+        b = np.concatenate((p["b_q"] * scale, p["b_k"], p["b_v"]))
         mask = self.padding_mask(x.shape)
         keep = training and n * heads * steps * steps <= self.max_cached_probs
-        saved = (np.empty((n * steps, 3 * inner), dtype),
-                 np.empty((n, heads, steps, steps) if keep else (0, 0, 0, 0), dtype),
+        qkv = np.empty((n * steps, 3 * inner), dtype)
+        saved = (np.empty((n, heads, steps, steps) if keep else (0, 0, 0, 0), dtype),
                  np.empty((n, heads, steps), dtype), np.empty((n * steps, inner), dtype))
+        kernels.project(x2, W, b, qkv)
+        threads.run_parts(lambda first, stop: kernels.heads_forward(
+            qkv, heads, steps, self.causal, mask, saved, first, stop), n, self._min_part(steps))
         y = np.empty((n * steps, features), dtype)
-        kernels.attention_forward(x3, params, heads, self.causal, mask, saved, y)
+        kernels.project(saved[2], p["W_o"], p["b_o"], y)
         if training:
-            self._cache = (x3, params, mask, scale, saved)
+            self._cache = (x2, W, qkv, mask, scale, saved)
         return y.reshape(n, steps, features)
 
+    def _min_part(self, steps):
+        """Samples per thread at the least: a part of ~1 ms is worth a thread's hand-over."""
+        return max(1, 64_000 // (self.num_heads * steps * steps))
+
     def backward(self, dy):
-        x3, params, mask, scale, saved = self._cache
+        x2, W, qkv, mask, scale, saved = self._cache
         g = self.grads
-        dtype = params[0].dtype
+        dtype = W.dtype
         n, steps, features = dy.shape
         inner = self.num_heads * self.head_dim
         dy2 = np.ascontiguousarray(dy, dtype=dtype).reshape(n * steps, features)
-        grads = (np.empty_like(params[0]), np.empty_like(params[1]), g["W_o"], g["b_o"])
-        scratch = (np.empty((n * steps, inner), dtype), np.empty((n * steps, 3 * inner), dtype))
-        dx = np.empty_like(x3) if self.needs_input_grad else np.empty((0, 0, 0), dtype)
-        kernels.attention_backward(x3, params, self.num_heads, self.causal, mask, saved, dy2,
-                                   grads, dx, scratch)
+        dmixed = np.empty((n * steps, inner), dtype)
+        kernels.output_backward(saved[2], self.params["W_o"], dy2, g["W_o"], g["b_o"], dmixed)
+        dqkv = np.empty((n * steps, 3 * inner), dtype)
+        threads.run_parts(lambda first, stop: kernels.heads_backward(
+            qkv, dmixed, self.num_heads, steps, self.causal, mask, saved, dqkv, first, stop),
+            n, self._min_part(steps))
+        dW, db = np.empty_like(W), np.empty(3 * inner, dtype)
+        dx = np.empty_like(x2) if self.needs_input_grad else np.empty((0, 0), dtype)
+        kernels.input_backward(x2, W, dqkv, dW, db, dx)
         for i, key in enumerate(("q", "k", "v")):
             rescale = scale if key == "q" else 1  # back to the unscaled query weights
-            np.multiply(grads[0][:, i * inner:(i + 1) * inner], rescale, out=g[f"W_{key}"])
-            np.multiply(grads[1][i * inner:(i + 1) * inner], rescale, out=g[f"b_{key}"])
-        return dx if self.needs_input_grad else None
+            np.multiply(dW[:, i * inner:(i + 1) * inner], rescale, out=g[f"W_{key}"])
+            np.multiply(db[i * inner:(i + 1) * inner], rescale, out=g[f"b_{key}"])
+        return dx.reshape(n, steps, features) if self.needs_input_grad else None

@@ -7,6 +7,7 @@ shared with the pooling layers.
 """
 
 import math
+import threading
 
 import numpy as np
 
@@ -17,11 +18,16 @@ from nnx.kernels.geometry import ConvGeometry
 from nnx.layers.base import Layer, positive_int
 
 conv = lazy("conv")
+threads = lazy("threads")
 winograd = lazy("winograd")
 
 SPATIAL_NAMES = {1: ("length",), 2: ("height", "width")}
 INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in float32)
-WINOGRAD_TILES = 256  # tiles per chunk: each chunk's 16 products run in cache
+# Tiles per Winograd chunk: each chunk's 16 products run in cache, and below 10^6
+# multiply-adds, where OpenBLAS keeps a product on the calling thread (its small-matrix
+# kernel), so that the threads that take parts of the batch do not contend for BLAS's own.
+WINOGRAD_TILES = 256
+SMALL_PRODUCT = 1_000_000
 
 
 def size_tuple(layer, field, value, rank, minimum=1):
@@ -176,6 +182,10 @@ class _Conv(Layer):
             array = self._buffers[key] = np.empty(shape, dtype=dtype)
         return array
 
+    def _thread_scratch(self, key, shape, dtype):
+        """A work array of the calling thread (parts of a batch run on several threads)."""
+        return self._scratch((key, threading.get_ident()), shape, dtype)
+
     def _stores_preactivation(self):
         return self.keeps_preactivation or self.code == activations.GELU
 
@@ -225,19 +235,26 @@ class _Conv(Layer):
     def _winograd_tiles(self, n):
         """(tiles per sample, samples per chunk)."""
         th, tw = winograd.tiles(self._geom)
-        return th * tw, max(1, min(n, WINOGRAD_TILES // (th * tw)))
+        most = min(WINOGRAD_TILES, SMALL_PRODUCT // (self.filters * self.input_shape[0]))
+        return th * tw, max(1, min(n, most // (th * tw)))
 
     def _winograd_forward(self, x4, W, z, y, training, mode):
-        """winograd_forward; returns (U, V), the transformed filters and input tiles (V of
-        the whole batch when training, of one chunk at inference)."""
+        """winograd_forward over parts of the batch; returns (U, V): the transformed filters
+        and, when training, the input tiles of the whole batch (what backward reads)."""
         n, channels = x4.shape[0], x4.shape[1]
         per_sample, chunk = self._winograd_tiles(n)
         U = self._scratch("U" + mode, (16, self.filters, channels), W.dtype)
-        V = self._scratch("V" + mode, (16, channels, (n if training else chunk) * per_sample),
-                          W.dtype)
-        M = self._scratch("M", (16, self.filters, chunk * per_sample), W.dtype)
-        winograd.winograd_forward(x4, W, self._bias(W.dtype, self.params), self._geom,
-                                  self.code, (U, V, M), z, y)
+        winograd.filter_transform(W, U)
+        V = self._scratch("V", (16, channels, n * per_sample), W.dtype) if training else None
+        b = self._bias(W.dtype, self.params)
+
+        def part(first, stop):
+            tiles = (16, channels, chunk * per_sample)
+            work = (V if training else self._thread_scratch("V_infer", tiles, W.dtype),
+                    self._thread_scratch("M", (16, self.filters, chunk * per_sample), W.dtype))
+            winograd.winograd_forward(x4, U, b, self._geom, self.code, work, z, y, first, stop)
+
+        threads.run_parts(part, n, chunk)
         return U, V
 
     def _preactivation_or_output(self):
@@ -281,14 +298,31 @@ class _Conv(Layer):
         conv.conv_backward(W, self._geom, code, (cols, *outputs), dy4, grads, (dzT, dcols, dxp))
 
     def _winograd_backward(self, code, outputs, dy4, grads):
+        """winograd_backward over parts of the batch; each part's share of the filter and
+        bias gradients is summed here."""
         U, V = self._saved
+        dW, db, dx = grads
         channels, dtype = U.shape[2], U.dtype
         per_sample, chunk = self._winograd_tiles(dy4.shape[0])
-        dM = self._scratch("dM", (16, self.filters, chunk * per_sample), dtype)
-        dV = self._scratch("dV", (16, channels, chunk * per_sample) if self.needs_input_grad
-                           else (0, 0, 0), dtype)
-        dU = self._scratch("dU", U.shape, dtype)
-        winograd.winograd_backward(self._geom, code, (U, V, *outputs), dy4, grads, (dM, dV, dU))
+        shares = []
+
+        def part(first, stop):
+            tiles = chunk * per_sample
+            scratch = (self._thread_scratch("dM", (16, self.filters, tiles), dtype),
+                       self._thread_scratch("dV", (16, channels, tiles)
+                                            if self.needs_input_grad else (0, 0, 0), dtype))
+            share = (np.empty_like(U), np.empty_like(db))
+            winograd.winograd_backward(self._geom, code, (U, V, *outputs), dy4,
+                                       (share[0], share[1], dx), scratch, first, stop)
+            shares.append(share)
+
+        threads.run_parts(part, dy4.shape[0], chunk)
+        dU, db_sum = shares[0]
+        for share_dU, share_db in shares[1:]:
+            dU += share_dU
+            db_sum += share_db
+        db[...] = db_sum
+        winograd.filter_gradient(dU, dW)
 
 
 class Conv1D(_Conv):
