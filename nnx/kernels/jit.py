@@ -6,10 +6,17 @@ divergence guard sees) instead of a Python exception; the exception check blocks
 vectorization of loops with a division (Adam's update ran 3x slower with it).
 `nogil=True`: a kernel releases the GIL, so Python threads can run kernels over parts of a
 batch side by side (nnx.kernels.threads).
+The disk cache is nnx's own folder (nnx/kernels/cache.py says where and why), set here,
+before any kernel is decorated, unless NUMBA_CACHE_DIR chose one.
 """
 
 from numba import njit, types
+from numba.core import config
 from numba.extending import overload
+
+from nnx.kernels.cache import cache_dir
+
+config.CACHE_DIR = cache_dir()
 
 kernel = njit(cache=True, error_model="numpy", nogil=True)
 
