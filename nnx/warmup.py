@@ -37,6 +37,15 @@ def _hidden(activation):
     return {"type": "dense", "units": 8, "activation": activation}
 
 
+def _same_conv(kind, filters, kernel_size=3):
+    return {"type": kind, "filters": filters, "kernel_size": kernel_size, "padding": "same",
+            "activation": "relu"}
+
+
+def _softmax(classes):
+    return {"type": "dense", "units": classes, "activation": "softmax"}
+
+
 def curriculum():
     """(description, experiment mapping) of every warm-up run, in order."""
     small = {"n_samples": 64}
@@ -44,12 +53,11 @@ def curriculum():
     classes = ["accuracy"]
     return [
         ("dense layers, softmax, cross-entropy, adam (make run)",
-         _experiment("mlp", "digits", LAYERS_DENSE + [
-             {"type": "dense", "units": 10, "activation": "softmax"}], "categorical_crossentropy",
+         _experiment("mlp", "digits", [*LAYERS_DENSE, _softmax(10)], "categorical_crossentropy",
              classes, data={"validation_split": 0.2, "test_split": 0.2})),
         ("the same without diagnostics",
-         _experiment("mlp-quiet", "digits", LAYERS_DENSE + [
-             {"type": "dense", "units": 10, "activation": "softmax"}], "categorical_crossentropy",
+         _experiment("mlp-quiet", "digits", [*LAYERS_DENSE, _softmax(10)],
+                     "categorical_crossentropy",
              classes, diagnostics="off")),
         ("activations, sigmoid output, binary cross-entropy",
          _experiment("activations", "moons", [
@@ -76,38 +84,30 @@ def curriculum():
              ["subset_accuracy", "accuracy"], data=small)),
         ("2-D convolutions (im2col), pooling, upsampling",
          _experiment("cnn", "digits_images", [
-             {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same",
-              "activation": "relu"},
+             _same_conv("conv2d", 4),
              {"type": "max_pool2d", "pool_size": 2},
              {"type": "up_sampling2d", "size": 2},
              {"type": "conv2d", "filters": 4, "kernel_size": 3, "stride": 2, "activation": "gelu"},
              {"type": "batch_normalization"},
              {"type": "avg_pool2d", "pool_size": 1},
-             {"type": "global_average_pooling2d"},
-             {"type": "dense", "units": 10, "activation": "softmax"}],
+             {"type": "global_average_pooling2d"}, _softmax(10)],
              "categorical_crossentropy", classes, data={"validation_split": 0.2})),
         ("2-D convolutions with many channels (Winograd)",
          _experiment("wide-cnn", "digits_images", [
-             {"type": "conv2d", "filters": 32, "kernel_size": 3, "padding": "same",
-              "activation": "relu"},
-             {"type": "conv2d", "filters": 32, "kernel_size": 3, "padding": "same",
-              "activation": "relu"},
-             {"type": "flatten"}, {"type": "dropout", "rate": 0.3},
-             {"type": "dense", "units": 10, "activation": "softmax"}],
+             _same_conv("conv2d", 32), _same_conv("conv2d", 32),
+             {"type": "flatten"}, {"type": "dropout", "rate": 0.3}, _softmax(10)],
              "categorical_crossentropy", classes, data={"validation_split": 0.2})),
         ("1-D convolutions and pooling",
          _experiment("cnn1d", "signal", [
-             {"type": "conv1d", "filters": 4, "kernel_size": 5, "padding": "same",
-              "activation": "relu"},
+             _same_conv("conv1d", 4, kernel_size=5),
              {"type": "max_pool1d", "pool_size": 2},
              {"type": "conv1d", "filters": 4, "kernel_size": 3, "stride": 2},
              {"type": "avg_pool1d", "pool_size": 2},
-             {"type": "global_average_pooling1d"},
-             {"type": "dense", "units": 3, "activation": "softmax"}],
+             {"type": "global_average_pooling1d"}, _softmax(3)],
              "categorical_crossentropy", classes, data=small)),
         ("LSTM",
          _experiment("lstm", "digits_rows", [
-             {"type": "lstm", "units": 8}, {"type": "dense", "units": 10, "activation": "softmax"}],
+             {"type": "lstm", "units": 8}, _softmax(10)],
              "categorical_crossentropy", classes,
              optimizer={"type": "adam", "clipnorm": 1.0})),
         ("GRU, simple RNN, bidirectional, sequences",
