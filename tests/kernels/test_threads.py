@@ -109,3 +109,20 @@ def test_recurrent_layers_in_parts_give_the_numbers_of_one_pass(monkeypatch, mak
     np.testing.assert_allclose(dx3, dx1, rtol=1e-13, atol=1e-14)
     for key in g1:
         np.testing.assert_allclose(g3[key], g1[key], rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("make", [lambda: layers.MaxPool2D(2), lambda: layers.AvgPool2D(3, 2)])
+def test_pooling_in_parts_gives_the_numbers_of_one_pass(monkeypatch, make):
+    from nnx.layers import pooling as pooling_module
+
+    layer = make()
+    layer.build((2, 7, 7))
+    x = np.random.default_rng(1).standard_normal((5, 2, 7, 7)).astype(np.float32)
+    monkeypatch.setattr(pooling_module, "PART_VALUES", 1)
+    results = []
+    for count in (1, 3):
+        monkeypatch.setattr(threads.numba, "get_num_threads", lambda count=count: count)
+        y = layer.forward(x, training=True)
+        results.append((y, layer.backward(np.ones_like(y))))
+    for one, parts in zip(results[0], results[1], strict=True):
+        np.testing.assert_array_equal(parts, one)
