@@ -2,9 +2,10 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+WARM   := $(VENV)/.warmed-up
 TORCH  := torch==2.13.0
-# One numba cache for the whole test run (and for later runs): kernels compile once.
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+# Compiled kernels live in .venv/var/cache/nnx (nnx/kernels/cache.py), whichever folder nnx
+# is started from; `nnx warmup` fills it at install and again after a kernel source changes.
 
 .PHONY: install run test test-slow test-wheel crosscheck bench sweep lint clean docs
 
@@ -14,7 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test,dev,postgres,plot,web]"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(WARM): $(STAMP) $(wildcard nnx/kernels/*.py)
+	$(VENV)/bin/nnx warmup
+	touch $(WARM)
+
+install: $(STAMP) $(WARM)
 
 run: install
 	$(VENV)/bin/nnx train experiments/digits_mlp.yaml
@@ -58,7 +63,7 @@ SWEEP_JOBS   ?= 2
 sweep: install
 	$(VENV)/bin/nnx search experiments/digits_mlp.yaml --exclusive --max-trials $(SWEEP_TRIALS) --n-jobs $(SWEEP_JOBS)
 
-lint: install
+lint: $(STAMP)
 	$(VENV)/bin/ruff check nnx tests benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 

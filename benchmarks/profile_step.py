@@ -1,78 +1,126 @@
-"""Where one training step's time goes: `python -m benchmarks.profile_step [mlp_small|mlp]`.
+"""Where one training step's time goes: `python -m benchmarks.profile_step [WORKLOAD ...]`.
 
-Times each part of the training step that fit runs (`_train_step`, on batches already
-checked and converted) on its own (the minimum over many repeats, so a busy machine disturbs
-it little) and prints microseconds per part and its share.
+Builds a training workload of benchmarks/workloads.py (default: transformer), wraps the
+forward and backward of every layer (and of the parts inside a layer, such as a transformer
+block's attention and norms) and every kernel the layers call with a timer, and runs
+training steps as fit does (`_train_step` on one batch). Per part it prints the minimum
+over the steps (a busy machine disturbs the minimum little) in microseconds and as a share
+of the step, indented by nesting: `attention.forward` > `attention.attention_forward`.
+`--threads` sets numba's and BLAS's threads (the benchmark uses 2).
 """
 
+import argparse
+import importlib
 import sys
 import time
+from collections import defaultdict
 
-import numpy as np
+from threadpoolctl import threadpool_limits
 
-import nnx
-from nnx import layers, optimizers
-from nnx.kernels import matmul
-
-SHAPES = {"mlp_small": ([64, 64, 10], 32), "mlp": ([784, 256, 256, 10], 128)}
+from benchmarks.workloads import WORKLOADS
+from nnx.kernels import lazy
+from nnx.layers.base import Layer
 
 
-def best_us(fn, repeats=300):
-    times = []
-    for _ in range(repeats):
+class StepTimer:
+    """Accumulates wall time per call path ("block/attention.forward/kernel") in a step."""
+
+    def __init__(self):
+        self.stack, self.totals = [], defaultdict(float)
+
+    def wrap(self, name, fn):
+        def timed(*args, **kwargs):
+            self.stack.append(name)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.totals[" > ".join(self.stack)] += time.perf_counter() - start
+                self.stack.pop()
+        return timed
+
+
+def sublayers(layer):
+    """The layers a layer holds as attributes (a transformer block's parts), recursively."""
+    for value in vars(layer).values():
+        if isinstance(value, Layer):
+            yield value
+            yield from sublayers(value)
+
+
+def instrument_layers(model, timer):
+    for top in model.layers:
+        for layer in (top, *sublayers(top)):
+            for method in ("forward", "forward_sum", "backward", "backward_preactivation"):
+                if hasattr(layer, method):
+                    setattr(layer, method,
+                            timer.wrap(f"{layer.name}.{method}", getattr(layer, method)))
+    step = model.optimizer.step
+    model.optimizer.step = timer.wrap("optimizer.step", step)
+
+
+def instrument_kernels(timer):
+    """Wrap every kernel reached through a `lazy` handle of the layers, losses and
+    optimizers: the handle's attribute is replaced, the kernel module stays as it is."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("nnx.") or name.startswith("nnx.kernels"):
+            continue
+        for handle in vars(module).values():
+            if not isinstance(handle, lazy):
+                continue
+            kernels = importlib.import_module(handle._name)
+            short = handle._name.rsplit(".", 1)[1]
+            for attr, fn in vars(kernels).items():
+                if hasattr(fn, "py_func") and getattr(fn, "__module__", "") == kernels.__name__:
+                    setattr(handle, attr, timer.wrap(f"{short}.{attr}", fn))
+
+
+def profile(name, steps):
+    model, x, y, batch = WORKLOADS[name].nnx_setup()
+    model.fit(x, y, epochs=1, batch_size=batch, verbose=0)  # compile, size the buffers
+    xs, ys = model._prepare(x[:batch], y[:batch])
+    fit_start = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=batch, verbose=0)
+    fit_step = (time.perf_counter() - fit_start) / -(-len(x) // batch)
+    timer = StepTimer()
+    instrument_layers(model, timer)
+    instrument_kernels(timer)
+    best, whole = {}, []
+    for _ in range(steps):
+        timer.totals.clear()
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e6
+        model._train_step(xs, ys)
+        whole.append(time.perf_counter() - start)
+        for path, seconds in timer.totals.items():
+            best[path] = min(best.get(path, seconds), seconds)
+    step = min(whole)
+    top = sum(s for path, s in best.items() if " > " not in path)
+    print(f"{name}: batch {batch}; a fit step {fit_step * 1e6:.0f} us (one epoch / batches); "
+          f"train_step {step * 1e6:.0f} us (min of {steps}, timers included)")
+    for path, seconds in best.items():
+        depth = path.count(" > ")
+        label = "  " * depth + path.rsplit(" > ", 1)[-1]
+        print(f"  {label:<52} {seconds * 1e6:9.1f} us {100 * seconds / step:5.1f} %")
+    print(f"  {'(between the layers: loss, lists, Python)':<52} {(step - top) * 1e6:9.1f} us "
+          f"{100 * (step - top) / step:5.1f} %")
 
 
-def profile(name):
-    sizes, batch = SHAPES[name]
-    hidden = [layers.Dense(s, activation="relu") for s in sizes[1:-1]]
-    model = nnx.Sequential([*hidden, layers.Dense(sizes[-1], activation="softmax")],
-                           input_shape=(sizes[0],), seed=0)
-    model.compile(optimizer=optimizers.Adam(lr=1e-3), loss="categorical_crossentropy")
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch * 40, sizes[0])).astype(np.float32)
-    y = rng.integers(0, sizes[-1], batch * 40)
-    model.fit(x, y, epochs=1, batch_size=batch, verbose=0)  # compile / load kernels
-    xb, yb = x[:batch], y[:batch]
-    order = rng.permutation(len(x))[:batch]
-    model._train_step([xb], [yb])
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", default=["transformer"],
+                        help=f"from: {', '.join(WORKLOADS)}")
+    parser.add_argument("--steps", type=int, default=50, help="training steps to time")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    import numba
 
-    def loss_and_backward():  # on the training caches the last forward left in place
-        outs = model._forward([xb], training=True)
-        loss, grads = model._losses_and_grads(outs, [yb])
-        model._backward(grads)
-    params, grads = model.parameters(), model.gradients()
-    dense = model.layers[0]
-    z = np.empty((batch, dense.units), np.float32)
-    flops = sum(2 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    flops += sum(2 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))  # dW
-    flops += sum(2 * batch * a * b for a, b in zip(sizes[1:-1], sizes[2:]))  # dx above layer 0
-    parts = {
-        "whole fit step (epoch / batches)": best_us(
-            lambda: model.fit(x, y, epochs=1, batch_size=batch, verbose=0), 20) / 40,
-        "train_step": best_us(lambda: model._train_step([xb], [yb])),
-        "  forward (all layers)": best_us(lambda: model._forward([xb], training=True)),
-        "  forward + loss + backward": best_us(loss_and_backward),
-        "  optimizer step": best_us(lambda: model.optimizer.step(params, grads)),
-        "  parameters()/gradients() lists": best_us(
-            lambda: (model.parameters(), model.gradients())),
-        "batch gather x[idx], y[idx]": best_us(lambda: (x[order], y[order])),
-        "one empty numba call (dispatch)": best_us(lambda: matmul.gemm(xb[:1, :1], xb[:1, :1],
-                                                                        z[:1, :1])),
-        "GEMM of layer 0 forward (BLAS)": best_us(lambda: matmul.gemm(xb, dense.params["W"], z)),
-        "np.empty of a layer output": best_us(lambda: np.empty((batch, dense.units),
-                                                               np.float32)),
-    }
-    step = parts["train_step"]
-    print(f"{name}: sizes {sizes}, batch {batch}; GEMM work {flops / 1e6:.1f} MFLOP per step "
-          f"= {flops / step / 1e3:.1f} GFLOP/s over the whole train_step")
-    for part, us in parts.items():
-        print(f"  {part:<36} {us:9.1f} us  {100 * us / step:5.1f} % of train_step")
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    with threadpool_limits(args.threads):
+        for name in args.workloads:
+            if name not in WORKLOADS or not hasattr(WORKLOADS[name], "nnx_setup"):
+                parser.error(f"not a training workload: {name!r}")
+            profile(name, args.steps)
 
 
 if __name__ == "__main__":
-    for workload in sys.argv[1:] or list(SHAPES):
-        profile(workload)
+    main()

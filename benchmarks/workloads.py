@@ -18,8 +18,6 @@ def _classification_data(input_shape, n, seed=0):
 
 
 def _nnx_fit(model, x, y, batch):
-    model.compile(optimizer=optimizers.Adam(lr=1e-3), loss="categorical_crossentropy")
-
     def epoch():
         model.fit(x, y, epochs=1, batch_size=batch, shuffle=True, verbose=0)
         return -(-len(x) // batch)
@@ -45,14 +43,27 @@ def _torch_fit(torch, net, x, y, batch):
     return epoch
 
 
-def training(input_shape, batch, nnx_layers, torch_net):
+class training:  # noqa: N801 - used like a function in the table below
     """A training workload: `nnx_layers()` -> list of layers (softmax output),
-    `torch_net(torch)` -> the same network as an nn.Module ending in logits."""
-    def make(torch):
-        model = nnx.Sequential(nnx_layers(), input_shape=input_shape, seed=0)
-        x, y = _classification_data(input_shape, batch * BATCHES_PER_EPOCH)
-        return _nnx_fit(model, x, y, batch), _torch_fit(torch, torch_net(torch), x, y, batch)
-    return make
+    `torch_net(torch)` -> the same network as an nn.Module ending in logits. Called with
+    torch: the two one-epoch functions; `nnx_setup()` gives the compiled nnx model and its
+    data (the step profiler times its parts)."""
+
+    def __init__(self, input_shape, batch, nnx_layers, torch_net):
+        self.input_shape, self.batch = input_shape, batch
+        self.nnx_layers, self.torch_net = nnx_layers, torch_net
+
+    def nnx_setup(self):
+        """(model compiled as the benchmark compiles it, x, y, batch size)."""
+        model = nnx.Sequential(self.nnx_layers(), input_shape=self.input_shape, seed=0)
+        model.compile(optimizer=optimizers.Adam(lr=1e-3), loss="categorical_crossentropy")
+        x, y = _classification_data(self.input_shape, self.batch * BATCHES_PER_EPOCH)
+        return model, x, y, self.batch
+
+    def __call__(self, torch):
+        model, x, y, batch = self.nnx_setup()
+        return _nnx_fit(model, x, y, batch), _torch_fit(torch, self.torch_net(torch), x, y,
+                                                        batch)
 
 
 # -- the networks ------------------------------------------------------------------------
@@ -70,17 +81,26 @@ def _mlp_torch(sizes):
     return make
 
 
-def _cnn2d_layers():
-    return [layers.Conv2D(16, 3, padding=1, activation="relu"), layers.MaxPool2D(2),
-            layers.Conv2D(32, 3, padding=1, activation="relu"), layers.MaxPool2D(2),
-            layers.Flatten(), layers.Dense(CLASSES, activation="softmax")]
+def _cnn2d_layers(filters):
+    """Conv2D 3x3 pad 1 relu, MaxPool 2, twice, then Dense: `filters` = (first, second)."""
+    return lambda: [layers.Conv2D(filters[0], 3, padding=1, activation="relu"),
+                    layers.MaxPool2D(2),
+                    layers.Conv2D(filters[1], 3, padding=1, activation="relu"),
+                    layers.MaxPool2D(2),
+                    layers.Flatten(), layers.Dense(CLASSES, activation="softmax")]
 
 
-def _cnn2d_torch(torch):
-    nn = torch.nn
-    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(32 * 7 * 7, CLASSES))
+def _cnn2d_torch(input_shape, filters):
+    channels, height, width = input_shape
+
+    def make(torch):
+        nn = torch.nn
+        return nn.Sequential(nn.Conv2d(channels, filters[0], 3, padding=1), nn.ReLU(),
+                             nn.MaxPool2d(2),
+                             nn.Conv2d(filters[0], filters[1], 3, padding=1), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(filters[1] * (height // 4) * (width // 4), CLASSES))
+    return make
 
 
 def _cnn1d_layers():
@@ -170,7 +190,10 @@ WORKLOADS = {
     "mlp": training((784,), 128, _mlp_layers(MLP), _mlp_torch(MLP)),
     "mlp_infer": mlp_inference(MLP, 1024),
     "cnn1d": training((1, 40), 100, _cnn1d_layers, _cnn1d_torch),
-    "cnn2d": training((1, 28, 28), 64, _cnn2d_layers, _cnn2d_torch),
+    "cnn2d": training((1, 28, 28), 64, _cnn2d_layers((16, 32)),
+                      _cnn2d_torch((1, 28, 28), (16, 32))),
+    "cnn2d_wide": training((3, 32, 32), 64, _cnn2d_layers((32, 64)),
+                           _cnn2d_torch((3, 32, 32), (32, 64))),
     "gru": training((40, 1), 64, _recurrent_layers("GRU"), _recurrent_torch("GRU")),
     "lstm": training((40, 1), 64, _recurrent_layers("LSTM"), _recurrent_torch("LSTM")),
     "transformer": training((TRANSFORMER["length"], TRANSFORMER["d_model"]), 64,

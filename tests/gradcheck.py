@@ -24,9 +24,10 @@ def max_rel_error(a, b):
     return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-8)))
 
 
-def check_layer_gradients(layer, x, seed=0, tol=1e-6):
+def check_layer_gradients(layer, x, seed=0, tol=1e-6, eps=1e-6):
     """Compare a built float64 layer's backward (dx and every grad) with finite differences of
-    L = sum(forward(x) * r) for a fixed random r. Returns {name: max relative error}."""
+    L = sum(forward(x) * r) for a fixed random r (step eps). Returns {name: max relative
+    error}."""
     rng = np.random.default_rng(seed)
     y = layer.forward(x, training=True)
     r = rng.standard_normal(y.shape)
@@ -37,9 +38,9 @@ def check_layer_gradients(layer, x, seed=0, tol=1e-6):
     layer.forward(x, training=True)
     dx = layer.backward(r.copy())
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
-    errors = {"x": max_rel_error(dx, numeric_grad(loss, x))}
+    errors = {"x": max_rel_error(dx, numeric_grad(loss, x, eps))}
     for key, param in layer.params.items():
-        errors[key] = max_rel_error(analytic[key], numeric_grad(loss, param))
+        errors[key] = max_rel_error(analytic[key], numeric_grad(loss, param, eps))
     bad = {k: e for k, e in errors.items() if e > tol}
     assert not bad, f"gradient mismatch for {layer.name}: {bad}"
     return errors

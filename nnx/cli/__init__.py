@@ -1,7 +1,7 @@
 """The `nnx` command: a thin Typer app that parses, calls the library and sets exit codes.
 
 One module per family of commands (`runs`: train, validate, evaluate, predict; `search`:
-search and studies; `report`; `datasets`), their shared options and exit codes in
+search and studies; `report`; `datasets`; `warmup`), their shared options and exit codes in
 `common`. Heavy imports (numba, Optuna, rich's display parts, the experiment machinery)
 happen inside the commands, so that `nnx --help` stays fast.
 """
@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from nnx import __version__, stop_signals
-from nnx.cli import datasets, report, runs, schema, search, starters
+from nnx.cli import datasets, report, runs, schema, search, starters, warmup
 from nnx.cli.usage import Command, Group
 
 QUICK_START = """Neural-network experiments on the CPU: train, search, report.
@@ -44,7 +44,8 @@ def root(
 
 
 for command in (starters.init, runs.train, runs.validate, runs.evaluate, runs.predict,
-                datasets.datasets, search.search, schema.schema, starters.examples):
+                datasets.datasets, search.search, schema.schema, starters.examples,
+                warmup.warmup):
     app.command(cls=Command)(command)
 app.add_typer(search.studies_app, name="studies")
 app.command(cls=Command)(report.report)

@@ -1,164 +1,200 @@
-"""Scaled dot-product attention over packed projections, one (batch, head) block at a time.
+"""Multi-head self-attention: projections, scaled dot-product attention and its gradients.
 
-`qkv` (N, T, 3 * H * dk) holds the query, key and value projections side by side (columns
+`qkv` (N*T, 3I), I = H*dk, holds the query, key and value projections side by side (columns
 [q heads | k heads | v heads], each head's dk columns together), as one GEMM of the input
-with the stacked W_q, W_k, W_v gives them. Per (n, h) the kernels copy the head's Q, K, V into
-contiguous (T, dk) scratch, so the score and weighted-sum products are BLAS calls, and work on
-one (T, T) block: scores, masked softmax, weighted sum (backward: the probabilities and their
-gradient, two blocks).
+with the stacked weights gives them. The queries come out scaled by 1/sqrt(dk): the caller
+folds the scale into the query weights and bias (`params` below). Per (sample, head) the
+products are BLAS calls on the head's columns in place (nnx.kernels.blas.gemm: start
+offset and row pitch), so nothing is gathered into per-head blocks or scattered back; the
+softmax and its gradient are row passes over one (T, T) block, with sums reassociated
+(vectorized) and exp from nnx.kernels.scalar (vectorized in float32).
 
-Masks: `mask` (N, T) bool, True = a real key (empty (0, 0): none); `causal` hides keys after
-the query. A query that sees no key at all gets zero probabilities (output 0) instead of NaN.
-What backward needs: the probabilities (N, H, T, T) when the caller keeps them, else they are
-recomputed from Q, K and the per-row log-sum-exp `lse` (N, H, T), which is always kept.
+Masks: `mask` (N, T) bool, True = a real key (empty (0, 0): none); `causal` hides the keys
+after each query. A query that sees no key gets zero probabilities (output b_o) instead of
+NaN. What backward needs: the probabilities (N, H, T, T) when the caller keeps them, else
+they are recomputed from Q, K and the per-row log-sum-exp `lse` (N, H, T), always kept.
+
+The layer runs a step as `project` (one GEMM, on BLAS's threads), `heads_forward` over
+parts of the batch (on nnx.kernels.threads), `project` again; backward as `output_backward`,
+`heads_backward` over parts, `input_backward`. The weights W (D, 3I) and b (3I,) of the
+projections side by side have the query block already times 1/sqrt(dk); so do their
+gradients (the caller scales them back to its unscaled weights).
 """
 
 import numpy as np
 
-from nnx.kernels.jit import kernel
+from nnx.kernels.blas import gemm
+from nnx.kernels.jit import reassociating_kernel as kernel
+from nnx.kernels.scalar import exp
 
 
 @kernel
-def _gather_heads(qkv, n, col, scale, q, k, v):
-    """q = scale * Q, k = K, v = V (T, dk) of the head whose query columns start at col."""
-    steps, width = q.shape
-    inner = qkv.shape[2] // 3
-    for t in range(steps):
-        for d in range(width):
-            q[t, d] = qkv[n, t, col + d] * scale
-            k[t, d] = qkv[n, t, inner + col + d]
-            v[t, d] = qkv[n, t, 2 * inner + col + d]
-
-
-@kernel
-def _gather_head(a, n, col, block):
-    """block (T, dk) = a[n, :, col:col + dk]."""
-    steps, width = block.shape
-    for t in range(steps):
-        for d in range(width):
-            block[t, d] = a[n, t, col + d]
-
-
-@kernel
-def _scatter_head(block, n, col, out):
-    """out[n, :, col:col + dk] = block (T, dk)."""
-    steps, width = block.shape
-    for t in range(steps):
-        for d in range(width):
-            out[n, t, col + d] = block[t, d]
-
-
-@kernel
-def _key_bias(mask, n, bias):
-    """bias (T,) = 0 for the real keys of sample n, -inf for padding (all 0 without a mask)."""
+def _hide(mask, n, causal, i, row):
+    """Set the scores of the keys that query i of sample n must not see to -inf; returns
+    how many leading keys can be visible (i + 1 when causal, else all)."""
+    steps = row.shape[0]
+    stop = i + 1 if causal else steps
+    for j in range(stop, steps):
+        row[j] = -np.inf
     if mask.shape[0] > 0:
-        for j in range(bias.shape[0]):
-            bias[j] = 0 if mask[n, j] else -np.inf
+        for j in range(stop):
+            if not mask[n, j]:
+                row[j] = -np.inf
+    return stop
 
 
 @kernel
-def attention_forward(qkv, mask, heads, causal, scale, probs, lse, out):
-    """out (N, T, H*dk) = softmax(scale * Q K^T, masked) V for every (n, h) head.
-
-    probs (N, H, T, T) receives the probabilities when it is not empty (0, 0, 0, 0);
-    lse (N, H, T) receives each row's log-sum-exp of the masked, scaled scores.
-    """
-    n_batch, steps = qkv.shape[0], qkv.shape[1]
-    dk = qkv.shape[2] // 3 // heads
-    keep = probs.shape[0] > 0
-    zero = qkv.dtype.type(0.0)
-    lowest = qkv.dtype.type(-np.inf)
-    q = np.empty((steps, dk), qkv.dtype)
-    k = np.empty((steps, dk), qkv.dtype)
-    v = np.empty((steps, dk), qkv.dtype)
-    o = np.empty((steps, dk), qkv.dtype)
-    scratch = np.empty((steps, steps), qkv.dtype)
-    bias = np.zeros(steps, qkv.dtype)
-    for n in range(n_batch):
-        _key_bias(mask, n, bias)
-        for h in range(heads):
-            _gather_heads(qkv, n, h * dk, scale, q, k, v)
-            p = probs[n, h] if keep else scratch
-            np.dot(q, k.T, p)
-            for i in range(steps):
-                stop = i + 1 if causal else steps  # keys after `stop` are hidden
-                top = lowest
-                for j in range(stop):
-                    s = p[i, j] + bias[j]
-                    p[i, j] = s
-                    top = max(top, s)
-                for j in range(stop, steps):
-                    p[i, j] = zero
-                if top == lowest:  # no visible key: a zero row; lse = inf keeps it zero
-                    for j in range(stop):
-                        p[i, j] = zero
-                    lse[n, h, i] = np.inf
-                    continue
-                total = zero
-                for j in range(stop):
-                    e = np.exp(p[i, j] - top)
-                    p[i, j] = e
-                    total += e
-                inv = qkv.dtype.type(1.0) / total
-                for j in range(stop):
-                    p[i, j] *= inv
-                lse[n, h, i] = top + np.log(total)
-            np.dot(p, v, o)
-            _scatter_head(o, n, h * dk, out)
+def _softmax_row(row, stop):
+    """row[:stop] -> its softmax in place (exp(-inf) = 0 for hidden keys), row[stop:] -> 0;
+    returns the log-sum-exp (inf when every key is hidden: the row is then all 0)."""
+    zero = row.dtype.type(0.0)
+    visible = row[:stop]
+    top = row.dtype.type(-np.inf)
+    for j in range(stop):
+        top = max(top, visible[j])
+    if top == -np.inf:
+        row[:] = 0
+        return np.inf
+    total = zero
+    for j in range(stop):
+        e = exp(visible[j] - top)
+        visible[j] = e
+        total += e
+    inv = row.dtype.type(1.0) / total
+    for j in range(stop):
+        visible[j] *= inv
+    row[stop:] = 0
+    return top + np.log(total)
 
 
 @kernel
-def attention_backward(qkv, mask, heads, causal, scale, probs, lse, dout, dqkv):
-    """dqkv (N, T, 3*H*dk): the gradients of Q, K, V from dout (N, T, H*dk) = dL/d out.
+def _recomputed_row(row, stop, lse):
+    """row[:stop] of scores -> exp(score - lse), the softmax kept as its log-sum-exp."""
+    for j in range(stop):
+        row[j] = exp(row[j] - lse)
+    row[stop:] = 0
 
-    With P = softmax(S), S = scale * Q K^T: dV = P^T dO, dP = dO V^T,
-    dS = P * (dP - rowsum(P * dP)), dQ = scale * dS K, dK = scale * dS^T Q.
-    probs as kept by attention_forward, or empty: then P = exp(S - lse) is recomputed.
-    """
-    n_batch, steps = qkv.shape[0], qkv.shape[1]
-    inner = qkv.shape[2] // 3
+
+@kernel
+def project(x, W, b, y):
+    """y (M, F) = x (M, K) @ W (K, F) + b: the input and output projections."""
+    np.dot(x, W, y)
+    for m in range(y.shape[0]):
+        row = y[m]
+        for f in range(row.shape[0]):
+            row[f] += b[f]
+
+
+@kernel
+def _column_sums(a, out):
+    """out (F,) = the sum of the rows of a (M, F)."""
+    out[:] = 0
+    for m in range(a.shape[0]):
+        row = a[m]
+        for f in range(out.shape[0]):
+            out[f] += row[f]
+
+
+@kernel
+def _scores(qkv, n, h, steps, dk, s):
+    """s (T, T) = Qs K^T of head h of sample n (Qs: the scaled queries)."""
+    width = qkv.shape[1]
+    inner = width // 3
+    first = n * steps * width + h * dk
+    gemm(qkv.reshape(qkv.size), (first, width, False), qkv.reshape(qkv.size),
+         (first + inner, width, True), s.reshape(s.size), (0, steps, False), (steps, steps, dk),
+         1.0, 0.0)
+
+
+@kernel
+def heads_forward(qkv, heads, steps, causal, mask, saved, first, stop):
+    """mixed[n] = softmax(Qs K^T, masked) V of every head, for the samples first..stop-1
+    (qkv (N*T, 3I) from `project`). saved = (probs (N, H, T, T) or empty (0, 0, 0, 0), lse
+    (N, H, T), mixed (N*T, I): the heads' outputs side by side): what backward reads."""
+    probs, lse, mixed = saved
+    width = qkv.shape[1]
+    inner = width // 3
     dk = inner // heads
     keep = probs.shape[0] > 0
-    zero = qkv.dtype.type(0.0)
-    q = np.empty((steps, dk), qkv.dtype)
-    k = np.empty((steps, dk), qkv.dtype)
-    v = np.empty((steps, dk), qkv.dtype)
-    do = np.empty((steps, dk), qkv.dtype)
-    grad = np.empty((steps, dk), qkv.dtype)
     scratch = np.empty((steps, steps), qkv.dtype)
-    dp = np.empty((steps, steps), qkv.dtype)
-    bias = np.zeros(steps, qkv.dtype)
-    for n in range(n_batch):
-        _key_bias(mask, n, bias)
+    flat_qkv, flat_mixed = qkv.reshape(qkv.size), mixed.reshape(mixed.size)
+    for n in range(first, stop):
         for h in range(heads):
-            col = h * dk
-            _gather_heads(qkv, n, col, scale, q, k, v)  # q holds scale * Q
-            _gather_head(dout, n, col, do)
+            p = probs[n, h] if keep else scratch
+            _scores(qkv, n, h, steps, dk, p)
+            for i in range(steps):
+                visible = _hide(mask, n, causal, i, p[i])
+                lse[n, h, i] = _softmax_row(p[i], visible)
+            # mixed[n, :, head h] = P V
+            gemm(p.reshape(p.size), (0, steps, False), flat_qkv,
+                 (n * steps * width + 2 * inner + h * dk, width, False), flat_mixed,
+                 (n * steps * inner + h * dk, inner, False), (steps, dk, steps), 1.0, 0.0)
+
+
+@kernel
+def _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv):
+    """The head's columns of dqkv from dO = dmixed's: with P = softmax(S), S = Qs K^T,
+    dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(P * dP)), dQs = dS K, dK = dS^T Qs."""
+    width = qkv.shape[1]
+    inner = width // 3
+    base = n * steps * width + h * dk
+    do_start = n * steps * inner + h * dk
+    flat_qkv, flat_dqkv = qkv.reshape(qkv.size), dqkv.reshape(dqkv.size)
+    flat_p, flat_dp, flat_do = p.reshape(p.size), dp.reshape(dp.size), dmixed.reshape(dmixed.size)
+    square = (0, steps, False)
+    gemm(flat_p, (0, steps, True), flat_do, (do_start, inner, False), flat_dqkv,
+         (base + 2 * inner, width, False), (steps, dk, steps), 1.0, 0.0)
+    gemm(flat_do, (do_start, inner, False), flat_qkv, (base + 2 * inner, width, True), flat_dp,
+         square, (steps, steps, dk), 1.0, 0.0)
+    for i in range(steps):
+        prow, drow = p[i], dp[i]
+        dot = prow.dtype.type(0.0)
+        for j in range(steps):
+            dot += prow[j] * drow[j]
+        for j in range(steps):
+            drow[j] = prow[j] * (drow[j] - dot)  # dp now holds dS
+    gemm(flat_dp, square, flat_qkv, (base + inner, width, False), flat_dqkv,
+         (base, width, False), (steps, dk, steps), 1.0, 0.0)
+    gemm(flat_dp, (0, steps, True), flat_qkv, (base, width, False), flat_dqkv,
+         (base + inner, width, False), (steps, dk, steps), 1.0, 0.0)
+
+
+@kernel
+def output_backward(mixed, W_o, dy, dW_o, db_o, dmixed):
+    """From dy (N*T, D) = dL/d(mixed W_o + b_o): dW_o, db_o and dmixed (N*T, I)."""
+    np.dot(mixed.T, dy, dW_o)
+    _column_sums(dy, db_o)
+    np.dot(dy, W_o.T, dmixed)
+
+
+@kernel
+def heads_backward(qkv, dmixed, heads, steps, causal, mask, saved, dqkv, first, stop):
+    """dqkv rows of the samples first..stop-1: the gradients of their q, k, v from dmixed,
+    with saved = (probs, lse, mixed) as heads_forward left them (P recomputed from the
+    log-sum-exps when probs is empty)."""
+    probs, lse, _ = saved
+    inner = qkv.shape[1] // 3
+    dk = inner // heads
+    keep = probs.shape[0] > 0
+    recomputed = np.empty((steps, steps), qkv.dtype)
+    dp = np.empty((steps, steps), qkv.dtype)
+    for n in range(first, stop):
+        for h in range(heads):
             if keep:
                 p = probs[n, h]
             else:
-                p = scratch
-                np.dot(q, k.T, p)
+                p = recomputed
+                _scores(qkv, n, h, steps, dk, p)
                 for i in range(steps):
-                    stop = i + 1 if causal else steps
-                    m = lse[n, h, i]
-                    for j in range(stop):
-                        p[i, j] = np.exp(p[i, j] + bias[j] - m)
-                    for j in range(stop, steps):
-                        p[i, j] = zero
-            np.dot(p.T, do, grad)
-            _scatter_head(grad, n, 2 * inner + col, dqkv)  # dV
-            np.dot(do, v.T, dp)
-            for i in range(steps):
-                dot = zero
-                for j in range(steps):
-                    dot += p[i, j] * dp[i, j]
-                for j in range(steps):
-                    dp[i, j] = p[i, j] * (dp[i, j] - dot)  # dp now holds dS
-            np.dot(dp.T, q, grad)  # dK = dS^T (scale Q)
-            _scatter_head(grad, n, inner + col, dqkv)
-            np.dot(dp, k, grad)
-            for t in range(steps):
-                for d in range(dk):
-                    grad[t, d] *= scale  # dQ = scale * dS K
-            _scatter_head(grad, n, col, dqkv)
+                    visible = _hide(mask, n, causal, i, p[i])
+                    _recomputed_row(p[i], visible, lse[n, h, i])
+            _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv)
+
+
+@kernel
+def input_backward(x, W, dqkv, dW, db, dx):
+    """From dqkv (M, 3I) = dL/d(x W + b): dW (D, 3I), db and dx (M, D) or empty (0, 0)."""
+    np.dot(x.T, dqkv, dW)
+    _column_sums(dqkv, db)
+    if dx.shape[0] > 0:
+        np.dot(dqkv, W.T, dx)

@@ -1,33 +1,49 @@
 """Layer normalization over the last axis of (M, D) rows, PyTorch's conventions (biased
 variance, eps inside the square root). Row sums are accumulated in float64 whatever the input
-dtype; every stored array keeps the caller's dtype."""
+dtype; every stored array keeps the caller's dtype. The sums are reassociated, so LLVM
+vectorizes them (in order, each row's two sums took 1.6 ns per element: 0.26 ms of a
+transformer block's 164k-element norm).
+
+A transformer block normalizes a residual sum, norm(x + r): the forward takes r and adds it
+in its first pass (no separate sum array).
+"""
 
 import numpy as np
 
-from nnx.kernels.jit import kernel
+from nnx.kernels.jit import reassociating_kernel as kernel
 
 
 @kernel
-def layer_norm_forward(x, gamma, beta, eps, xhat, invstd, y):
-    """x (M, D) -> xhat = (x - mean) * invstd per row (xhat (M, D), invstd (M,) kept for
-    backward) and y = gamma * xhat + beta (M, D); gamma, beta (D,)."""
+def layer_norm_forward(x, residual, gamma, beta, eps, xhat, invstd, y):
+    """s = x + residual (M, D) (residual may be empty (0, 0): s = x) -> xhat = (s - mean) *
+    invstd per row (xhat (M, D), invstd (M,) kept for backward) and y = gamma * xhat + beta
+    (M, D); gamma, beta (D,)."""
     rows, size = x.shape
+    summed = residual.shape[0] > 0
     for i in range(rows):
+        xs, h = x[i], xhat[i]
+        if summed:
+            r = residual[i]
+            for j in range(size):
+                h[j] = xs[j] + r[j]
+        else:
+            h[:] = xs
         total = 0.0
         for j in range(size):
-            total += x[i, j]
+            total += h[j]
         mean = total / size
         sq = 0.0
         for j in range(size):
-            d = x[i, j] - mean
+            d = h[j] - mean
             sq += d * d
         inv = 1.0 / np.sqrt(sq / size + eps)
         invstd[i] = inv
         mean_t, inv_t = x.dtype.type(mean), x.dtype.type(inv)
+        out = y[i]
         for j in range(size):
-            h = (x[i, j] - mean_t) * inv_t
-            xhat[i, j] = h
-            y[i, j] = gamma[j] * h + beta[j]
+            v = (h[j] - mean_t) * inv_t
+            h[j] = v
+            out[j] = gamma[j] * v + beta[j]
 
 
 @kernel
@@ -38,16 +54,18 @@ def layer_norm_backward(dy, xhat, gamma, invstd, dgamma, dbeta, dx):
     dgamma[:] = 0
     dbeta[:] = 0
     for i in range(rows):
+        d, h = dy[i], xhat[i]
         sum_g = 0.0
         sum_gx = 0.0
         for j in range(size):
-            g = dy[i, j] * gamma[j]
+            g = d[j] * gamma[j]
             sum_g += g
-            sum_gx += g * xhat[i, j]
-            dgamma[j] += dy[i, j] * xhat[i, j]
-            dbeta[j] += dy[i, j]
+            sum_gx += g * h[j]
+            dgamma[j] += d[j] * h[j]
+            dbeta[j] += d[j]
         mean_g = dy.dtype.type(sum_g / size)
         mean_gx = dy.dtype.type(sum_gx / size)
         inv = invstd[i]
+        out = dx[i]
         for j in range(size):
-            dx[i, j] = inv * (dy[i, j] * gamma[j] - mean_g - xhat[i, j] * mean_gx)
+            out[j] = inv * (d[j] * gamma[j] - mean_g - h[j] * mean_gx)

@@ -10,11 +10,19 @@ backward, which overwrites nothing. The caller owns every large array (outputs, 
 scratch) so that it can reuse them: a fresh multi-MB array costs page faults on every call
 (glibc hands freed blocks of that size back to the OS), 0.8 ms for two of 2 MB.
 
-`params` is the tuple (W_ih, W_hh, b_ih, b_hh) and `grads` (dW_ih, dW_hh, db_ih, db_hh).
-`hs` (T+1, N, H) holds the states with hs[0] = 0 (zero initial state). `mask` (T, N) is
-uint8 (1 = real step, 0 = padding: the state is carried over unchanged, like Keras) or
-empty (0, 0) for no mask. The output gradient `dhs` is (T, N, H) for a whole sequence or
-(1, N, H) for the last state only. An empty `dx` (0, 0, 0) skips the input gradient.
+Samples are independent through time, so the time loops (`*_steps`, `*_steps_backward`)
+run over a range of samples, first..stop-1, the rows [first:stop] of every step's slab: the
+layer runs parts of the batch on several threads (nnx.kernels.threads), each with its own
+per-step products (small enough for OpenBLAS to keep on the calling thread). The input
+projection before the loops and the weight gradients after them are whole-batch GEMMs
+(`input_projection`, `weight_gradients`) on BLAS's threads.
+
+`params` is the tuple (W_ih, W_hh, b_ih, b_hh). `hs` (T+1, N, H) holds the states with
+hs[0] = 0 (zero initial state). `mask` (T, N) is uint8 (1 = real step, 0 = padding: the
+state is carried over unchanged, like Keras) or empty (0, 0) for no mask. The output
+gradient `dhs` is (T, N, H) for a whole sequence or (1, N, H) for the last state only. The
+backward loops write a range's share of the bias gradients into `db` (G,); the caller sums
+the shares. An empty `dx` (0, 0, 0) skips the input gradient.
 """
 
 import numpy as np
@@ -155,10 +163,11 @@ def weight_gradients(x, hs, dG, dHH, W_ih, dW_ih, dW_hh, dx):
 # loops over an array allocated in the same function (2x slower; passed in, they are).
 
 @kernel
-def sequence_gradient(dhs, t, dh):
-    """dh (N, H) += the output gradient of step t, when dhs holds one per step."""
+def sequence_gradient(dhs, t, first, stop, dh):
+    """dh (stop - first, H) += the output gradient of step t of those samples, when dhs
+    holds one per step."""
     if dhs.shape[0] > 1:
-        dh += dhs[t]
+        dh += dhs[t, first:stop]
 
 
 @kernel
@@ -181,12 +190,12 @@ def zero_masked(mask, t, d):
 
 
 @kernel
-def backward_state(dhs, N, H, dtype_like):
-    """dh (N, H) at the last step: the last state's gradient, or zeros for a sequence (whose
-    step gradients are added as the loop reaches them)."""
-    dh = np.zeros((N, H), dtype_like.dtype)
+def backward_state(dhs, first, stop):
+    """dh (stop - first, H) at the last step: the last state's gradient, or zeros for a
+    sequence (whose step gradients are added as the loop reaches them)."""
+    dh = np.zeros((stop - first, dhs.shape[2]), dhs.dtype)
     if dhs.shape[0] == 1:
-        dh[:, :] = dhs[0]
+        dh[:, :] = dhs[0, first:stop]
     return dh
 
 
@@ -221,40 +230,39 @@ def rnn_cell_backward(h, dh, code, d):
 
 
 @kernel
-def rnn_forward(x, params, code, mask, hs):
-    """x (T, N, F) -> hs (T+1, N, H); `code` is activations.TANH or RELU."""
-    W_ih, W_hh, b_ih, b_hh = params
-    T, N, _ = x.shape
-    hs[0] = 0
-    input_projection(x, W_ih, hs[1:])
+def rnn_steps(params, code, mask, hs, first, stop):
+    """hs (T+1, N, H), rows first..stop-1: the states, from the input projections that
+    hs[1:] holds on entry (input_projection); `code` is activations.TANH or RELU."""
+    _, W_hh, b_ih, b_hh = params
+    hs[0, first:stop] = 0
     b = b_ih + b_hh
-    hh = np.empty((N, W_hh.shape[0]), x.dtype)
+    part = mask[:, first:stop]
+    hh = np.empty((stop - first, W_hh.shape[0]), hs.dtype)
     W_hh_t = np.ascontiguousarray(W_hh.T)
-    for t in range(T):
-        step_gemm(hs[t], W_hh_t, hh)
-        rnn_cell(hs[t + 1], hh, b, code)
-        carry_masked(mask, t, hs[t], hs[t + 1])
+    for t in range(hs.shape[0] - 1):
+        step_gemm(hs[t, first:stop], W_hh_t, hh)
+        rnn_cell(hs[t + 1, first:stop], hh, b, code)
+        carry_masked(part, t, hs[t, first:stop], hs[t + 1, first:stop])
 
 
 @kernel
-def rnn_backward(x, params, code, mask, hs, dhs, dG, grads, dx):
-    """Backward through time of rnn_forward: fills grads and dx; dG (T, N, H) is scratch."""
-    W_ih, W_hh = params[0], params[1]
-    dW_ih, dW_hh, db_ih, db_hh = grads
-    T, N, _ = x.shape
-    dh = backward_state(dhs, N, W_hh.shape[1], x)
+def rnn_steps_backward(params, code, mask, hs, dhs, dG, db, first, stop):
+    """Backward through time of rnn_steps for samples first..stop-1: their rows of
+    dG (T, N, H), the gradients of the pre-activations, and their share of db (H,)."""
+    W_hh = params[1]
+    dh = backward_state(dhs, first, stop)
     keep = np.empty_like(dh)
-    db_ih[:] = 0
-    for t in range(T - 1, -1, -1):
-        sequence_gradient(dhs, t, dh)
-        rnn_cell_backward(hs[t + 1], dh, code, dG[t])
-        zero_masked(mask, t, dG[t])
-        add_rows(db_ih, dG[t])
+    part = mask[:, first:stop]
+    db[:] = 0
+    for t in range(dG.shape[0] - 1, -1, -1):
+        d = dG[t, first:stop]
+        sequence_gradient(dhs, t, first, stop, dh)
+        rnn_cell_backward(hs[t + 1, first:stop], dh, code, d)
+        zero_masked(part, t, d)
+        add_rows(db, d)
         keep[:, :] = dh
-        step_gemm(dG[t], W_hh, dh)
-        carry_masked(mask, t, keep, dh)
-    db_hh[:] = db_ih
-    weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, dx)
+        step_gemm(d, W_hh, dh)
+        carry_masked(part, t, keep, dh)
 
 
 # -- LSTM: i f g o; c' = f c + i g; h' = o tanh(c') ----------------------------------------------
@@ -304,45 +312,47 @@ def lstm_cell_backward(gates, c_prev, tanh_c, dh, dc, mask, t, d):
 
 
 @kernel
-def lstm_forward(x, params, mask, hs, cs, tanh_c, gates):
-    """x (T, N, F) -> hs, cs (T+1, N, H); tanh_c (T, N, H) and gates (T, N, 4H): the
-    activated i, f, g, o of every step, kept for backward."""
-    W_ih, W_hh, b_ih, b_hh = params
-    T, N, _ = x.shape
+def lstm_steps(params, mask, hs, cs, tanh_c, gates, first, stop):
+    """Rows first..stop-1 of hs, cs (T+1, N, H); tanh_c (T, N, H) and gates (T, N, 4H): the
+    input projections on entry (input_projection), the activated i, f, g, o of every step
+    on return, kept for backward."""
+    _, W_hh, b_ih, b_hh = params
     H = W_hh.shape[1]
-    input_projection(x, W_ih, gates)
     b = b_ih + b_hh
-    scale = gate_scales(4, 2, H, x)
-    hs[0] = 0
-    cs[0] = 0
-    hh = np.empty((N, 4 * H), x.dtype)
+    scale = gate_scales(4, 2, H, hs)
+    hs[0, first:stop] = 0
+    cs[0, first:stop] = 0
+    part = mask[:, first:stop]
+    hh = np.empty((stop - first, 4 * H), hs.dtype)
     W_hh_t = np.ascontiguousarray(W_hh.T)
-    for t in range(T):
-        step_gemm(hs[t], W_hh_t, hh)
-        lstm_cell(gates[t], hh, b, scale, cs[t], cs[t + 1], tanh_c[t], hs[t + 1])
-        carry_masked(mask, t, cs[t], cs[t + 1])
-        carry_masked(mask, t, hs[t], hs[t + 1])
+    for t in range(gates.shape[0]):
+        step_gemm(hs[t, first:stop], W_hh_t, hh)
+        lstm_cell(gates[t, first:stop], hh, b, scale, cs[t, first:stop], cs[t + 1, first:stop],
+                  tanh_c[t, first:stop], hs[t + 1, first:stop])
+        carry_masked(part, t, cs[t, first:stop], cs[t + 1, first:stop])
+        carry_masked(part, t, hs[t, first:stop], hs[t + 1, first:stop])
 
 
 @kernel
-def lstm_backward(x, params, mask, hs, cs, tanh_c, gates, dhs, dG, grads, dx):
-    """Backward through time of lstm_forward: fills grads and dx; dG (T, N, 4H) is scratch."""
-    W_ih, W_hh = params[0], params[1]
-    dW_ih, dW_hh, db_ih, db_hh = grads
-    T, N, _ = x.shape
-    dh = backward_state(dhs, N, W_hh.shape[1], x)
+def lstm_steps_backward(params, mask, saved, dhs, dG, db, first, stop):
+    """Backward through time of lstm_steps for samples first..stop-1, with saved = (hs, cs,
+    tanh_c, gates): their rows of dG (T, N, 4H) and their share of db (4H,)."""
+    W_hh = params[1]
+    _, cs, tanh_c, gates = saved
+    dh = backward_state(dhs, first, stop)
     dc = np.zeros_like(dh)
     keep = np.empty_like(dh)
-    db_ih[:] = 0
-    for t in range(T - 1, -1, -1):
-        sequence_gradient(dhs, t, dh)
-        lstm_cell_backward(gates[t], cs[t], tanh_c[t], dh, dc, mask, t, dG[t])
-        add_rows(db_ih, dG[t])
+    part = mask[:, first:stop]
+    db[:] = 0
+    for t in range(dG.shape[0] - 1, -1, -1):
+        d = dG[t, first:stop]
+        sequence_gradient(dhs, t, first, stop, dh)
+        lstm_cell_backward(gates[t, first:stop], cs[t, first:stop], tanh_c[t, first:stop], dh,
+                           dc, part, t, d)
+        add_rows(db, d)
         keep[:, :] = dh
-        step_gemm(dG[t], W_hh, dh)
-        carry_masked(mask, t, keep, dh)
-    db_hh[:] = db_ih
-    weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, dx)
+        step_gemm(d, W_hh, dh)
+        carry_masked(part, t, keep, dh)
 
 
 # -- GRU: r z n; n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h' = (1 - z) n + z h ---------------
@@ -396,39 +406,45 @@ def gru_cell_backward(gates, hn, h_prev, dh, mask, t, d, dd, direct):
 
 
 @kernel
-def gru_forward(x, params, mask, hs, gates, hn):
-    """x (T, N, F) -> hs (T+1, N, H); gates (T, N, 3H) keeps the activated r, z, n and
-    hn (T, N, H) the hidden part of n's pre-activation, W_hn h + b_hn."""
-    W_ih, W_hh, b_ih, b_hh = params
-    T, N, _ = x.shape
+def gru_steps(params, mask, hs, gates, hn, first, stop):
+    """Rows first..stop-1 of hs (T+1, N, H); gates (T, N, 3H): the input projections on
+    entry, the activated r, z, n on return; hn (T, N, H): the hidden part of n's
+    pre-activation, W_hn h + b_hn."""
+    _, W_hh, b_ih, b_hh = params
     H = W_hh.shape[1]
-    input_projection(x, W_ih, gates)
     b_rz = b_ih[:2 * H] + b_hh[:2 * H]
-    hs[0] = 0
-    hh = np.empty((N, 3 * H), x.dtype)
+    hs[0, first:stop] = 0
+    part = mask[:, first:stop]
+    hh = np.empty((stop - first, 3 * H), hs.dtype)
     W_hh_t = np.ascontiguousarray(W_hh.T)
-    for t in range(T):
-        step_gemm(hs[t], W_hh_t, hh)
-        gru_cell(gates[t], hh, b_rz, b_ih[2 * H:], b_hh[2 * H:], hn[t], hs[t], hs[t + 1])
-        carry_masked(mask, t, hs[t], hs[t + 1])
+    for t in range(gates.shape[0]):
+        step_gemm(hs[t, first:stop], W_hh_t, hh)
+        gru_cell(gates[t, first:stop], hh, b_rz, b_ih[2 * H:], b_hh[2 * H:], hn[t, first:stop],
+                 hs[t, first:stop], hs[t + 1, first:stop])
+        carry_masked(part, t, hs[t, first:stop], hs[t + 1, first:stop])
 
 
 @kernel
-def gru_backward(x, params, mask, hs, gates, hn, dhs, dG, dHH, grads, dx):
-    """Backward through time of gru_forward: fills grads and dx. Scratch (T, N, 3H): dG on
-    the input side and dHH on the hidden side (see gru_cell_backward)."""
-    W_ih, W_hh = params[0], params[1]
-    dW_ih, dW_hh, db_ih, db_hh = grads
-    T, N, _ = x.shape
-    dh = backward_state(dhs, N, W_hh.shape[1], x)
+def gru_steps_backward(params, mask, saved, dhs, scratch, db, first, stop):
+    """Backward through time of gru_steps for samples first..stop-1, with saved = (hs,
+    gates, hn): their rows of scratch = (dG, dHH) (T, N, 3H), the pre-activation gradients
+    on the input and the hidden side (see gru_cell_backward), and their share of
+    db = (db_ih, db_hh)."""
+    W_hh = params[1]
+    hs, gates, hn = saved
+    dG, dHH = scratch
+    db_ih, db_hh = db
+    dh = backward_state(dhs, first, stop)
     direct = np.empty_like(dh)
+    part = mask[:, first:stop]
     db_ih[:] = 0
     db_hh[:] = 0
-    for t in range(T - 1, -1, -1):
-        sequence_gradient(dhs, t, dh)
-        gru_cell_backward(gates[t], hn[t], hs[t], dh, mask, t, dG[t], dHH[t], direct)
-        add_rows(db_ih, dG[t])
-        add_rows(db_hh, dHH[t])
-        step_gemm(dHH[t], W_hh, dh)
+    for t in range(dG.shape[0] - 1, -1, -1):
+        d, dd = dG[t, first:stop], dHH[t, first:stop]
+        sequence_gradient(dhs, t, first, stop, dh)
+        gru_cell_backward(gates[t, first:stop], hn[t, first:stop], hs[t, first:stop], dh, part,
+                          t, d, dd, direct)
+        add_rows(db_ih, d)
+        add_rows(db_hh, dd)
+        step_gemm(dd, W_hh, dh)
         dh += direct
-    weight_gradients(x, hs, dG, dHH, W_ih, dW_ih, dW_hh, dx)

@@ -6,7 +6,7 @@
 
 PyTorch's nn.MultiheadAttention stores the transposes: in_proj_weight = [W_q; W_k; W_v]^T
 stacked by rows, out_proj.weight = W_o^T. The three input projections run as one GEMM with
-the weights side by side; the per-head work is nnx/kernels/attention.py.
+the weights side by side; forward and backward are one kernel each (nnx/kernels/attention.py).
 
 Masks: `causal=True` hides later steps. `layer.mask`, when set to an (N, T) array (nonzero =
 real step, e.g. the `output_mask` of an Embedding with `mask_zero=True`), hides padded keys
@@ -14,20 +14,20 @@ for the next forwards, as for the recurrent layers. A query that sees no key out
 
 Backward needs the attention probabilities: they are kept from the training forward when
 N * H * T * T <= `max_cached_probs` elements, and recomputed from q, k and the kept row
-log-sum-exps otherwise (one (T, T) block per head at a time either way).
+log-sum-exps otherwise (one (T, T) block per head at a time).
 """
 
 import math
 
 import numpy as np
 
-from nnx import activations, initializers
+from nnx import initializers
 from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.layers.base import Layer, positive_int
 
 kernels = lazy("attention")
-matmul = lazy("matmul")
+threads = lazy("threads")
 
 
 class MultiHeadAttention(Layer):
@@ -109,46 +109,48 @@ class MultiHeadAttention(Layer):
         dtype = p["W_q"].dtype
         n, steps, features = x.shape
         heads, inner = self.num_heads, self.num_heads * self.head_dim
+        scale = dtype.type(1.0 / math.sqrt(self.head_dim))
         x2 = x.reshape(n * steps, features)
-        W = np.concatenate((p["W_q"], p["W_k"], p["W_v"]), axis=1)
-        b = np.concatenate((p["b_q"], p["b_k"], p["b_v"]))
-        qkv = np.empty((n * steps, 3 * inner), dtype)
-        matmul.dense_forward(x2, W, b, activations.LINEAR, qkv, qkv)
+        # The query scale is folded into its weights: the kernels see scaled queries.
+        W = np.concatenate((p["W_q"] * scale, p["W_k"], p["W_v"]), axis=1)
+        b = np.concatenate((p["b_q"] * scale, p["b_k"], p["b_v"]))
         mask = self.padding_mask(x.shape)
         keep = training and n * heads * steps * steps <= self.max_cached_probs
-        probs = np.empty((n, heads, steps, steps) if keep else (0, 0, 0, 0), dtype)
-        lse = np.empty((n, heads, steps), dtype)
-        mixed = np.empty((n * steps, inner), dtype)
-        scale = dtype.type(1.0 / math.sqrt(self.head_dim))
-        kernels.attention_forward(qkv.reshape(n, steps, 3 * inner), mask, heads, self.causal,
-                                  scale, probs, lse, mixed.reshape(n, steps, inner))
+        qkv = np.empty((n * steps, 3 * inner), dtype)
+        saved = (np.empty((n, heads, steps, steps) if keep else (0, 0, 0, 0), dtype),
+                 np.empty((n, heads, steps), dtype), np.empty((n * steps, inner), dtype))
+        kernels.project(x2, W, b, qkv)
+        threads.run_parts(lambda first, stop: kernels.heads_forward(
+            qkv, heads, steps, self.causal, mask, saved, first, stop), n, self._min_part(steps))
         y = np.empty((n * steps, features), dtype)
-        matmul.dense_forward(mixed, p["W_o"], p["b_o"], activations.LINEAR, y, y)
+        kernels.project(saved[2], p["W_o"], p["b_o"], y)
         if training:
-            self._cache = (x2, W, qkv, mask, scale, probs, lse, mixed)
+            self._cache = (x2, W, qkv, mask, scale, saved)
         return y.reshape(n, steps, features)
+
+    def _min_part(self, steps):
+        """Samples per thread at the least: a part of ~1 ms is worth a thread's hand-over."""
+        return max(1, 64_000 // (self.num_heads * steps * steps))
 
     def backward(self, dy):
         dy = self.take_gradient(dy)
-        x2, W, qkv, mask, scale, probs, lse, mixed = self._cache
-        p, g = self.params, self.grads
+        x2, W, qkv, mask, scale, saved = self._cache
+        g = self.grads
         dtype = W.dtype
         n, steps, features = dy.shape
         inner = self.num_heads * self.head_dim
-        dy2 = np.array(dy, dtype=dtype, order="C").reshape(n * steps, features)  # scratch
+        dy2 = dy.reshape(n * steps, features)
         dmixed = np.empty((n * steps, inner), dtype)
-        matmul.dense_backward(mixed, p["W_o"], dy2, dy2, dy2, activations.LINEAR, dy2,
-                              g["W_o"], g["b_o"], dmixed)
+        kernels.output_backward(saved[2], self.params["W_o"], dy2, g["W_o"], g["b_o"], dmixed)
         dqkv = np.empty((n * steps, 3 * inner), dtype)
-        kernels.attention_backward(qkv.reshape(n, steps, 3 * inner), mask, self.num_heads,
-                                   self.causal, scale, probs, lse,
-                                   dmixed.reshape(n, steps, inner),
-                                   dqkv.reshape(n, steps, 3 * inner))
-        dW = np.empty_like(W)
-        db = np.empty(3 * inner, dtype)
-        dx = (np.empty_like(x2) if self.needs_input_grad else np.empty((0, 0), dtype))
-        matmul.dense_backward(x2, W, dqkv, dqkv, dqkv, activations.LINEAR, dqkv, dW, db, dx)
+        threads.run_parts(lambda first, stop: kernels.heads_backward(
+            qkv, dmixed, self.num_heads, steps, self.causal, mask, saved, dqkv, first, stop),
+            n, self._min_part(steps))
+        dW, db = np.empty_like(W), np.empty(3 * inner, dtype)
+        dx = np.empty_like(x2) if self.needs_input_grad else np.empty((0, 0), dtype)
+        kernels.input_backward(x2, W, dqkv, dW, db, dx)
         for i, key in enumerate(("q", "k", "v")):
-            g[f"W_{key}"][...] = dW[:, i * inner:(i + 1) * inner]
-            g[f"b_{key}"][...] = db[i * inner:(i + 1) * inner]
+            rescale = scale if key == "q" else 1  # back to the unscaled query weights
+            np.multiply(dW[:, i * inner:(i + 1) * inner], rescale, out=g[f"W_{key}"])
+            np.multiply(db[i * inner:(i + 1) * inner], rescale, out=g[f"b_{key}"])
         return dx.reshape(n, steps, features) if self.needs_input_grad else None

@@ -42,13 +42,23 @@ class LayerNormalization(Layer):
                            f"got {tuple(x.shape)}")
 
     def forward(self, x, training=False):
+        return self.forward_sum(x, None, training)
+
+    def forward_sum(self, x, residual, training=False):
+        """norm(x + residual) (residual None: norm(x)), the sum formed inside the kernel's
+        first pass: a transformer block's residual connection needs no array of its own."""
         x = self.take_input(x, training)
         gamma = self.params["gamma"]
         x2 = x.reshape(-1, gamma.shape[0])
+        if residual is None:
+            r2 = np.empty((0, 0), dtype=gamma.dtype)
+        else:
+            r2 = np.ascontiguousarray(residual, dtype=gamma.dtype).reshape(x2.shape)
         xhat = np.empty_like(x2)
         invstd = np.empty(x2.shape[0], dtype=gamma.dtype)
         y = np.empty_like(x2)
-        kernels.layer_norm_forward(x2, gamma, self.params["beta"], self.eps, xhat, invstd, y)
+        kernels.layer_norm_forward(x2, r2, gamma, self.params["beta"], self.eps, xhat, invstd,
+                                   y)
         if training:
             self._xhat, self._invstd = xhat, invstd
         return y.reshape(x.shape)

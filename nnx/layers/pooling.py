@@ -14,6 +14,8 @@ from nnx.layers.base import Layer
 from nnx.layers.conv import as_2d, config_value, expects_rank, size_tuple, window_outputs
 
 pool = lazy("pool")
+threads = lazy("threads")
+PART_VALUES = 1 << 16  # input values per thread at the least (a part is worth a hand-over)
 
 
 class _Pool(Layer):
@@ -40,6 +42,10 @@ class _Pool(Layer):
         return (n,) + as_2d(self.input_shape, self.rank), (n,) + as_2d(self.output_shape,
                                                                         self.rank)
 
+    def _in_parts(self, n, run):
+        """run(first, stop) over parts of the n samples, on threads."""
+        threads.run_parts(run, n, max(1, PART_VALUES // math.prod(self.input_shape)))
+
     def forward(self, x, training=False):
         x = self.take_input(x, training)
         in2d, out2d = self._shapes(x.shape[0])
@@ -58,20 +64,24 @@ class _Pool(Layer):
 class _MaxPool(_Pool):
     def _pool_forward(self, x4, y, training):
         argmax = np.empty(y.shape, dtype=np.int32)
-        pool.max_pool_forward(x4, self._geom, y, argmax)
+        self._in_parts(len(x4), lambda first, stop: pool.max_pool_forward(
+            x4, self._geom, y, argmax, first, stop))
         if training:
             self._argmax = argmax
 
     def _pool_backward(self, dy4, dx):
-        pool.max_pool_backward(dy4, self._argmax, dx)
+        self._in_parts(len(dy4), lambda first, stop: pool.max_pool_backward(
+            dy4, self._argmax, dx, first, stop))
 
 
 class _AvgPool(_Pool):
     def _pool_forward(self, x4, y, training):
-        pool.avg_pool_forward(x4, self._geom, y)
+        self._in_parts(len(x4), lambda first, stop: pool.avg_pool_forward(
+            x4, self._geom, y, first, stop))
 
     def _pool_backward(self, dy4, dx):
-        pool.avg_pool_backward(dy4, self._geom, dx)
+        self._in_parts(len(dy4), lambda first, stop: pool.avg_pool_backward(
+            dy4, self._geom, dx, first, stop))
 
 
 class MaxPool1D(_MaxPool):

@@ -21,8 +21,10 @@ from nnx.layers.base import Layer, positive_int, snake_case
 from nnx.registry import Registry
 
 rnn = lazy("recurrent")
+threads = lazy("threads")
 
 NO_MASK = np.zeros((0, 0), np.uint8)
+MIN_PART = 16  # samples per thread at the least (a part's time loop is worth a hand-over)
 
 
 class Recurrent(Layer):
@@ -130,6 +132,21 @@ class Recurrent(Layer):
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         raise NotImplementedError
 
+    @staticmethod
+    def in_parts(n, run, *share_sizes, dtype=None):
+        """run(first, stop, shares) over parts of the n samples, on threads (samples are
+        independent through time); `shares` holds one array per size for the part's share of
+        the bias gradients. Returns the shares summed over the parts."""
+        results = []
+
+        def part(first, stop):
+            shares = tuple(np.empty(size, dtype) for size in share_sizes)
+            run(first, stop, shares)
+            results.append(shares)
+
+        threads.run_parts(part, n, MIN_PART)
+        return tuple(sum(shares[i] for shares in results) for i in range(len(share_sizes)))
+
     # -- helpers ----------------------------------------------------------------------
     def _weights(self):
         """(W_ih, W_hh, b_ih, b_hh) from the params dict, with zero biases when unused."""
@@ -193,12 +210,19 @@ class SimpleRNN(Recurrent):
     def run_forward(self, x, params, mask, work):
         T, N, _ = x.shape
         hs = work("hs", (T + 1, N, self.units))
-        rnn.rnn_forward(x, params, self.code, mask, hs)
+        rnn.input_projection(x, params[0], hs[1:])
+        self.in_parts(N, lambda first, stop, _: rnn.rnn_steps(params, self.code, mask, hs,
+                                                              first, stop))
         return hs, None
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         dG = work("dG", (x.shape[0], x.shape[1], self.units))
-        rnn.rnn_backward(x, params, self.code, mask, hs, dhs, dG, grads, dx)
+        (db,) = self.in_parts(x.shape[1], lambda first, stop, shares: rnn.rnn_steps_backward(
+            params, self.code, mask, hs, dhs, dG, shares[0], first, stop), self.units,
+            dtype=x.dtype)
+        rnn.weight_gradients(x, hs, dG, dG, params[0], grads[0], grads[1], dx)
+        grads[2][:] = db
+        grads[3][:] = db
 
 
 class LSTM(Recurrent):
@@ -211,13 +235,20 @@ class LSTM(Recurrent):
         H = self.units
         hs, cs = work("hs", (T + 1, N, H)), work("cs", (T + 1, N, H))
         tanh_c, gates = work("tanh_c", (T, N, H)), work("gates", (T, N, 4 * H))
-        rnn.lstm_forward(x, params, mask, hs, cs, tanh_c, gates)
+        rnn.input_projection(x, params[0], gates)
+        self.in_parts(N, lambda first, stop, _: rnn.lstm_steps(params, mask, hs, cs, tanh_c,
+                                                               gates, first, stop))
         return hs, (cs, tanh_c, gates)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         cs, tanh_c, gates = cache
         dG = work("dG", gates.shape)
-        rnn.lstm_backward(x, params, mask, hs, cs, tanh_c, gates, dhs, dG, grads, dx)
+        (db,) = self.in_parts(x.shape[1], lambda first, stop, shares: rnn.lstm_steps_backward(
+            params, mask, (hs, cs, tanh_c, gates), dhs, dG, shares[0], first, stop),
+            gates.shape[2], dtype=x.dtype)
+        rnn.weight_gradients(x, hs, dG, dG, params[0], grads[0], grads[1], dx)
+        grads[2][:] = db
+        grads[3][:] = db
 
 
 class GRU(Recurrent):
@@ -231,13 +262,21 @@ class GRU(Recurrent):
         H = self.units
         hs, hn = work("hs", (T + 1, N, H)), work("hn", (T, N, H))
         gates = work("gates", (T, N, 3 * H))
-        rnn.gru_forward(x, params, mask, hs, gates, hn)
+        rnn.input_projection(x, params[0], gates)
+        self.in_parts(N, lambda first, stop, _: rnn.gru_steps(params, mask, hs, gates, hn,
+                                                              first, stop))
         return hs, (gates, hn)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         gates, hn = cache
         dG, dHH = work("dG", gates.shape), work("dHH", gates.shape)
-        rnn.gru_backward(x, params, mask, hs, gates, hn, dhs, dG, dHH, grads, dx)
+        size = gates.shape[2]
+        db_ih, db_hh = self.in_parts(x.shape[1], lambda first, stop, shares: (
+            rnn.gru_steps_backward(params, mask, (hs, gates, hn), dhs, (dG, dHH), shares,
+                                   first, stop)), size, size, dtype=x.dtype)
+        rnn.weight_gradients(x, hs, dG, dHH, params[0], grads[0], grads[1], dx)
+        grads[2][:] = db_ih
+        grads[3][:] = db_hh
 
 
 RECURRENT_LAYERS = Registry("recurrent layer type", {

@@ -126,9 +126,9 @@ class TransformerEncoderBlock(Layer):
             h = x + self.drop1.forward(self.attention.forward(self.norm1.forward(x, training),
                                                               training), training)
             return h + self._feed_forward(self.norm2.forward(h, training), training)
-        h = self.norm1.forward(x + self.drop1.forward(self.attention.forward(x, training),
-                                                      training), training)
-        return self.norm2.forward(h + self._feed_forward(h, training), training)
+        h = self.norm1.forward_sum(x, self.drop1.forward(self.attention.forward(x, training),
+                                                         training), training)
+        return self.norm2.forward_sum(h, self._feed_forward(h, training), training)
 
     def _feed_forward(self, h, training):
         n, steps, features = h.shape
@@ -147,11 +147,18 @@ class TransformerEncoderBlock(Layer):
 
     def backward(self, dy):
         dy = self.take_gradient(dy)
+        # Each sum goes into a gradient array just returned by a part (nothing else holds it).
         self.bind()
         if self.norm_first:
-            dh = dy + self.norm2.backward(self._feed_forward_backward(dy))
-            return dh + self.norm1.backward(self._attention_backward(dh))
+            dh = self.norm2.backward(self._feed_forward_backward(dy))
+            dh += dy
+            dx = self.norm1.backward(self._attention_backward(dh))
+            dx += dh
+            return dx
         dh = self.norm2.backward(dy)
-        dh = dh + self._feed_forward_backward(dh)
-        d = self.norm1.backward(dh)
-        return d + self._attention_backward(d)
+        d = self._feed_forward_backward(dh)
+        d += dh
+        d = self.norm1.backward(d)
+        dx = self._attention_backward(d)
+        dx += d
+        return dx

@@ -8,14 +8,12 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 from experiment_configs import tiny_moons
 from typer.testing import CliRunner
 
-REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
 
 TINY = tiny_moons(epochs=3)
@@ -66,8 +64,7 @@ class Workspace:
 
     def process(self, *args, **popen):
         """A real `python -m nnx.cli ARGS` process (stdout and stderr piped)."""
-        env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get(
-            "NUMBA_CACHE_DIR", str(REPO / ".numba_cache")), "NNX_RESULTS_DIR": str(self.results)}
+        env = {**os.environ, "NNX_RESULTS_DIR": str(self.results)}  # nnx's own kernel cache
         env.pop("NNX_DEBUG", None)
         return subprocess.Popen([sys.executable, "-m", "nnx.cli", *map(str, args)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

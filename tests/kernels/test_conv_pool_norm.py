@@ -16,7 +16,7 @@ def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
     kh, kw, sh, sw = geom
     ho, wo = (5 - kh) // sh + 1, (6 - kw) // sw + 1
     y, argmax = np.empty((2, 3, ho, wo), np.float32), np.empty((2, 3, ho, wo), np.int32)
-    pool.max_pool_forward(x, g, y, argmax)
+    pool.max_pool_forward(x, g, y, argmax, 0, len(x))
     for oh in range(ho):
         for ow in range(wo):
             window = x[:, :, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw].reshape(2, 3, -1)
@@ -25,7 +25,7 @@ def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
             np.testing.assert_array_equal(argmax[:, :, oh, ow],
                                           (oh * sh + k // kw) * 6 + ow * sw + k % kw)
     dx = np.full_like(x, np.nan)
-    pool.max_pool_backward(np.ones_like(y), argmax, dx)
+    pool.max_pool_backward(np.ones_like(y), argmax, dx, 0, len(dx))
     assert dx.dtype == np.float32 and dx.sum() == y.size
 
 
@@ -49,7 +49,7 @@ def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom):
     kh, kw, sh, sw = geom
     ho, wo = (6 - kh) // sh + 1, (6 - kw) // sw + 1
     y, argmax = np.empty((4, 3, ho, wo)), np.empty((4, 3, ho, wo), np.int32)
-    pool.max_pool_forward(x, g, y, argmax)
+    pool.max_pool_forward(x, g, y, argmax, 0, len(x))
     for n, c, oh, ow in np.ndindex(y.shape):
         window = x[n, c, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw].ravel()
         k = sequential_winner(window)
@@ -61,11 +61,11 @@ def test_avg_pool_float32_stays_float32():
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
     y = np.empty((2, 3, 3, 2), np.float32)
     g = PoolGeometry(2, 3, 2, 3)
-    pool.avg_pool_forward(x, g, y)
+    pool.avg_pool_forward(x, g, y, 0, len(x))
     want = x.astype(np.float64).reshape(2, 3, 3, 2, 2, 3).mean(axis=(3, 5))
     np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7)
     dx = np.empty_like(x)
-    pool.avg_pool_backward(np.ones_like(y), g, dx)
+    pool.avg_pool_backward(np.ones_like(y), g, dx, 0, len(dx))
     np.testing.assert_allclose(dx, np.full(x.shape, 1 / 6), rtol=1e-7)
 
 

@@ -63,19 +63,41 @@ def lstm_arrays(dtype, T=4, N=3, F=2, H=5, seed=0):
     return x, W_ih, W_hh, b_ih, b_hh
 
 
-def lstm_grads(dhs, dtype=np.float64):
-    x, W_ih, W_hh, b_ih, b_hh = lstm_arrays(dtype)
+def lstm_forward(x, params, parts=((0, None),)):
+    """(hs, saved) of the LSTM kernels, the time loops run over the given sample ranges."""
     T, N, _ = x.shape
-    H = W_hh.shape[1]
-    hs, cs = np.empty((T + 1, N, H), dtype), np.empty((T + 1, N, H), dtype)
-    tanh_c, gates = np.empty((T, N, H), dtype), np.empty((T, N, 4 * H), dtype)
+    H = params[1].shape[1]
+    hs, cs = np.empty((T + 1, N, H), x.dtype), np.empty((T + 1, N, H), x.dtype)
+    tanh_c, gates = np.empty((T, N, H), x.dtype), np.empty((T, N, 4 * H), x.dtype)
+    K.input_projection(x, params[0], gates)
+    for first, stop in parts:
+        K.lstm_steps(params, NO_MASK, hs, cs, tanh_c, gates, first, stop or N)
+    return hs, (hs, cs, tanh_c, gates)
+
+
+def lstm_grads(dhs, dtype=np.float64, parts=((0, None),)):
+    x, W_ih, W_hh, b_ih, b_hh = lstm_arrays(dtype)
     params = (W_ih, W_hh, b_ih, b_hh)
-    K.lstm_forward(x, params, NO_MASK, hs, cs, tanh_c, gates)
-    grads = tuple(np.empty_like(a) for a in params)
-    dx = np.empty_like(x)
-    K.lstm_backward(x, params, NO_MASK, hs, cs, tanh_c, gates, dhs.astype(dtype),
-                    np.empty_like(gates), grads, dx)
-    return hs, [*grads, dx]
+    hs, saved = lstm_forward(x, params, parts)
+    dW_ih, dW_hh, dx = np.empty_like(W_ih), np.empty_like(W_hh), np.empty_like(x)
+    dG, db = np.empty_like(saved[3]), np.zeros_like(b_ih)
+    for first, stop in parts:
+        share = np.empty_like(b_ih)
+        K.lstm_steps_backward(params, NO_MASK, saved, dhs.astype(dtype), dG, share, first,
+                              stop or x.shape[1])
+        db += share
+    K.weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, dx)
+    return hs, [dW_ih, dW_hh, db, dx]
+
+
+def test_sample_ranges_give_the_numbers_of_one_pass():
+    """The time loops run on parts of the batch (threads): the same states and gradients."""
+    dhs = np.random.default_rng(1).standard_normal((4, 3, 5))
+    hs, grads = lstm_grads(dhs)
+    hs2, grads2 = lstm_grads(dhs, parts=((0, 1), (1, 3)))
+    np.testing.assert_array_equal(hs2, hs)
+    for a, b in zip(grads2, grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
 
 
 def test_last_state_gradient_equals_a_sequence_gradient_zero_before_the_end():
@@ -106,8 +128,8 @@ def test_a_second_process_loads_the_kernels_from_the_disk_cache():
         "    for dt in ('float32', 'float64'):\n"
         "        l = cls(3, return_sequences=True); l.dtype = np.dtype(dt); l.build((4, 2))\n"
         "        l.backward(l.forward(np.ones((2, 4, 2), dt), training=True))\n"
-        "fns = [K.rnn_forward, K.rnn_backward, K.lstm_forward, K.lstm_backward,\n"
-        "       K.gru_forward, K.gru_backward]\n"
+        "fns = [K.rnn_steps, K.rnn_steps_backward, K.lstm_steps, K.lstm_steps_backward,\n"
+        "       K.gru_steps, K.gru_steps_backward, K.input_projection, K.weight_gradients]\n"
         "print(sum(len(f.stats.cache_misses) for f in fns))\n")
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            check=True) for _ in range(2)]
@@ -139,9 +161,7 @@ def test_benchmark_sized_lstm_matches_a_numpy_reference():
     x = rng.standard_normal((T, N, F))
     W_ih, W_hh = rng.standard_normal((4 * H, F)), rng.standard_normal((4 * H, H)) * 0.2
     b_ih, b_hh = rng.standard_normal((2, 4 * H))
-    hs, cs = np.empty((T + 1, N, H)), np.empty((T + 1, N, H))
-    tanh_c, gates = np.empty((T, N, H)), np.empty((T, N, 4 * H))
-    K.lstm_forward(x, (W_ih, W_hh, b_ih, b_hh), NO_MASK, hs, cs, tanh_c, gates)
+    hs, _ = lstm_forward(x, (W_ih, W_hh, b_ih, b_hh))
     h, c = np.zeros((N, H)), np.zeros((N, H))
     for t in range(T):
         i, f, g, o = np.split(x[t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=1)

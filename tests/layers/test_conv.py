@@ -191,7 +191,21 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
     monkeypatch.setattr(conv_module, "INFERENCE_COLS", 2 * 18 * 12)  # 2 samples per chunk
     np.testing.assert_array_equal(layer.forward(x), whole)
     assert layer._buffers["cols_infer"].shape == (18, 2 * 12)
-    assert layer._cols.shape == (18, 9 * 12)  # the training columns are kept for backward
+    assert layer._saved.shape == (18, 9 * 12)  # the training columns are kept for backward
+
+
+def training_pass(layer, x):
+    """(y, dx, grads) of one forward and backward of a fixed upstream gradient."""
+    y = layer.forward(x, training=True)
+    dx = layer.backward(inputs(y.shape, seed=2))
+    return y, dx, {k: g.copy() for k, g in layer.grads.items()}
+
+
+def assert_same_pass(got, want, rtol=1e-13, atol=1e-14):
+    for a, b in zip(got[:2], want[:2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    for key in want[2]:
+        np.testing.assert_allclose(got[2][key], want[2][key], rtol=rtol, atol=atol, err_msg=key)
 
 
 @pytest.mark.parametrize("make,shape,flat", [
@@ -208,14 +222,63 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     x, results = inputs((3,) + shape), []
     for layout in (flat, False):
         layer._geom = layer._geom._replace(flat=layout)
-        y = layer.forward(x, training=True)
-        dx = layer.backward(inputs(y.shape, seed=2))
-        results.append((y, dx, {k: g.copy() for k, g in layer.grads.items()}))
-    (y1, dx1, g1), (y0, dx0, g0) = results
-    np.testing.assert_allclose(y1, y0, rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(dx1, dx0, rtol=1e-13, atol=1e-14)
-    for key in g0:
-        np.testing.assert_allclose(g1[key], g0[key], rtol=1e-13, atol=1e-14)
+        results.append(training_pass(layer, x))
+    assert_same_pass(*results)
+
+
+@pytest.mark.parametrize("padding,activation,shape,samples_per_chunk", [
+    (1, "relu", (2, 6, 6), None),
+    (0, "tanh", (3, 7, 5), 2),  # odd output sizes: the last tile row and column hold one output
+    ("same", "gelu", (2, 5, 8), 3),
+    ((2, 0), None, (1, 4, 9), 1),
+])
+def test_winograd_gives_the_im2col_numbers(monkeypatch, padding, activation, shape,
+                                           samples_per_chunk):
+    """Forced onto these few channels, the Winograd path (several chunks of tiles where
+    asked) matches im2col in training, at inference and without the input gradient."""
+    layer = built(layers.Conv2D(4, 3, padding=padding, activation=activation,
+                                bias_init={"type": "random_normal"}), shape)
+    assert not layer._winograd
+    if samples_per_chunk:
+        th, tw = (layer.output_shape[1] + 1) // 2, (layer.output_shape[2] + 1) // 2
+        monkeypatch.setattr(conv_module, "WINOGRAD_TILES", samples_per_chunk * th * tw)
+    x, results = inputs((5,) + shape), []
+    for winograd in (True, False):
+        layer._winograd = winograd
+        results.append(training_pass(layer, x) + (layer.forward(x),))
+    assert_same_pass(*results, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(results[0][3], results[1][3], rtol=1e-12, atol=1e-13)
+    layer._winograd, layer.needs_input_grad = True, False
+    first_layer = training_pass(layer, x)
+    assert first_layer[1] is None
+    for key, grad in results[1][2].items():
+        np.testing.assert_allclose(first_layer[2][key], grad, rtol=1e-12, atol=1e-13)
+
+
+def test_winograd_in_float32_follows_float64():
+    x = inputs((4, 32, 6, 6))
+    layer32 = built(layers.Conv2D(32, 3, padding=1, activation="relu"), (32, 6, 6), "float32")
+    layer64 = built(layers.Conv2D(32, 3, padding=1, activation="relu"), (32, 6, 6))
+    assert layer32._winograd and layer64._winograd
+    y32, dx32, grads32 = training_pass(layer32, x.astype(np.float32))
+    y64, dx64, grads64 = training_pass(layer64, x)
+    assert y32.dtype == dx32.dtype == grads32["W"].dtype == np.float32
+    np.testing.assert_allclose(y32, y64, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx32, dx64, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grads32["W"], grads64["W"], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("make,channels,winograd", [
+    (lambda: layers.Conv2D(32, 3, padding=1), 32, True),
+    (lambda: layers.Conv2D(64, 3), 48, True),
+    (lambda: layers.Conv2D(32, 3, padding=1), 16, False),  # im2col: too few channels in
+    (lambda: layers.Conv2D(16, 3, padding=1), 32, False),  # or out
+    (lambda: layers.Conv2D(32, 3, stride=2), 32, False),
+    (lambda: layers.Conv2D(32, 3, dilation=2), 32, False),
+    (lambda: layers.Conv2D(32, 5), 32, False),
+])
+def test_winograd_takes_wide_3x3_stride_1_layers(make, channels, winograd):
+    assert built(make(), (channels, 9, 9))._winograd == winograd
 
 
 def test_first_layer_skips_the_input_gradient_but_fills_grads():

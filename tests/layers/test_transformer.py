@@ -42,12 +42,13 @@ def inputs(shape=(N, T, D), seed=1):
 def test_gradients(norm_first, activation, causal, mask):
     layer = built(norm_first=norm_first, activation=activation, causal=causal)
     layer.mask = mask
-    errors = check_layer_gradients(layer, inputs(), tol=np.inf)
+    # eps 1e-5: a few elements of W_k are ~1e-5, where the rounding noise of central
+    # differences (~1e-16 |L| / eps) reached 1e-4 of their value with eps 1e-6
+    errors = check_layer_gradients(layer, inputs(), tol=np.inf, eps=1e-5)
     # dL/d attention.b_k is zero in theory (softmax ignores a per-row shift): check it is ~0
     assert np.abs(layer.grads["attention.b_k"]).max() < 1e-12
     errors.pop("attention.b_k")
-    # 1e-4: a few elements of W_k are ~1e-5, where central differences carry ~1e-9 noise
-    bad = {k: e for k, e in errors.items() if e > 1e-4}
+    bad = {k: e for k, e in errors.items() if e > 2e-5}
     assert not bad, f"gradient mismatch: {bad}"
     assert set(errors) == {"x", *KEYS} - {"attention.b_k"}
 
