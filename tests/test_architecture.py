@@ -1,7 +1,8 @@
 """The house rules of docs/architecture.md that a linter does not check by itself: no import
 cycle among nnx's modules (an import inside a function counts: it hides the cycle, it does
-not remove it). The layer order itself is `lint-imports` (pyproject.toml), run by `make lint`
-and `make test`."""
+not remove it), no module longer than one sitting's read, every room in the layer order.
+The layer order itself is `lint-imports` (pyproject.toml), run by `make lint` and
+`make test`."""
 
 import tomllib
 from pathlib import Path
@@ -62,6 +63,14 @@ def test_no_module_of_nnx_imports_itself_round_a_cycle():
     graph = grimp.build_graph("nnx")
     assert strongly_connected(graph) == []
 
+
+MAX_LINES = 400  # a module a newcomer reads in one sitting
+
+
+def test_every_module_reads_in_one_sitting():
+    long = {str(path.relative_to(ROOT)): n for path in sorted((ROOT / "nnx").rglob("*.py"))
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
 
 
 def test_every_room_of_nnx_has_its_row_in_the_layer_order():

@@ -21,6 +21,7 @@ from nnx.layers.base import Layer, positive_int, snake_case
 from nnx.registry import Registry
 
 rnn = lazy("recurrent")
+gated = lazy("gated")
 threads = lazy("threads")
 
 NO_MASK = np.zeros((0, 0), np.uint8)
@@ -236,14 +237,14 @@ class LSTM(Recurrent):
         hs, cs = work("hs", (T + 1, N, H)), work("cs", (T + 1, N, H))
         tanh_c, gates = work("tanh_c", (T, N, H)), work("gates", (T, N, 4 * H))
         rnn.input_projection(x, params[0], gates)
-        self.in_parts(N, lambda first, stop, _: rnn.lstm_steps(params, mask, hs, cs, tanh_c,
+        self.in_parts(N, lambda first, stop, _: gated.lstm_steps(params, mask, hs, cs, tanh_c,
                                                                gates, first, stop))
         return hs, (cs, tanh_c, gates)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         cs, tanh_c, gates = cache
         dG = work("dG", gates.shape)
-        (db,) = self.in_parts(x.shape[1], lambda first, stop, shares: rnn.lstm_steps_backward(
+        (db,) = self.in_parts(x.shape[1], lambda first, stop, shares: gated.lstm_steps_backward(
             params, mask, (hs, cs, tanh_c, gates), dhs, dG, shares[0], first, stop),
             gates.shape[2], dtype=x.dtype)
         rnn.weight_gradients(x, hs, dG, dG, params[0], grads[0], grads[1], dx)
@@ -263,7 +264,7 @@ class GRU(Recurrent):
         hs, hn = work("hs", (T + 1, N, H)), work("hn", (T, N, H))
         gates = work("gates", (T, N, 3 * H))
         rnn.input_projection(x, params[0], gates)
-        self.in_parts(N, lambda first, stop, _: rnn.gru_steps(params, mask, hs, gates, hn,
+        self.in_parts(N, lambda first, stop, _: gated.gru_steps(params, mask, hs, gates, hn,
                                                               first, stop))
         return hs, (gates, hn)
 
@@ -272,7 +273,7 @@ class GRU(Recurrent):
         dG, dHH = work("dG", gates.shape), work("dHH", gates.shape)
         size = gates.shape[2]
         db_ih, db_hh = self.in_parts(x.shape[1], lambda first, stop, shares: (
-            rnn.gru_steps_backward(params, mask, (hs, gates, hn), dhs, (dG, dHH), shares,
+            gated.gru_steps_backward(params, mask, (hs, gates, hn), dhs, (dG, dHH), shares,
                                    first, stop)), size, size, dtype=x.dtype)
         rnn.weight_gradients(x, hs, dG, dHH, params[0], grads[0], grads[1], dx)
         grads[2][:] = db_ih

@@ -11,6 +11,7 @@ import pytest
 from numba import njit
 from scipy.special import expit
 
+from nnx.kernels import gated as G
 from nnx.kernels import recurrent as K
 
 NO_MASK = np.zeros((0, 0), np.uint8)
@@ -71,7 +72,7 @@ def lstm_forward(x, params, parts=((0, None),)):
     tanh_c, gates = np.empty((T, N, H), x.dtype), np.empty((T, N, 4 * H), x.dtype)
     K.input_projection(x, params[0], gates)
     for first, stop in parts:
-        K.lstm_steps(params, NO_MASK, hs, cs, tanh_c, gates, first, stop or N)
+        G.lstm_steps(params, NO_MASK, hs, cs, tanh_c, gates, first, stop or N)
     return hs, (hs, cs, tanh_c, gates)
 
 
@@ -83,7 +84,7 @@ def lstm_grads(dhs, dtype=np.float64, parts=((0, None),)):
     dG, db = np.empty_like(saved[3]), np.zeros_like(b_ih)
     for first, stop in parts:
         share = np.empty_like(b_ih)
-        K.lstm_steps_backward(params, NO_MASK, saved, dhs.astype(dtype), dG, share, first,
+        G.lstm_steps_backward(params, NO_MASK, saved, dhs.astype(dtype), dG, share, first,
                               stop or x.shape[1])
         db += share
     K.weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, dx)
@@ -123,13 +124,14 @@ def test_a_second_process_loads_the_kernels_from_the_disk_cache():
     script = (
         "import numpy as np\n"
         "from nnx import layers\n"
+        "from nnx.kernels import gated as G\n"
         "from nnx.kernels import recurrent as K\n"
         "for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU):\n"
         "    for dt in ('float32', 'float64'):\n"
         "        l = cls(3, return_sequences=True); l.dtype = np.dtype(dt); l.build((4, 2))\n"
         "        l.backward(l.forward(np.ones((2, 4, 2), dt), training=True))\n"
-        "fns = [K.rnn_steps, K.rnn_steps_backward, K.lstm_steps, K.lstm_steps_backward,\n"
-        "       K.gru_steps, K.gru_steps_backward, K.input_projection, K.weight_gradients]\n"
+        "fns = [K.rnn_steps, K.rnn_steps_backward, G.lstm_steps, G.lstm_steps_backward,\n"
+        "       G.gru_steps, G.gru_steps_backward, K.input_projection, K.weight_gradients]\n"
         "print(sum(len(f.stats.cache_misses) for f in fns))\n")
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            check=True) for _ in range(2)]
