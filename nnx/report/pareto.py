@@ -1,12 +1,13 @@
 """The Pareto front of a study with several objectives, from its JSON: the data every view
-of it draws (`front_data`), the terminal scatter of two objectives and the front's table.
+of it draws (`front_data`, its knee: `front_knee`), the terminal scatter of two objectives
+and the front's table.
 """
 
 from nnx.format import fmt_objective, fmt_param
 from nnx.report.charts import LineChart, Series
 from nnx.report.values import as_dict, as_number
 from nnx.report.view import Column, Table, cell
-from nnx.results.pareto import document_objectives
+from nnx.results.pareto import KNEE, document_objectives, pick_row
 
 LOG_SPAN = 10  # an objective whose positive values span this factor is drawn on a log axis
 
@@ -31,6 +32,16 @@ def front_data(document):
     return {"objectives": objectives, "points": points, "front": front}
 
 
+def front_knee(data):
+    """The point of `data` that is the front's knee (as the study's `best` picks it by
+    default); None for an empty front."""
+    metrics = [o["metric"] for o in data["objectives"]]
+    rows = [{"number": p["trial"], "values": dict(zip(metrics, p["values"])), "point": p}
+            for p in data["points"] if p["front"]]
+    row = pick_row(rows, data["objectives"], KNEE)
+    return None if row is None else row["point"]
+
+
 def front_scatter(data):
     """The first objective (y) against the second (x), the front as a staircase; None
     unless there are exactly two objectives."""
@@ -44,11 +55,13 @@ def front_scatter(data):
               Series("Pareto front", [p["values"][1] for p in front],
                      [p["values"][0] for p in front], kind="step", marker="*")]
     return LineChart(f"Pareto front: {y_name} against {x_name}", series, x_label=x_name,
-                     y_label=y_name, log_x=_log_axis(data, 1), log_y=_log_axis(data, 0),
+                     y_label=y_name, log_x=log_axis(data, 1), log_y=log_axis(data, 0),
                      height=12)
 
 
-def _log_axis(data, index):
+def log_axis(data, index):
+    """Whether objective `index` is drawn on a log axis: its values are positive and span
+    a decade or more."""
     values = [p["values"][index] for p in data["points"]]
     return min(values) > 0 and max(values) >= LOG_SPAN * min(values)
 

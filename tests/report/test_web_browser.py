@@ -8,13 +8,16 @@ Without Chromium these tests are skipped, saying how to install it; under CI (CI
 fail instead.
 """
 
+import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
 import pytest
-from report_helpers import nnx
+import yaml
+from report_helpers import IRIS, nnx
 
 from nnx.format import fmt_metric
 
@@ -40,6 +43,38 @@ return Array.from(document.querySelectorAll("figure.chart")).map(function (figur
           note: (figure.querySelector("p.note") || {}).textContent || null};
 });
 """
+# The Pareto figure (the page's first): per trace, the centres of the points Plotly drew
+# and the vertices of its line; where the axes put each of `arguments[0]` ([[x, y]] per
+# trace); the axis titles and types.
+PARETO_JS = """
+var plot = document.querySelector("figure.chart div.plot"), layout = plot._fullLayout;
+var numbers = function (text) { return (text.match(/-?[0-9.]+/g) || []).map(Number); };
+var pairs = function (list) {
+  var out = [];
+  for (var i = 0; i + 1 < list.length; i += 2) { out.push([list[i], list[i + 1]]); }
+  return out;
+};
+return {
+  traces: Array.from(plot.querySelectorAll(".main-svg g.trace.scatter")).map(function (t) {
+    var line = t.querySelector("path.js-line");
+    return {points: Array.from(t.querySelectorAll("path.point")).map(function (p) {
+              return numbers(p.getAttribute("transform")); }),
+            line: line ? pairs(numbers(line.getAttribute("d"))) : []};
+  }),
+  expected: arguments[0].map(function (points) {
+    return points.map(function (p) { return [layout.xaxis.c2p(p[0]), layout.yaxis.c2p(p[1])]; });
+  }),
+  titles: [plot.querySelector(".g-xtitle").textContent,
+           plot.querySelector(".g-ytitle").textContent],
+  types: [layout.xaxis.type, layout.yaxis.type]
+};
+"""
+PARETO = {**IRIS, "name": "iris-pareto", "search": {
+    "objectives": [{"metric": "val_loss", "direction": "minimize"},
+                   {"metric": "params", "direction": "minimize"}],
+    "method": "random", "n_trials": 6, "space": {
+        "train.optimizer.lr": {"type": "float", "low": 1.0e-3, "high": 0.1, "log": True},
+        "model.layers.0.units": {"type": "int", "low": 2, "high": 64, "log": True}}}}
 DRAWN_JS = """
 return Array.from(document.querySelectorAll("div.plot")).every(function (div) {
   return div.querySelector(".main-svg");
@@ -79,6 +114,19 @@ def site(produced, tmp_path_factory):
     result = nnx("report", "--html", folder, "--results-dir", produced.root)
     assert result.exit_code == 0, result.output
     return folder
+
+
+@pytest.fixture(scope="module")
+def pareto_site(tmp_path_factory):
+    """A site of one real search for two objectives (val_loss, params) and its study JSON."""
+    folder = tmp_path_factory.mktemp("pareto")
+    (folder / "pareto.yaml").write_text(yaml.safe_dump(PARETO, sort_keys=False))
+    result = nnx("search", folder / "pareto.yaml", "--results-dir", folder / "results")
+    assert result.exit_code == 0, result.output
+    result = nnx("report", "--html", folder / "site", "--results-dir", folder / "results")
+    assert result.exit_code == 0, result.output
+    return folder / "site", json.loads((folder / "results" / "studies" /
+                                        "iris-pareto.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +196,10 @@ def fields(browser):
     for label, value in pairs:
         out.setdefault(label, value)
     return out
+
+
+def flat(pairs):
+    return [value for pair in pairs for value in pair]
 
 
 def click_link(browser, text):
@@ -246,6 +298,47 @@ def test_run_page_draws_its_curves_confusion_matrix_and_diagnostics(
     screenshot(browser, artifacts / "run.png")
     assert click_link(browser, "nnx report") == []
     assert browser.title == "runs and studies"
+
+
+def test_the_pareto_front_is_drawn_where_the_study_json_puts_its_trials(
+        browser, pareto_site, artifacts):
+    """Each complete trial is a point where its two values lie on the axes (params on a log
+    axis: 2 to 64 units), the front's members are joined in order of params, the knee is
+    starred, and hovering the knee names its trial and parameters."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    site, study = pareto_site
+    assert open_page(browser, site / "studies" / "iris-pareto.html") == []
+    assert [f["title"] for f in figures(browser)][:2] == ["Pareto front", "optimization history"]
+    assert blank_charts(browser) == []
+
+    def point(trial):
+        return [trial["values"]["params"], trial["values"]["val_loss"]]
+
+    front = sorted(study["pareto"], key=lambda entry: entry["values"]["params"])
+    on_front = {entry["trial"] for entry in front}
+    others = [t for t in study["trials"]
+              if t["state"] == "complete" and t["number"] not in on_front]
+    assert len(front) >= 2 and others
+    wanted = [[point(t) for t in others], [point(e) for e in front], [point(study["best"])]]
+    drawn = browser.execute_script(PARETO_JS, wanted)
+    assert drawn["titles"] == ["params (minimize)", "val_loss (minimize)"]
+    params = [p[0] for trace in wanted for p in trace]
+    assert drawn["types"] == ["log" if max(params) >= 10 * min(params) else "linear", "linear"]
+    assert [len(t["points"]) for t in drawn["traces"]] == [len(others), len(front), 1]
+    for trace, expected in zip(drawn["traces"], drawn["expected"]):
+        assert flat(trace["points"]) == pytest.approx(flat(expected), abs=0.5)
+    assert flat(drawn["traces"][1]["line"]) == pytest.approx(flat(drawn["expected"][1]),
+                                                             abs=0.5)
+    assert drawn["traces"][0]["line"] == drawn["traces"][2]["line"] == []
+    knee = browser.find_element("css selector", ".main-svg g.trace.scatter:nth-of-type(3) "
+                                                "path.point")
+    ActionChains(browser).move_to_element(knee).perform()
+    hover = browser.execute_script(
+        'return (document.querySelector(".hoverlayer .hovertext") || {}).textContent;')
+    assert hover is not None and re.match(rf"trial #{study['best']['trial']}val_loss ", hover)
+    assert all(name in hover for name in PARETO["search"]["space"])
+    screenshot(browser, artifacts / "study-pareto.png")
 
 
 def test_the_checks_see_a_blank_chart_and_a_script_error(browser, site, tmp_path):

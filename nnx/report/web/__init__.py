@@ -4,8 +4,8 @@ charts (plotly.js shipped once in the site), no server and no network.
 
 Modules: `site` (the folder: checks, atomic rewrites, stale pages), `html` (view sections
 and figures as HTML, the page around them), `figures` (Plotly figures from the terminal's
-chart descriptions), `index_page`, `run_page`, `study_page`; `assets/` holds the style and
-the table script. plotly is the optional extra `nnx[web]`.
+chart descriptions, and a study's Pareto front), `index_page`, `run_page`, `study_page`;
+`assets/` holds the style and the table script. plotly is the optional extra `nnx[web]`.
 """
 
 from nnx.report.web.site import Site, write_site

@@ -1,13 +1,17 @@
 """Plotly figures of the web report: from the chart descriptions the terminal draws
-(`nnx.report.charts`, as `nnx.report.plot` draws them with matplotlib), and a confusion
-matrix heat map. Hover texts are written by `nnx.format`, as everywhere else.
+(`nnx.report.charts`, as `nnx.report.plot` draws them with matplotlib), a confusion
+matrix heat map, and a study's Pareto front. Hover texts are written by `nnx.format`, as
+everywhere else.
 
 plotly is an optional extra (`pip install 'nnx[web]'`); `require_plotly` says so in one line.
 """
 
+import html
+
 from nnx.errors import NnxError
-from nnx.format import fmt_number
+from nnx.format import fmt_number, fmt_objective, fmt_param
 from nnx.report.charts import BarChart
+from nnx.report.pareto import front_knee, log_axis
 
 INSTALL = "pip install 'nnx[web]'  (or: pip install plotly)"
 MARKER = {"*": "star", "x": "x", "+": "cross"}
@@ -98,3 +102,44 @@ def confusion_figure(matrix):
     figure.update_xaxes(type="category")
     figure.update_yaxes(type="category", autorange="reversed")
     return figure
+
+
+def front_figure(data):
+    """The Pareto front of `data` (`nnx.report.pareto.front_data`): every complete trial as
+    a point, the first objective (y) against the second (x) as the terminal draws it, the
+    front's members highlighted and the knee starred; a point's hover names its trial,
+    every objective's value and its parameters. With two objectives the front is joined
+    in order of x; with more it is not, since a path through a projection would draw a
+    trade-off the front does not have."""
+    go = require_plotly()
+    objectives = data["objectives"]
+    front = sorted((p for p in data["points"] if p["front"]), key=lambda p: p["values"][1])
+    knee = front_knee(data)
+    figure = go.Figure()
+    for name, points, mode, marker in (
+            ("trial", [p for p in data["points"] if not p["front"]], "markers",
+             {"color": "#9aa5b1", "size": 7}),
+            ("Pareto front", front, "lines+markers" if len(objectives) == 2 else "markers",
+             {"color": "#1f77b4", "size": 9}),
+            ("knee", [knee] if knee else [], "markers",
+             {"color": "#d62728", "size": 16, "symbol": "star"})):
+        figure.add_trace(go.Scatter(
+            x=[p["values"][1] for p in points], y=[p["values"][0] for p in points],
+            customdata=[p["trial"] for p in points], name=name, mode=mode, marker=marker,
+            text=[_front_hover(p, objectives) for p in points],
+            hovertemplate="%{text}<extra></extra>"))
+    y_axis, x_axis = (f"{o['metric']} ({o['direction']})" for o in objectives[:2])
+    layout(figure, x_axis, y_axis)
+    if log_axis(data, 1):
+        figure.update_xaxes(type="log")
+    if log_axis(data, 0):
+        figure.update_yaxes(type="log")
+    return figure
+
+
+def _front_hover(point, objectives):
+    lines = [f"trial #{point['trial']}",
+             *[f"{o['metric']} {fmt_objective(o['metric'], v)}"
+               for o, v in zip(objectives, point["values"])],
+             *[f"{name} {fmt_param(v)}" for name, v in point["params"].items()]]
+    return "<br>".join(html.escape(line) for line in lines)

@@ -29,7 +29,8 @@ def esc(value):
 
 @dataclass
 class Figure:
-    """One chart of a page: a Plotly figure, or the reason it cannot be drawn."""
+    """One chart of a page: a Plotly figure (with a line under it, if any), or the reason
+    it cannot be drawn."""
 
     title: str
     figure: object = None  # a plotly.graph_objects.Figure
@@ -166,7 +167,9 @@ class Renderer:
             size = f' style="height:{int(height)}px"' if height else ""
             out.append(f'<div class="plot" data-figure="{figure_id}-data"{size}></div>'
                        f'<script type="application/json" id="{figure_id}-data">'
-                       f"{_script_json(figure.figure)}</script></figure>")
+                       f"{_script_json(figure.figure)}</script>"
+                       + (f'<p class="note">{esc(figure.note)}</p>' if figure.note else "")
+                       + "</figure>")
         out.append("</div>")
         return Markup("".join(out))
 

@@ -4,17 +4,24 @@ command that reproduces it, every complete trial), and Optuna's own figures
 (`nnx.report.optuna_study`): the same figures for a journal or a database study, from any
 host, without touching the storage.
 
+A study of several objectives shows its Pareto front first, drawn from the front its
+document holds (`nnx.report.pareto`, as the terminal report draws it).
+
 `STUDY_FIGURES` is the list of the page's figures, in order: a figure is a title and a
-function of (document, in-memory study) that returns a Plotly figure or raises `NotDrawn`.
+function of (document, in-memory study) that returns a Plotly figure or raises `NotDrawn`;
+a figure that concerns some studies only says which (`shown`), and a drawn one may carry
+a line under it (`note`).
 """
 
 from dataclasses import dataclass
 
 from nnx.report.importance import evaluator, importance_study, param_importances
 from nnx.report.optuna_study import rebuild_study
+from nnx.report.pareto import front_data
 from nnx.report.study import best_fields, param_names, study_facts, top_table
 from nnx.report.values import as_dict, as_text
 from nnx.report.view import Fields, Note
+from nnx.report.web.figures import front_figure
 from nnx.report.web.html import Figure, Figures, Renderer, page
 
 CONTOUR_PARAMS = 4  # a contour grid of more parameters is too small to read
@@ -30,6 +37,8 @@ class StudyFigure:
     title: str
     draw: object  # (document, study) -> plotly Figure
     wide: bool = False
+    shown: object = None  # (document) -> whether the page has this figure; None: always
+    note: object = None  # (document) -> a line under the drawn figure, or ""
 
 
 def _complete(study, at_least):
@@ -44,6 +53,28 @@ def _complete(study, at_least):
 
 def _metric(document):
     return as_text(document.get("metric"), "value")
+
+
+def several_objectives(document):
+    return front_data(document) is not None
+
+
+def pareto_front(document, study):
+    data = front_data(document)
+    if not any(point["front"] for point in data["points"]):
+        raise NotDrawn("no complete trial on the Pareto front yet")
+    return front_figure(data)
+
+
+def projection_note(document):
+    """What a figure of the first two objectives leaves out, for three or more."""
+    objectives = front_data(document)["objectives"]
+    if len(objectives) <= 2:
+        return ""
+    return (f"{objectives[0]['metric']} against {objectives[1]['metric']}, the first two of "
+            f"{len(objectives)} objectives. No trial is as good as a front member on all "
+            f"{len(objectives)} and better on one, so some members look dominated here; a "
+            f"point's hover shows every objective.")
 
 
 def optimization_history(document, study):
@@ -107,6 +138,7 @@ def intermediate_values(document, study):
 
 
 STUDY_FIGURES = [
+    StudyFigure("Pareto front", pareto_front, shown=several_objectives, note=projection_note),
     StudyFigure("optimization history", optimization_history),
     StudyFigure("parameter importance (PED-ANOVA)", parameter_importance),
     StudyFigure("parallel coordinates", parallel_coordinates, wide=True),
@@ -118,13 +150,14 @@ STUDY_FIGURES = [
 
 def study_figures(document):
     """The page's figures, each drawn or replaced by the reason it is not."""
+    entries = [e for e in STUDY_FIGURES if e.shown is None or e.shown(document)]
     try:
         study = rebuild_study(document)
     except (KeyError, TypeError, ValueError) as err:
         reason = f"cannot read the search space ({type(err).__name__}: {err})"
-        return [Figure(entry.title, note=reason) for entry in STUDY_FIGURES]
+        return [Figure(entry.title, note=reason) for entry in entries]
     figures = []
-    for entry in STUDY_FIGURES:
+    for entry in entries:
         try:
             figure = entry.draw(document, study)
         except NotDrawn as why:
@@ -137,7 +170,8 @@ def study_figures(document):
         figure.update_layout(title=None, width=None, margin_t=30)
         figure.update_xaxes(automargin=True)  # long parameter names must not be cut
         figure.update_yaxes(automargin=True)
-        figures.append(Figure(entry.title, figure, wide=entry.wide))
+        figures.append(Figure(entry.title, figure, wide=entry.wide,
+                              note=entry.note(document) if entry.note else ""))
     return figures
 
 
