@@ -24,11 +24,20 @@ def as_list(value):
 
 
 def as_number(value):
-    """A finite float, or None (also for bools, strings, NaN, infinities)."""
+    """A finite float, or None (also for bools, strings, NaN, infinities and integers too
+    large for a float)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_int(value):
+    """An int (a trial number), or None (also for bools, floats and strings)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def as_text(value, default=""):
