@@ -19,10 +19,10 @@ DIRECTIONS = ("minimize", "maximize")
 
 def front_data(document):
     """{"objectives": [{metric, direction}], "points": [{"trial", "values" (in objective
-    order), "front" (on the Pareto front?), "params", "run_id"}] for every complete trial
-    with a value for each objective, in trial order, and "front": the front's trial numbers,
-    best first on the first objective}; None for a study of one objective (or of damaged
-    objectives)."""
+    order; a count stays an int), "front" (on the Pareto front?), "params", "run_id"}] for
+    every complete trial with a value for each objective, in trial order, and "front": the
+    front's trial numbers, best first on the first objective}; None for a study of one
+    objective (or of damaged objectives)."""
     objectives = front_objectives(document)
     if objectives is None or not isinstance(document.get("pareto"), list):
         return None
@@ -30,7 +30,8 @@ def front_data(document):
     front = [number for number in dict.fromkeys(numbers) if number is not None]
     points = []
     for trial in sorted(document["trials"], key=lambda t: as_number(t.get("number")) or 0):
-        values = [as_number(as_dict(trial.get("values")).get(o["metric"])) for o in objectives]
+        values = [as_number(as_dict(trial.get("values")).get(o["metric"]), keep_int=True)
+                  for o in objectives]
         if trial.get("state") != "complete" or as_int(trial.get("number")) is None \
                 or None in values:
             continue
