@@ -123,13 +123,10 @@ def study_view(document, path="", top=None):
     sections = [Fields(None, study_facts(document, path)), best_fields(best, metric)]
     if "damaged" in document:
         sections.insert(1, Note(document["damaged"], style="red"))
-    if pareto:
-        sections.append(front_table(document, pareto, names, short_param))
-        scatter = front_scatter(pareto)
-        if scatter is not None:
-            sections.append(Charts([scatter]))
-    else:
-        sections.append(top_table(document, names, top))
+    sections.append(trials_table(document, pareto, names, top))
+    scatter = front_scatter(pareto)
+    if scatter is not None:
+        sections.append(Charts([scatter]))
     sections.append(BarChart("trials by state", [(s, counts.get(s, 0), str(counts.get(s, 0)))
                                                  for s in TRIAL_STATES if counts.get(s, 0)]))
     charts = [convergence_chart(document, metric), curves_chart(document, metric)]
@@ -168,6 +165,14 @@ def best_fields(best, metric):
     pick = best.get("pick")
     return Fields("best trial" if not pick else "knee of the Pareto front" if pick == "knee"
                   else f"best {pick} on the Pareto front", items)
+
+
+def trials_table(document, pareto, names, top):
+    """The trials a study is judged by: its Pareto front (`pareto`: `front_data`), else
+    its `top` trials."""
+    if pareto:
+        return front_table(document, pareto, names, short_param)
+    return top_table(document, names, top)
 
 
 def top_table(document, names, top):

@@ -159,4 +159,4 @@ def test_damaged_pareto_entries_are_left_out_of_the_front(copy_of, tmp_path):
         "0", "2"]
     every_page_written(copy_of, tmp_path / "site")
     page = (tmp_path / "site" / "studies" / "odd-front.html").read_text()
-    assert "<h1>study odd-front</h1>" in page
+    assert "<h2>Pareto front: 2 of 4 complete trials" in page
