@@ -109,7 +109,7 @@ def study_row(document, path=""):
     notes = f"best #{best['trial']}" if isinstance(best.get("trial"), int) else ""
     if notes and best.get("pick"):  # several objectives: the value is the picked trial's
         notes = (f"{best['pick']} #{best['trial']} of a front of "
-                 f"{len(document.get('pareto') or ())}")
+                 f"{len(as_list(document.get('pareto')))}")
     running = counts.get("running", 0)
     if running:
         notes = f"{notes}, {running} running" if notes else f"{running} running"

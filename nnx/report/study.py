@@ -10,7 +10,13 @@ from nnx.format import fmt_duration, fmt_metric, fmt_objective, fmt_param
 from nnx.report.charts import BarChart, LineChart, Series
 from nnx.report.importance import param_importances
 from nnx.report.overview import STATUS_STYLE, study_counts, trial_span
-from nnx.report.pareto import front_data, front_scatter, front_table
+from nnx.report.pareto import (
+    front_data,
+    front_objectives,
+    front_scatter,
+    front_table,
+    objectives_text,
+)
 from nnx.report.values import (
     as_dict,
     as_number,
@@ -20,7 +26,6 @@ from nnx.report.values import (
     parse_time,
 )
 from nnx.report.view import Charts, Column, Fields, Note, Table, View, cell
-from nnx.results.pareto import document_objectives
 from nnx.results.studies import FINISHED_STATES, TRIAL_STATES, study_status
 
 STATE_STYLE = {**STATUS_STYLE, "waiting": "dim"}
@@ -81,17 +86,11 @@ def study_facts(document, path=""):
     """Status, method, metric, trials by state, experiment, storage and times of a study,
     as (label, value) pairs."""
     counts = study_counts(document)
-    metric = as_text(document.get("metric"), "value")
-    direction = as_text(document.get("direction"), "?")
     first, _, span = trial_span(document)
     status = study_status(counts, "damaged" in document)
-    objective = ("metric", f"{metric} ({direction})")
-    if isinstance(document.get("objectives"), list):
-        objective = ("objectives", ", ".join(f"{o['direction']} {o['metric']}"
-                                             for o in document_objectives(document)))
     return [("status", cell(status, style=STATE_STYLE.get(status))),
             ("method", as_text(document.get("method"), "?")),
-            objective,
+            objective_field(document),
             ("trials", ", ".join(f"{counts.get(s, 0)} {s}" for s in TRIAL_STATES
                                  if counts.get(s, 0) or s in FINISHED_STATES)),
             ("experiment", " ".join([as_text(document.get("experiment"), "?"),
@@ -104,6 +103,16 @@ def study_facts(document, path=""):
             ("document", str(path))]
 
 
+def objective_field(document):
+    """What the study optimizes, as a (label, value) pair: its metric and direction, or its
+    objectives (`?` when they are damaged)."""
+    if "objectives" not in document:
+        return ("metric", f"{as_text(document.get('metric'), 'value')} "
+                          f"({as_text(document.get('direction'), '?')})")
+    objectives = front_objectives(document)
+    return ("objectives", objectives_text(objectives) if objectives else "?")
+
+
 def study_view(document, path="", top=None):
     top = top or DEFAULT_TOP
     counts = study_counts(document)
@@ -114,13 +123,10 @@ def study_view(document, path="", top=None):
     sections = [Fields(None, study_facts(document, path)), best_fields(best, metric)]
     if "damaged" in document:
         sections.insert(1, Note(document["damaged"], style="red"))
-    if pareto:
-        sections.append(front_table(document, pareto, names, short_param))
-        scatter = front_scatter(pareto)
-        if scatter is not None:
-            sections.append(Charts([scatter]))
-    else:
-        sections.append(top_table(document, names, top))
+    sections.append(trials_table(document, pareto, names, top))
+    scatter = front_scatter(pareto)
+    if scatter is not None:
+        sections.append(Charts([scatter]))
     sections.append(BarChart("trials by state", [(s, counts.get(s, 0), str(counts.get(s, 0)))
                                                  for s in TRIAL_STATES if counts.get(s, 0)]))
     charts = [convergence_chart(document, metric), curves_chart(document, metric)]
@@ -159,6 +165,14 @@ def best_fields(best, metric):
     pick = best.get("pick")
     return Fields("best trial" if not pick else "knee of the Pareto front" if pick == "knee"
                   else f"best {pick} on the Pareto front", items)
+
+
+def trials_table(document, pareto, names, top):
+    """The trials a study is judged by: its Pareto front (`pareto`: `front_data`), else
+    its `top` trials."""
+    if pareto:
+        return front_table(document, pareto, names, short_param)
+    return top_table(document, names, top)
 
 
 def top_table(document, names, top):
@@ -263,7 +277,7 @@ def trials_csv(document, names, pareto=None):
     """Every trial, in trial order: number, state, value (with several objectives: each
     objective's value, and whether it is on the Pareto front), each parameter, run."""
     objectives = [o["metric"] for o in pareto["objectives"]] if pareto else []
-    front = set(pareto["front"]) if pareto else set()
+    front = pareto["front"] if pareto else []
     values = [*objectives, "pareto"] if pareto else ["value"]
     table = Table(None, [Column(c) for c in ("number", "state", *values, *names, "epochs",
                                              "duration_s", "run_id", "error")])

@@ -23,12 +23,24 @@ def as_list(value):
     return value if isinstance(value, list) else []
 
 
-def as_number(value):
-    """A finite float, or None (also for bools, strings, NaN, infinities)."""
+def as_number(value, keep_int=False):
+    """A finite float, or None (also for bools, strings, NaN, infinities and integers too
+    large for a float); with `keep_int` an int stays an int, which `nnx.format` writes as a
+    count (`3,910`)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(number):
+        return None
+    return value if keep_int and isinstance(value, int) else number
+
+
+def as_int(value):
+    """An int (a trial number), or None (also for bools, floats and strings)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def as_text(value, default=""):

@@ -74,7 +74,7 @@ def test_three_objectives_show_the_first_two_and_say_so():
     assert {trace.name: trace.mode for trace in figure.figure.data}["Pareto front"] == "markers"
     hover = {t: text for trace in figure.figure.data
              for t, text in zip(trace.customdata, trace.text)}
-    assert hover[8].split("<br>")[:4] == ["trial #8", "val_accuracy 0.9000", "params 3000",
+    assert hover[8].split("<br>")[:4] == ["trial #8", "val_accuracy 0.9000", "params 3,000",
                                           "predict_ms 0.1"]
     assert figure.note.startswith("val_accuracy against params, the first two of 3 "
                                   "objectives. No trial is as good as a front member on all 3")

@@ -5,7 +5,8 @@ command that reproduces it, every complete trial), and Optuna's own figures
 host, without touching the storage.
 
 A study of several objectives shows its Pareto front first, drawn from the front its
-document holds (`nnx.report.pareto`, as the terminal report draws it).
+document holds (`nnx.report.pareto`, as the terminal report draws it), and the front's
+table in place of the trials ranked by the first objective.
 
 `STUDY_FIGURES` is the list of the page's figures, in order: a figure is a title and a
 function of (document, in-memory study) that returns a Plotly figure or raises `NotDrawn`;
@@ -18,7 +19,13 @@ from dataclasses import dataclass
 from nnx.report.importance import evaluator, importance_study, param_importances
 from nnx.report.optuna_study import rebuild_study
 from nnx.report.pareto import front_data
-from nnx.report.study import best_fields, param_names, study_facts, top_table
+from nnx.report.study import (
+    best_fields,
+    objective_field,
+    param_names,
+    study_facts,
+    trials_table,
+)
 from nnx.report.values import as_dict, as_text
 from nnx.report.view import Fields, Note
 from nnx.report.web.figures import front_figure
@@ -184,8 +191,8 @@ def study_page(document, path, links):
         sections.append(Note(document["damaged"], style="red"))
     sections += [best_fields(as_dict(document.get("best")), metric),
                  Figures(None, study_figures(document)),
-                 top_table(document, param_names(document), max(len(scored), 1))]
+                 trials_table(document, front_data(document), param_names(document),
+                              max(len(scored), 1))]
     body = "".join(renderer.section(s) for s in sections)
     return page(f"study {document['study']}", body, links.depth,
-                subtitle=f"{metric} ({as_text(document.get('direction'), '?')})",
-                plotly=renderer.figures > 0)
+                subtitle=objective_field(document)[1], plotly=renderer.figures > 0)
