@@ -107,7 +107,7 @@ def search(
     `model.layers.0.repeat` searches a layer's count. `nnx schema search` lists every key.
     """
     with exit_codes():
-        from nnx.search.display import SearchDisplay
+        from nnx.cli.search_display import SearchDisplay
         from nnx.search.request import SearchRequest
         from nnx.search.run import run_search
 

@@ -1,6 +1,6 @@
 """What a search tells whoever shows it: the `SearchListener` hooks called while it runs,
 the `SearchInfo` they get when the study is open, and the `Summary` at the end. Nothing
-in the search prints; the CLI's listener (`nnx.search.display`) does.
+in the search prints; the CLI's listener (`nnx.cli.search_display`) does.
 """
 
 from dataclasses import dataclass, field

@@ -1,7 +1,16 @@
 """What `nnx search` prints: `--json` gives the summary document alone on stdout (trial
-lines on stderr), `--quiet` leaves out the line per trial."""
+lines on stderr), `--quiet` leaves out the line per trial; on a terminal the summary ends with the report's
+table of the study."""
 
+import io
 import json
+from types import SimpleNamespace
+
+from rich.console import Console
+
+from nnx.cli.search_display import TOP_ROWS, SearchDisplay
+from nnx.report.formats import renderable
+from nnx.report.study import param_names, top_table
 
 
 def test_json_is_the_summary_alone_on_stdout(ws):
@@ -33,3 +42,20 @@ def test_quiet_shows_no_trial_lines_but_the_summary(ws):
     quiet_json = ws.nnx("search", ws.experiment(), "-q", "--json", "-n", "1")
     assert quiet_json.stderr == ""
     assert json.loads(quiet_json.stdout)["this_run"][0]["number"] == 3
+
+
+def test_a_search_on_a_terminal_ends_with_the_table_nnx_report_shows(ws):
+    assert ws.nnx("search", ws.experiment()).exit_code == 0
+    document = ws.study()
+    shown = io.StringIO()
+    display = SearchDisplay(Console(file=shown, force_terminal=True, width=160,
+                                    color_system=None))
+    display.summary(SimpleNamespace(
+        held_by=None, document=document, nothing_to_do=False, interrupted=False,
+        stop_reason="3 trials run", outcomes=document["trials"], document_path="tiny.json",
+        picked=None, exported=None))
+
+    report = Console(file=io.StringIO(), width=160, color_system=None)
+    report.print(renderable(top_table(document, param_names(document), TOP_ROWS), 160))
+    assert "top 3 of 3 complete trials" in shown.getvalue()
+    assert report.file.getvalue() in shown.getvalue()

@@ -3,7 +3,8 @@
 On a terminal the lines are coloured, a transient status line follows the running trial's
 epochs, and the summary is a table. Without one (cron, pipes) every line is plain text with
 a UTC timestamp and nothing is redrawn. Like `nnx.progress`, this is the CLI's display; the
-search itself only calls the listener hooks.
+search itself only calls the listener hooks. The table at the end is the report's
+(`nnx.report.study.trials_table`), so a search and `nnx report STUDY` show its trials alike.
 """
 
 import sys
@@ -11,7 +12,9 @@ from datetime import UTC, datetime
 
 from nnx.format import fmt_duration, fmt_logs, fmt_metric, fmt_objective, fmt_param
 from nnx.progress import Reporter
-from nnx.results.pareto import document_objectives
+from nnx.report.formats import renderable
+from nnx.report.pareto import front_data
+from nnx.report.study import param_names, trials_table
 from nnx.search.summary import SearchListener
 
 STATE_STYLE = {"complete": "green", "pruned": "yellow", "diverged": "magenta", "failed": "red"}
@@ -157,48 +160,9 @@ class SearchDisplay(SearchListener):
             self.line(f"best experiment written to {summary.exported}")
 
     def _table(self, document):
-        from rich.table import Table
-
-        if "pareto" in document:
-            return self._front_table(document)
-        rows = [r for r in document["trials"] if r["state"] in ("complete", "pruned")
-                and r["value"] is not None]
-        maximize = document["direction"] == "maximize"
-        rows.sort(key=lambda r: (r["state"] == "complete", r["value"] if maximize
-                                 else -r["value"]), reverse=True)
-        paths = list(dict.fromkeys(p for r in rows for p in (r["params"] or {})))
-        table = Table(title=f"top trials of {document['study']} ({document['metric']}, "
-                            f"{document['direction']})", title_justify="left")
-        for column, justify in (("#", "right"), ("state", "left"),
-                                (document["metric"], "right"), ("epochs", "right")):
-            table.add_column(column, justify=justify)
-        for path in paths:
-            table.add_column(path, justify="right")
-        for row in rows[:TOP_ROWS]:
-            table.add_row(str(row["number"]), row["state"], fmt_metric(row["value"]),
-                          str(len(row["intermediate"]) or "-"),
-                          *[fmt_param((row["params"] or {}).get(p)) for p in paths])
-        return table
-
-
-    def _front_table(self, document):
-        from rich.table import Table
-
-        objectives = document_objectives(document)
-        front = document["pareto"]
-        paths = list(dict.fromkeys(p for r in front for p in (r["params"] or {})))
-        table = Table(title=f"Pareto front of {document['study']} ({len(front)} trials; "
-                            + ", ".join(f"{o['direction']} {o['metric']}" for o in objectives)
-                            + ")", title_justify="left")
-        table.add_column("#", justify="right")
-        for column in [o["metric"] for o in objectives] + paths:
-            table.add_column(column, justify="right")
-        for row in front:
-            table.add_row(str(row["trial"]),
-                          *[fmt_objective(o["metric"], row["values"].get(o["metric"]))
-                            for o in objectives],
-                          *[fmt_param((row["params"] or {}).get(p)) for p in paths])
-        return table
+        """The table `nnx report STUDY` shows: the top trials, or the Pareto front."""
+        table = trials_table(document, front_data(document), param_names(document), TOP_ROWS)
+        return renderable(table, self.console.width)
 
 
 class _TrialStatus(Reporter):
