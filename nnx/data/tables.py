@@ -142,7 +142,7 @@ class ParquetTable:
         numeric, text = list(numeric), list(text)
         for column in numeric + text:
             self._check_type(column)
-        yield from self._read(numeric, text)
+        yield from read_ahead(self._read(numeric, text))
 
     def column_batches(self, numeric=(), text=()):
         """(first row, {column: values}) per record batch of a group of the columns asked
@@ -153,10 +153,10 @@ class ParquetTable:
         for column in numeric + text:
             self._check_type(column)
         columns = numeric + text
-        for first in range(0, len(columns), PARQUET_GROUP_COLUMNS):
-            group = columns[first:first + PARQUET_GROUP_COLUMNS]
-            yield from self._read([c for c in group if c in numeric],
-                                  [c for c in group if c in text])
+        groups = [columns[first:first + PARQUET_GROUP_COLUMNS]
+                  for first in range(0, len(columns), PARQUET_GROUP_COLUMNS)]
+        yield from read_ahead(batch for group in groups for batch in self._read(
+            [c for c in group if c in numeric], [c for c in group if c in text]))
 
     def _read(self, numeric, text):
         start = 0
@@ -238,6 +238,51 @@ def first_bad_row(values):
             row = int(np.argmax(flags))
             bad = row if bad is None else min(bad, row)
     return bad
+
+
+def read_ahead(items):
+    """The items of the iterator `items`, each made on a second thread while the caller
+    works on the one before: pyarrow decodes without holding the GIL, so a table's
+    reading overlaps the writing of its values. An exception of `items` is raised here."""
+    import queue
+    import threading
+
+    handoff, stop = queue.Queue(maxsize=1), threading.Event()
+
+    def hand(entry):
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not hand((item, None)):
+                    return
+            hand((_DONE, None))
+        except Exception as err:  # noqa: BLE001 - raised again in the caller's thread
+            hand((None, err))
+
+    worker = threading.Thread(target=produce, name="nnx-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = handoff.get()
+            if err is not None:
+                raise err
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()  # the caller stopped early, or the items are done
+        worker.join()
+
+
+_DONE = object()
 
 
 def release_memory():
