@@ -69,10 +69,13 @@ class Preprocessor:
         self.mean, self.std = self._scale_rule(mean + self._shift(), std, constant)
 
     def fit_shift(self, values):
-        """Set `shift` from a first batch of a table ({column: values}): each numeric
-        column's mean there, 0 for one-hot slots."""
-        self.shift = np.array([0.0 if c in self.categorical else float(np.mean(values[c]))
-                               for c in self._slot_columns()])
+        """Set `shift` from a table's first batch ({column: values}, of every column or of
+        some): each numeric column's mean there, 0 for one-hot slots."""
+        if self.shift is None:
+            self.shift = np.zeros(len(self._slot_columns()))
+        for slot, column in enumerate(self._slot_columns()):
+            if column in values and column not in self.categorical:
+                self.shift[slot] = float(np.mean(values[column]))
 
     def features(self, raw):
         """x float64 (N, *input_shape) of in-memory `raw` (RawData), not standardized."""
@@ -93,51 +96,40 @@ class Preprocessor:
         strings); one-hot blocks follow the vocabularies (an unseen category: all zeros).
         A number beyond `dtype` is an NnxError naming the feature, `source` and the row
         (`first_row` is the batch's first)."""
-        n_rows = len(values[self.columns[0]])
-        x = np.empty((n_rows, int(np.prod(self.input_shape))), dtype=dtype)
-        start, shift = 0, self.shift
-        with np.errstate(over="ignore"):  # reported below, with the value
-            for column in self.columns:
-                vocabulary = self.categorical.get(column)
-                if vocabulary is None:
-                    x[:, start] = values[column] - shift[start] if shift is not None \
-                        else values[column]
-                    start += 1
-                    continue
-                block = x[:, start:start + len(vocabulary)]
-                block[...] = 0
-                codes = _category_codes(values[column], vocabulary)
-                seen = np.flatnonzero(codes >= 0)
-                block[seen, codes[seen]] = 1
-                start += len(vocabulary)
-        if not np.isfinite(x).all():
-            row, index = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
-            column = self._slot_columns()[index]
-            raise beyond_range(f"feature {column!r}", source, values[column][row],
-                               first_row + row, dtype)
-        return x.reshape(n_rows, *self.input_shape)
+        ((_, block),) = self._encoded_runs(values, dtype, source, first_row)
+        return block.reshape(len(block), *self.input_shape)
+
+    def write_columns(self, x, rows, values, source, first_row=0):
+        """Encode one batch of some columns ({column: values}, as `encode_columns` takes
+        them) straight into their slots of `x` (N, width) at `rows`, not standardized. A
+        number beyond x's dtype is an NnxError naming the feature, `source` and the row."""
+        for slots, block in self._encoded_runs(values, x.dtype, source, first_row):
+            x[rows, slots] = block
 
     def scale(self, x, dtype="float32"):
         """x standardized (when fitted) in float64, then as `dtype`; NnxError on any value
         beyond the dtype's range."""
         if self.mean is not None:
-            shape = (-1, *[1] * (x.ndim - 2)) if self.layout == "channels" else (-1,)
-            mean = self.mean if self.shift is None else self.mean - self.shift
-            x = (x - mean.reshape(shape)) / self.std.reshape(shape)
+            mean, std = self._scaling(x.ndim)
+            x = x - mean
+            x /= std
         with np.errstate(over="ignore"):  # reported just below, with the reason
             x = x.astype(dtype, copy=False)
-        if not np.isfinite(x).all():
-            info = np.finfo(dtype)
-            raise NnxError(f"data: x holds a value beyond {info.dtype.name} range (about "
-                           f"{info.max:.1e})")
+        self._check_finite(x, dtype)
         return x
 
     def scale_in_place(self, x):
-        """Standardize `x` (rows in the model's dtype) where it lies, a block at a time."""
+        """Standardize `x` (rows in the model's dtype) where it lies, a block at a time: as
+        `scale` computes it, with one float64 block alive at a time."""
         if self.mean is None:
             return
+        mean, std = self._scaling(x.ndim)
         for start, stop in block_ranges(len(x), int(np.prod(self.input_shape))):
-            x[start:stop] = self.scale(x[start:stop], x.dtype)
+            block = x[start:stop] - mean
+            block /= std
+            with np.errstate(over="ignore"):  # reported just below, with the reason
+                x[start:stop] = block
+            self._check_finite(x[start:stop], x.dtype)
 
     def transform_rows(self, rows, dtype="float32"):
         """x (N, *input_shape) in `dtype` from a list of {column: value} dicts or a table
@@ -267,9 +259,70 @@ class Preprocessor:
     def _shift(self):
         return 0.0 if self.shift is None else self.shift
 
+    def _scaling(self, ndim):
+        """(mean less the shift, std), shaped to broadcast over a batch of `ndim` axes."""
+        shape = (-1, *[1] * (ndim - 2)) if self.layout == "channels" else (-1,)
+        mean = self.mean if self.shift is None else self.mean - self.shift
+        return mean.reshape(shape), self.std.reshape(shape)
+
+    @staticmethod
+    def _check_finite(x, dtype):
+        if not np.isfinite(x).all():
+            info = np.finfo(dtype)
+            raise NnxError(f"data: x holds a value beyond {info.dtype.name} range (about "
+                           f"{info.max:.1e})")
+
     def _slot_columns(self):
         """The column each input slot comes from (a one-hot column fills several)."""
         return [c for c in self.columns for _ in range(len(self.categorical.get(c, [c])))]
+
+    def _slots(self):
+        """(column, first slot, end slot) of each column, in input order."""
+        slots, start = [], 0
+        for column in self.columns:
+            width = len(self.categorical.get(column, [column]))
+            slots.append((column, start, start + width))
+            start += width
+        return slots
+
+    def _encoded_runs(self, values, dtype, source, first_row):
+        """(slice of slots, (n, width) block in `dtype`) per run of adjacent slots that the
+        columns of `values` fill; a value beyond `dtype` is an NnxError (the first in row
+        order within a run)."""
+        runs, n_rows = [], len(next(iter(values.values())))
+        for column, start, stop in self._slots():
+            if column not in values:
+                continue
+            if not runs or runs[-1][-1][2] != start:
+                runs.append([])
+            runs[-1].append((column, start, stop))
+        for run in runs:
+            first = run[0][1]
+            block = np.empty((n_rows, run[-1][2] - first), dtype=dtype)
+            for column, start, stop in run:
+                block[:, start - first:stop - first] = self._encoded(column, values[column],
+                                                                     start, dtype)
+            if not np.isfinite(block).all():
+                row, index = (int(i) for i in np.argwhere(~np.isfinite(block))[0])
+                column = self._slot_columns()[first + index]
+                raise beyond_range(f"feature {column!r}", source, values[column][row],
+                                   first_row + row, dtype)
+            yield slice(first, run[-1][2]), block
+
+    def _encoded(self, column, values, start, dtype):
+        """(n, width) in `dtype` of one column's batch: the number less its shift (values
+        beyond the dtype become infinite, for the caller to report), or a one-hot block
+        (an unseen category: all zeros). `start` is the column's first slot."""
+        vocabulary = self.categorical.get(column)
+        if vocabulary is None:
+            shifted = values - self.shift[start] if self.shift is not None else values
+            with np.errstate(over="ignore"):
+                return np.asarray(shifted, dtype=dtype)[:, None]
+        block = np.zeros((len(values), len(vocabulary)), dtype=dtype)
+        codes = _category_codes(values, vocabulary)
+        seen = np.flatnonzero(codes >= 0)
+        block[seen, codes[seen]] = 1
+        return block
 
     def _batches(self, table, dtype, targets=()):
         """(x standardized in `dtype`, {target: text}, first row) per batch of `table`."""

@@ -19,8 +19,9 @@ def block_ranges(n_rows, row_values):
 
 
 def pooled(block, layout):
-    """A block (rows, *shape) as float64 (samples, features), samples pooled as `layout` says."""
-    block = np.asarray(block, dtype=np.float64)
+    """A block (rows, *shape) as a float64 copy (samples, features), samples pooled as
+    `layout` says: the caller may change it in place."""
+    block = np.array(block, dtype=np.float64)
     if layout == "channels":
         return np.moveaxis(block, 1, -1).reshape(-1, block.shape[1])
     return block.reshape(-1, block.shape[-1])
@@ -28,7 +29,8 @@ def pooled(block, layout):
 
 def streamed_statistics(blocks, layout):
     """(mean, std, constant) per feature over the rows of `blocks` (arrays (rows, *shape),
-    read one at a time); `constant` marks features whose maximum equals their minimum."""
+    read one at a time); `constant` marks features whose maximum equals their minimum.
+    Each block is centred and squared in its own float64 copy: one copy alive at a time."""
     shift = None
     count = 0
     for block in blocks:
@@ -39,10 +41,10 @@ def streamed_statistics(blocks, layout):
             shift = values.mean(axis=0)
             total, squares = np.zeros_like(shift), np.zeros_like(shift)
             low, high = values.min(axis=0), values.max(axis=0)
-        centred = values - shift
-        total += centred.sum(axis=0)
-        squares += np.square(centred).sum(axis=0)
         low, high = np.minimum(low, values.min(axis=0)), np.maximum(high, values.max(axis=0))
+        values -= shift
+        total += values.sum(axis=0)
+        squares += np.square(values, out=values).sum(axis=0)
         count += len(values)
     mean_offset = total / count
     variance = np.maximum(squares / count - np.square(mean_offset), 0.0)

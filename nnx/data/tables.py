@@ -28,6 +28,9 @@ from nnx.errors import NnxError
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_BATCH_ROWS = 65_536
+# Columns decoded together when a whole table is read column group by column group: pyarrow
+# holds buffers for every column it decodes at once, and frees them when the group is done.
+PARQUET_GROUP_COLUMNS = 8
 # Trimmed text Python's float() reads as NaN or infinity: refused in every column.
 NON_FINITE = r"(?i)^[+-]?(nan|inf|infinity)$"
 
@@ -89,6 +92,11 @@ class CsvTable:
         except OSError as err:
             raise NnxError(f"{self.source}: cannot read: {err.strerror or err}") from None
         self.n_rows = start
+        release_memory()
+
+    def column_batches(self, numeric=(), text=()):
+        """As `batches`: a CSV row is parsed whole, so each batch holds every column."""
+        return self.batches(numeric, text)
 
     def place(self, row):
         return f"line {line_of_row(self.path, row)}"
@@ -130,13 +138,33 @@ class ParquetTable:
             raise NnxError(f"{self.source}: no data rows")
 
     def batches(self, numeric=(), text=()):
+        """(first row, {column: values}) per record batch of every column asked for."""
         numeric, text = list(numeric), list(text)
         for column in numeric + text:
             self._check_type(column)
+        yield from read_ahead(self._read(numeric, text))
+
+    def column_batches(self, numeric=(), text=()):
+        """(first row, {column: values}) per record batch of a group of the columns asked
+        for, group after group: every batch of one group before the next group's first,
+        so the reader's memory stays that of a few columns. The problems of one group are
+        found before those of the next; read `batches` for the first problem in row order."""
+        numeric, text = list(numeric), list(text)
+        for column in numeric + text:
+            self._check_type(column)
+        columns = numeric + text
+        groups = [columns[first:first + PARQUET_GROUP_COLUMNS]
+                  for first in range(0, len(columns), PARQUET_GROUP_COLUMNS)]
+        yield from read_ahead(batch for group in groups for batch in self._read(
+            [c for c in group if c in numeric], [c for c in group if c in text]))
+
+    def _read(self, numeric, text):
         start = 0
         for parquet in self.files:
+            # One thread decodes: with several, pyarrow keeps more buffers alive for no gain
+            # on a few columns.
             for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS,
-                                              columns=numeric + text):
+                                              columns=numeric + text, use_threads=False):
                 values = {c: self._as_read(batch.column(c), c, c in numeric, start)
                           for c in numeric + text}
                 bad = first_bad_row(values)
@@ -144,6 +172,7 @@ class ParquetTable:
                     self._fail(values, start, bad)
                 yield start, values
                 start += batch.num_rows
+        release_memory()
 
     def place(self, row):
         return f"row {row + 1}"
@@ -209,6 +238,59 @@ def first_bad_row(values):
             row = int(np.argmax(flags))
             bad = row if bad is None else min(bad, row)
     return bad
+
+
+def read_ahead(items):
+    """The items of the iterator `items`, each made on a second thread while the caller
+    works on the one before: pyarrow decodes without holding the GIL, so a table's
+    reading overlaps the writing of its values. An exception of `items` is raised here."""
+    import queue
+    import threading
+
+    handoff, stop = queue.Queue(maxsize=1), threading.Event()
+
+    def hand(entry):
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not hand((item, None)):
+                    return
+            hand((_DONE, None))
+        except Exception as err:  # noqa: BLE001 - raised again in the caller's thread
+            hand((None, err))
+
+    worker = threading.Thread(target=produce, name="nnx-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = handoff.get()
+            if err is not None:
+                raise err
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()  # the caller stopped early, or the items are done
+        worker.join()
+
+
+_DONE = object()
+
+
+def release_memory():
+    """Hand the memory pyarrow has freed back to the system: its pool keeps freed blocks
+    for reuse, which after a whole table's read is a large part of the process's peak."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _floats(array):

@@ -13,7 +13,7 @@ from nnx.data.files import require_column
 from nnx.data.preprocessing import Preprocessor
 from nnx.data.scaling import block_ranges
 from nnx.data.splits import split_views
-from nnx.data.tables import open_table, text_values
+from nnx.data.tables import open_table, release_memory, text_values
 from nnx.data.targets import CSV_MAX_INT_CLASSES, infer_task
 from nnx.errors import NnxError
 
@@ -43,6 +43,7 @@ class TableSource:
         self.task = infer_task(self.y, CSV_MAX_INT_CLASSES)
         self.sample_weight = None if sample_weight is None else \
             _sample_weights(table, sample_weight)
+        release_memory()  # the text of the first pass, before the matrix is made
 
     def check_features(self):
         """Read the features once, for their errors only."""
@@ -65,17 +66,29 @@ class TableSource:
             np.arange(self.n_rows)
         x = np.empty((self.n_rows, width), dtype=dtype)
         numeric = [c for c in self.features if c not in vocabularies]
-        for start, values in self.table.batches(numeric, self.categorical):
-            if standardize and start == 0:
-                pre.fit_shift(values)
-            block = pre.encode_columns(values, dtype, self.name, start)
-            x[place[start:start + len(block)]] = block
+        try:
+            for start, values in self.table.column_batches(numeric, self.categorical):
+                if standardize and start == 0:
+                    pre.fit_shift(values)
+                rows = place[start:start + len(next(iter(values.values())))]
+                pre.write_columns(x, rows, values, self.name, start)
+        except NnxError:
+            self._raise_first_problem(numeric, pre, dtype, standardize)
+            raise
         features = split_views(self._unshifted(x, pre), parts) if autoencoder else None
         if standardize:
             pre.fit_streamed(x[a:b] for a, b in block_ranges(len(train), width))
             pre.scale_in_place(x)
         return pre, split_views(x, parts), parts, features
 
+    def _raise_first_problem(self, numeric, pre, dtype, standardize):
+        """Read the features again in row order, encoding each batch whole: the first
+        problem there is raised, as a read in row order names it (a read by column groups
+        finds the problems of one group before those of the next)."""
+        for start, values in self.table.batches(numeric, self.categorical):
+            if standardize and start == 0:
+                pre.fit_shift(values)
+            pre.encode_columns(values, dtype, self.name, start)
 
     @staticmethod
     def _unshifted(x, pre):
