@@ -50,7 +50,7 @@ class ParamState:
         stats = self.stats
         grad_sum, ratio_sum, weight = stats.tolist()
         steps = max(self.steps - self.steps_at_take, 1)
-        stats.fill(0.0)  # stats[2] is overwritten by every step
+        stats[0] = stats[1] = 0.0  # stats[2] stays: the weight norm until the next step
         self.steps_at_take = self.steps
         return grad_sum / steps, ratio_sum / steps, weight
 
