@@ -4,7 +4,9 @@ An opt-in hook: the callback asks the optimizer to collect its figures while it 
 (`Optimizer.collect_stats`), and nothing is computed for diagnostics otherwise. Cheap when
 on: gradient norms, update-to-weight ratios and weight norms come out of the optimizer
 kernels' own pass over memory (`Optimizer.take_stats`); after each batch, a ReLU layer that
-`reports_fired_units` marks the units that fired (one read per unit already seen firing).
+`reports_fired_units` marks the units that fired (one read per unit already seen firing),
+until all have: the callback then skips the rest of the epoch's batches. The figures are
+reduced to one value per layer once per epoch, in plain Python over a few numbers.
 Levels:
 
 - ``basic`` (default): per epoch, per layer with parameters: ``grad_norm`` (L2 norm of the
