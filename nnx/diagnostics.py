@@ -97,6 +97,7 @@ class Diagnostics(Callback):
     def on_epoch_end(self, epoch, logs):
         stats = self.model.optimizer.take_stats()
         full = self.level == "full"
+        grad_norms = []
         for _, record, keys, first, fired in self._layers:
             rows = stats[first:first + len(keys)]
             grad_sq = weight_sq = update_sq = 0.0
@@ -104,8 +105,9 @@ class Diagnostics(Callback):
                 grad_sq += grad * grad
                 weight_sq += weight * weight
                 update_sq += (ratio * weight) ** 2
-            weight_norm = math.sqrt(weight_sq)
-            _append(record, "grad_norm", math.sqrt(grad_sq))
+            grad_norm, weight_norm = math.sqrt(grad_sq), math.sqrt(weight_sq)
+            grad_norms.append(grad_norm)
+            _append(record, "grad_norm", grad_norm)
             _append(record, "weight_norm", weight_norm)
             _append(record, "update_ratio",
                     math.sqrt(update_sq) / weight_norm if weight_norm else 0.0)
@@ -115,10 +117,13 @@ class Diagnostics(Callback):
                     _append(record, f"weight_norm.{key}", weight)
                     _append(record, f"update_ratio.{key}", ratio)
             if fired is not None:
-                _append(record, "dead_fraction", 1.0 - np.count_nonzero(fired) / len(fired))
+                # a layer no longer in `_unsure` had every unit fire: nothing to count
+                unsure = self._unsure and any(fired is f for _, f in self._unsure)
+                _append(record, "dead_fraction",
+                        1.0 - np.count_nonzero(fired) / len(fired) if unsure else 0.0)
                 fired.fill(False)
         self._logs.append(dict(logs))
-        self._raise_flags(epoch)
+        self._raise_flags(epoch, max(grad_norms, default=0.0))
 
     def on_train_end(self, logs=None):
         self.model.optimizer.collect_stats(False)
@@ -127,10 +132,9 @@ class Diagnostics(Callback):
                        f"{self.model.stop_reason}; the last finite weights were kept")
 
     # -- flags --------------------------------------------------------------------------
-    def _raise_flags(self, epoch):
+    def _raise_flags(self, epoch, largest):
+        """`largest`: the largest layer's gradient norm this epoch."""
         t = self.thresholds
-        largest = max((record["grad_norm"][-1] for _, record, _, _, _ in self._layers),
-                      default=0.0)
         for name, record, _, _, fired in self._layers:
             if fired is not None and record["dead_fraction"][-1] > t["dead_fraction"]:
                 self._flag("dead_units", name, epoch,
