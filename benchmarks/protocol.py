@@ -1,6 +1,6 @@
-"""The timing protocol of benchmarks/README.md: nnx and its peer run alternately (A B A B
-...) in one process after a warm-up; the figure is the median of the per-pair ratios
-nnx / peer."""
+"""The timing protocol of benchmarks/README.md: the variants run in turn (A B A B ..., or
+A B C A B C ...) in one process after a warm-up, so that load from elsewhere hits them
+alike; a figure is the median of the per-round ratios."""
 
 import statistics
 import time
@@ -12,20 +12,34 @@ def time_once(fn):
     return (time.perf_counter() - start) / units
 
 
+def alternate(fns, rounds=7, warmup=1):
+    """`fns` maps names to functions that each run one timed unit of work and return how
+    many steps it did. Runs them in turn, `rounds` times after `warmup` untimed rounds.
+
+    Returns {name: [seconds per step, one per round]}."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            times[name].append(time_once(fn))
+    return times
+
+
+def ratios(times, name, base):
+    """The median, min and max of the per-round ratios `name` / `base` of `alternate`'s
+    times, with both medians."""
+    pairs = [a / b for a, b in zip(times[name], times[base])]
+    return {"s": statistics.median(times[name]), "base_s": statistics.median(times[base]),
+            "ratio": statistics.median(pairs), "ratio_min": min(pairs),
+            "ratio_max": max(pairs), "pairs": len(pairs)}
+
+
 def compare(nnx_fn, peer_fn, pairs=7, warmup=1):
     """Each fn runs one timed unit of work and returns how many steps it did.
 
     Returns medians of the per-step seconds of both, and the median per-pair ratio."""
-    for _ in range(warmup):
-        nnx_fn()
-        peer_fn()
-    ours, theirs, ratios = [], [], []
-    for _ in range(pairs):
-        a = time_once(nnx_fn)
-        b = time_once(peer_fn)
-        ours.append(a)
-        theirs.append(b)
-        ratios.append(a / b)
-    return {"nnx_s": statistics.median(ours), "peer_s": statistics.median(theirs),
-            "ratio": statistics.median(ratios), "ratio_min": min(ratios),
-            "ratio_max": max(ratios), "pairs": pairs}
+    result = ratios(alternate({"nnx": nnx_fn, "peer": peer_fn}, pairs, warmup), "nnx", "peer")
+    return {"nnx_s": result["s"], "peer_s": result["base_s"], "ratio": result["ratio"],
+            "ratio_min": result["ratio_min"], "ratio_max": result["ratio_max"], "pairs": pairs}

@@ -1,7 +1,8 @@
 """Callbacks: hooks the training loop calls around epochs and batches.
 
 The loop calls `on_batch_end` only for callbacks that override it, so per-batch hooks cost
-nothing when unused.
+nothing when unused; one that returns `SKIP_REST_OF_EPOCH` is not called again until the
+next epoch (a watcher done with the epoch's batches early costs nothing after that).
 """
 
 import math
@@ -9,6 +10,8 @@ import math
 from nnx import checks, schedules
 from nnx.errors import NnxError
 from nnx.metrics import higher_is_better
+
+SKIP_REST_OF_EPOCH = object()  # returned by on_batch_end: no more calls this epoch
 
 
 class Callback:
@@ -196,5 +199,5 @@ def overrides(callback, hook):
     return hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
-__all__ = ["Callback", "EarlyStopping", "DivergenceGuard", "LearningRateScheduler",
-           "ModelCheckpoint", "LambdaCallback", "ProgressReport"]
+__all__ = ["SKIP_REST_OF_EPOCH", "Callback", "EarlyStopping", "DivergenceGuard",
+           "LearningRateScheduler", "ModelCheckpoint", "LambdaCallback", "ProgressReport"]

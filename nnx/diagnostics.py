@@ -4,7 +4,9 @@ An opt-in hook: the callback asks the optimizer to collect its figures while it 
 (`Optimizer.collect_stats`), and nothing is computed for diagnostics otherwise. Cheap when
 on: gradient norms, update-to-weight ratios and weight norms come out of the optimizer
 kernels' own pass over memory (`Optimizer.take_stats`); after each batch, a ReLU layer that
-`reports_fired_units` marks the units that fired (one read per unit already seen firing).
+`reports_fired_units` marks the units that fired (one read per unit already seen firing),
+until all have: the callback then skips the rest of the epoch's batches. The figures are
+reduced to one value per layer once per epoch, in plain Python over a few numbers.
 Levels:
 
 - ``basic`` (default): per epoch, per layer with parameters: ``grad_norm`` (L2 norm of the
@@ -29,7 +31,7 @@ import math
 import numpy as np
 
 from nnx.activations import RELU_FAMILY
-from nnx.callbacks import Callback
+from nnx.callbacks import SKIP_REST_OF_EPOCH, Callback
 from nnx.errors import NnxError
 from nnx.metrics import higher_is_better
 
@@ -62,84 +64,88 @@ class Diagnostics(Callback):
     def on_train_begin(self, logs=None):
         model = self.model
         self.per_epoch, self.flags, self._flagged = {}, [], set()
-        self._history = {"loss": [], "val_loss": [], "train": [], "val": []}
-        self._positions = []  # (layer name, param key) per optimizer position
-        self._fired = {}  # layer name -> (layer, (units,) bool: the units that fired)
+        self._logs = []  # a copy of each epoch's logs, for the overfitting flag
+        # Per layer with parameters: (its name, its record, its parameter keys, the optimizer
+        # position of the first (the others follow on), the units that fired or None).
+        self._layers = []
+        self._fired = []  # (layer, (units,) bool) per watched ReLU layer
+        position = 0
         for i, layer in enumerate(model.layers):
             if not layer.params:
                 continue
             name = f"{i}.{layer.name}"
-            self.per_epoch[name] = {}
-            self._positions += [(name, key) for key in layer.params]
+            fired = None
             if layer.reports_fired_units and layer.activation in RELU_FAMILY:
-                units = layer.output_shape[0]
-                self._fired[name] = layer, np.zeros(units, dtype=np.bool_)
+                fired = np.zeros(layer.output_shape[0], dtype=np.bool_)
+                self._fired.append((layer, fired))
+            keys = tuple(layer.params)
+            self.per_epoch[name] = record = {}
+            self._layers.append((name, record, keys, position, fired))
+            position += len(keys)
         model.optimizer.collect_stats()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._unsure = list(self._fired.values())  # layers with units not seen firing yet
+        self._unsure = self._fired  # layers with units not seen firing yet
 
     def on_batch_end(self, batch, logs):
-        if self._unsure:  # most epochs: empty after the first batch
-            self._unsure = [(layer, fired) for layer, fired in self._unsure
-                            if not layer.mark_fired_units(fired)]
+        self._unsure = [(layer, fired) for layer, fired in self._unsure
+                        if not layer.mark_fired_units(fired)]
+        if not self._unsure:  # most epochs: after the first batch
+            return SKIP_REST_OF_EPOCH
+        return None
 
     def on_epoch_end(self, epoch, logs):
         stats = self.model.optimizer.take_stats()
-        by_layer = {}
-        for (name, key), (grad, ratio, weight) in zip(self._positions, stats):
-            by_layer.setdefault(name, []).append((key, grad, ratio, weight))
-        for name, rows in by_layer.items():
-            record = self.per_epoch[name]
-            weight_norm = math.sqrt(sum(w * w for _, _, _, w in rows))
-            update_norm = math.sqrt(sum((r * w) ** 2 for _, _, r, w in rows))
-            _append(record, "grad_norm", math.sqrt(sum(g * g for _, g, _, _ in rows)))
+        full = self.level == "full"
+        grad_norms = []
+        for _, record, keys, first, fired in self._layers:
+            rows = stats[first:first + len(keys)]
+            grad_sq = weight_sq = update_sq = 0.0
+            for grad, ratio, weight in rows:
+                grad_sq += grad * grad
+                weight_sq += weight * weight
+                update_sq += (ratio * weight) ** 2
+            grad_norm, weight_norm = math.sqrt(grad_sq), math.sqrt(weight_sq)
+            grad_norms.append(grad_norm)
+            _append(record, "grad_norm", grad_norm)
             _append(record, "weight_norm", weight_norm)
-            _append(record, "update_ratio", update_norm / weight_norm if weight_norm else 0.0)
-            if self.level == "full":
-                for key, grad, ratio, weight in rows:
+            _append(record, "update_ratio",
+                    math.sqrt(update_sq) / weight_norm if weight_norm else 0.0)
+            if full:
+                for key, (grad, ratio, weight) in zip(keys, rows):
                     _append(record, f"grad_norm.{key}", grad)
                     _append(record, f"weight_norm.{key}", weight)
                     _append(record, f"update_ratio.{key}", ratio)
-            if name in self._fired:
-                fired = self._fired[name][1]
-                _append(record, "dead_fraction", 1.0 - np.count_nonzero(fired) / len(fired))
-                fired[:] = False
-        self._remember(logs)
-        self._raise_flags(epoch)
+            if fired is not None:
+                # a layer no longer in `_unsure` had every unit fire: nothing to count
+                unsure = self._unsure and any(fired is f for _, f in self._unsure)
+                _append(record, "dead_fraction",
+                        1.0 - np.count_nonzero(fired) / len(fired) if unsure else 0.0)
+                fired.fill(False)
+        self._logs.append(dict(logs))
+        self._raise_flags(epoch, max(grad_norms, default=0.0))
 
     def on_train_end(self, logs=None):
         self.model.optimizer.collect_stats(False)
         if self.model.status == "diverged":
-            self._flag("diverged", None, len(self._history["loss"]) - 1,
+            self._flag("diverged", None, len(self._logs) - 1,
                        f"{self.model.stop_reason}; the last finite weights were kept")
 
     # -- flags --------------------------------------------------------------------------
-    def _remember(self, logs):
-        metric = next((m for m in self.model.metric_names if m in logs), None)
-        self._metric = metric
-        for key, source in (("loss", "loss"), ("val_loss", "val_loss"), ("train", metric),
-                            ("val", f"val_{metric}" if metric else None)):
-            self._history[key].append(logs.get(source, math.nan) if source else math.nan)
-
-    def _raise_flags(self, epoch):
+    def _raise_flags(self, epoch, largest):
+        """`largest`: the largest layer's gradient norm this epoch."""
         t = self.thresholds
-        grads = {name: rec["grad_norm"][-1] for name, rec in self.per_epoch.items()
-                 if rec.get("grad_norm")}
-        largest = max(grads.values(), default=0.0)
-        for name, record in self.per_epoch.items():
-            dead = record.get("dead_fraction")
-            if dead and dead[-1] > t["dead_fraction"]:
+        for name, record, _, _, fired in self._layers:
+            if fired is not None and record["dead_fraction"][-1] > t["dead_fraction"]:
                 self._flag("dead_units", name, epoch,
-                           f"{dead[-1]:.0%} of the units never fired in epoch {epoch + 1}")
-            grad = grads.get(name)
-            if grad is None:
-                continue
+                           f"{record['dead_fraction'][-1]:.0%} of the units never fired in "
+                           f"epoch {epoch + 1}")
+            history = record["grad_norm"]
+            grad = history[-1]
             if largest > 0 and grad < t["vanishing_ratio"] * largest:
                 self._flag("vanishing_gradient", name, epoch,
                            f"gradient norm {grad:.3g} is below {t['vanishing_ratio']:g} of the "
                            f"largest layer's ({largest:.3g})")
-            history = record["grad_norm"]
             back = t["growth_epochs"]
             grew = (len(history) > back and history[-1 - back] > 0
                     and history[-1] > t["exploding_growth"] * history[-1 - back])
@@ -150,20 +156,25 @@ class Diagnostics(Callback):
         self._check_overfitting(epoch)
 
     def _check_overfitting(self, epoch):
-        t, h = self.thresholds, self._history
+        t = self.thresholds
         n = t["overfitting_epochs"]
-        val_loss = h["val_loss"][-(n + 1):]
-        if len(val_loss) <= n or any(math.isnan(v) for v in val_loss):
+        recent = self._logs[-(n + 1):]
+        if len(recent) <= n:
+            return
+        val_loss = [logs.get("val_loss", math.nan) for logs in recent]
+        if any(math.isnan(v) for v in val_loss):
             return
         if not all(b > a for a, b in zip(val_loss, val_loss[1:])):
             return
-        if self._metric is not None and not math.isnan(h["val"][-1]):
-            train, val = h["train"][-1], h["val"][-1]
-            higher = higher_is_better(self._metric)
-            gap = (train - val) if higher else (val - train)
-            what = self._metric
+        logs = recent[-1]
+        metric = next((m for m in self.model.metric_names if m in logs), None)
+        val = logs.get(f"val_{metric}", math.nan) if metric is not None else math.nan
+        if not math.isnan(val):
+            train = logs[metric]
+            gap = (train - val) if higher_is_better(metric) else (val - train)
+            what = metric
         else:
-            train, val = h["loss"][-1], h["val_loss"][-1]
+            train, val = logs.get("loss", math.nan), val_loss[-1]
             gap = (val - train) / max(abs(train), 1e-12)
             what = "loss"
         if gap > t["overfitting_gap"]:

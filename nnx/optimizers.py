@@ -47,9 +47,10 @@ class ParamState:
 
     def take_stats(self):
         """(mean gradient norm, mean update ratio, weight norm) since the last take."""
-        grad_sum, ratio_sum, weight = self.stats.tolist()
+        stats = self.stats
+        grad_sum, ratio_sum, weight = stats.tolist()
         steps = max(self.steps - self.steps_at_take, 1)
-        self.stats[0] = self.stats[1] = 0.0
+        stats[0] = stats[1] = 0.0  # stats[2] stays: the weight norm until the next step
         self.steps_at_take = self.steps
         return grad_sum / steps, ratio_sum / steps, weight
 
@@ -155,11 +156,11 @@ class Optimizer:
 
     def take_stats(self):
         """Per parameter of the last step, in its order, since `collect_stats` or the last
-        call: (mean gradient norm, mean update-to-weight ratio, weight norm) as an
-        (n_params, 3) array; then starts counting afresh."""
+        call: a list of (mean gradient norm, mean update-to-weight ratio, weight norm)
+        tuples of floats; then starts counting afresh."""
         if not self._collecting:
             raise NnxError(f"{self.name}: take_stats needs collect_stats() first")
-        return np.array([state.take_stats() for state in self._order]).reshape(-1, 3)
+        return [state.take_stats() for state in self._order]
 
     def _update(self, p, g, state):
         raise NotImplementedError

@@ -145,6 +145,23 @@ def test_lambda_callback_hooks_are_called():
     assert calls == {"begin": 3, "batch": 3 * 4, "end": 3}
 
 
+
+def test_a_batch_hook_that_skips_the_rest_of_the_epoch_hears_again_next_epoch():
+    """on_batch_end returning SKIP_REST_OF_EPOCH silences only that callback, only until the
+    next epoch; the others still see every batch."""
+    model = overfitting_model()
+    heard, others = [], []
+
+    def until_second(batch, logs):
+        heard.append(batch)
+        return callbacks.SKIP_REST_OF_EPOCH if batch == 1 else None
+
+    model.fit(X, Y, epochs=2, batch_size=6, callbacks=[
+        callbacks.LambdaCallback(on_batch_end=until_second),
+        callbacks.LambdaCallback(on_batch_end=lambda batch, logs: others.append(batch))])
+    assert heard == [0, 1, 0, 1]
+    assert others == [0, 1, 2, 3] * 2
+
 def test_callback_argument_errors():
     with pytest.raises(NnxError, match="patience must be an integer >= 0, got -1"):
         callbacks.EarlyStopping(patience=-1)

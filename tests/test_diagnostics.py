@@ -201,6 +201,9 @@ def test_collected_figures_start_from_zero_and_follow_the_steps():
     assert weight_norm == pytest.approx(np.linalg.norm(param), rel=1e-12)
     last_ratio = np.linalg.norm(param - before) / np.linalg.norm(param)
     assert 0 < ratio and ratio != pytest.approx(last_ratio)  # a mean, not the last one
+    (grad_norm, ratio, weight_norm), = optimizer.take_stats()  # no step since: no means
+    assert (grad_norm, ratio) == (0.0, 0.0)
+    assert weight_norm == pytest.approx(np.linalg.norm(param), rel=1e-12)
 
 
 # Unit 0 computes x0 - x1, unit 1 -x0 - x1, unit 2 x1 - x0: on the samples (1, 0) and (0, 1)

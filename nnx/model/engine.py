@@ -194,8 +194,9 @@ class BaseModel:
             for k, value in enumerate(self._last_losses):
                 per_output[k] += value * (stop - start)
             seen = stop
-            for cb in batch_hooks:
-                cb.on_batch_end(step, {"loss": loss})
+            for cb in batch_hooks:  # rebinding leaves this loop on the list it started with
+                if cb.on_batch_end(step, {"loss": loss}) is callbacks_module.SKIP_REST_OF_EPOCH:
+                    batch_hooks = [hook for hook in batch_hooks if hook is not cb]
             if self.stop_training:
                 break
         targets = [None if p is None else (t if order is None else t[order])[:seen]
