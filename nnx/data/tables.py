@@ -12,6 +12,8 @@ pyarrow is imported here only, when a table is opened.
 """
 
 import math
+import queue
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -244,9 +246,6 @@ def read_ahead(items):
     """The items of the iterator `items`, each made on a second thread while the caller
     works on the one before: pyarrow decodes without holding the GIL, so a table's
     reading overlaps the writing of its values. An exception of `items` is raised here."""
-    import queue
-    import threading
-
     handoff, stop = queue.Queue(maxsize=1), threading.Event()
 
     def hand(entry):

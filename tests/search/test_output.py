@@ -1,6 +1,6 @@
 """What `nnx search` prints: `--json` gives the summary document alone on stdout (trial
-lines on stderr), `--quiet` leaves out the line per trial; on a terminal the summary ends with the report's
-table of the study."""
+lines on stderr), `--quiet` leaves out the line per trial; on a terminal the summary ends
+with the report's table of the study."""
 
 import io
 import json
