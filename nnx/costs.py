@@ -16,27 +16,20 @@ The name table imports nothing heavy: the experiment schema reads it.
 
 import statistics
 import time
-from dataclasses import dataclass
 
-from nnx.registry import Registry
+from nnx.registry import Described, Registry
 
 PREDICT_ROWS = 1000
 PREDICT_REPEATS = 5
 
 
-@dataclass(frozen=True)
-class Cost:
-    name: str
-    summary: str
-
-
-COSTS = Registry("cost", {c.name: c for c in (
-    Cost("params", "trainable parameters"),
-    Cost("predict_ms", f"milliseconds to predict {PREDICT_ROWS:,} rows (median of "
-                       f"{PREDICT_REPEATS} timed passes after a warm-up)"),
-    Cost("train_s", "training wall time in seconds"),
-    Cost("model_bytes", "bytes of the weights and state a model file holds"),
-)})
+COSTS = Registry.of("cost", (
+    Described("params", "trainable parameters"),
+    Described("predict_ms", f"milliseconds to predict {PREDICT_ROWS:,} rows (median of "
+                            f"{PREDICT_REPEATS} timed passes after a warm-up)"),
+    Described("train_s", "training wall time in seconds"),
+    Described("model_bytes", "bytes of the weights and state a model file holds"),
+))
 
 
 def model_bytes(model):

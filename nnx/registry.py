@@ -5,8 +5,17 @@ config validation can read them without loading numba.
 """
 
 import inspect
+from dataclasses import dataclass
 
 from nnx.errors import NnxError, closest, unknown_name
+
+
+@dataclass(frozen=True)
+class Described:
+    """An entry that is a name and the one line `nnx schema` and the help print for it."""
+
+    name: str
+    summary: str
 
 
 class Registry:
@@ -15,6 +24,11 @@ class Registry:
     def __init__(self, family, entries=None):
         self.family = family
         self._entries = dict(entries or {})
+
+    @classmethod
+    def of(cls, family, entries):
+        """A registry of `entries` (each with a `name`), under their names."""
+        return cls(family, {entry.name: entry for entry in entries})
 
     def register(self, name, value):
         if name in self._entries:

@@ -8,16 +8,14 @@ import importlib.util
 from dataclasses import dataclass
 
 from nnx.errors import NnxError
-from nnx.registry import Registry
+from nnx.registry import Described, Registry
 
 
 @dataclass(frozen=True)
-class Method:
-    """A search method's name, a one-line summary, its (module, how to install it) pairs
-    beyond nnx's own dependencies, and whether it optimizes several objectives at once."""
+class Method(Described):
+    """A search method: its (module, how to install it) pairs beyond nnx's own
+    dependencies, and whether it optimizes several objectives at once."""
 
-    name: str
-    summary: str
     needs: tuple = ()
     multi_objective: bool = True
 
@@ -28,13 +26,7 @@ class Method:
                                f"not installed: {install}")
 
 
-@dataclass(frozen=True)
-class Pruner:
-    name: str
-    summary: str
-
-
-METHODS = Registry("search method", {m.name: m for m in (
+METHODS = Registry.of("search method", (
     Method("grid", "every combination of choices and stepped ranges (Optuna GridSampler)"),
     Method("random", "independent uniform / log-uniform draws (RandomSampler)"),
     Method("bayes", "Bayesian optimization with a tree-structured Parzen estimator "
@@ -50,12 +42,12 @@ METHODS = Registry("search method", {m.name: m for m in (
            needs=(("torch", "pip install torch (CPU build: --index-url "
                             "https://download.pytorch.org/whl/cpu)"),
                   ("scipy", "pip install scipy"))),
-)})
+))
 
-PRUNERS = Registry("pruner", {p.name: p for p in (
-    Pruner("none", "never stop a trial early"),
-    Pruner("median", "stop a trial whose metric is worse than the median of earlier trials "
-                     "at the same epoch"),
-    Pruner("hyperband", "successive halving over epoch budgets (HyperbandPruner)"),
-)})
+PRUNERS = Registry.of("pruner", (
+    Described("none", "never stop a trial early"),
+    Described("median", "stop a trial whose metric is worse than the median of earlier trials "
+                        "at the same epoch"),
+    Described("hyperband", "successive halving over epoch budgets (HyperbandPruner)"),
+))
 DEFAULT_PRUNER = "median"

@@ -1,5 +1,5 @@
-"""Data files: which kind a path names (a table, an .npz, a folder of .npy files), and the
-NPZ reader (x, y held in memory).
+"""Data files: which kind a path names (a table, an .npz, a folder of .npy files), the
+NPZ reader (x, y held in memory), and the rules an x/y pair of arrays keeps in either.
 
 Every problem is an NnxError naming the file: nnx never guesses or fills in a value.
 """
@@ -74,19 +74,31 @@ def read_npz(path):
 
 
 def _check_npz_arrays(path, x, y):
+    check_array_pair(x, y, path, path, f"{path}: x has {len(x)} rows and y {len(y)}")
+    x = x.astype(np.float64).reshape(len(x), -1) if x.ndim == 1 else x.astype(np.float64)
+    refuse_missing(x, "x", path)
+    refuse_missing(y, "y", path)
+    return x, (y.astype(str) if y.dtype.kind == "S" else y)
+
+
+def check_array_pair(x, y, x_source, y_source, row_counts):
+    """Refuse an x that is not numeric (N, ...), a y that is not (N,) or (N, K) of numbers or
+    text, and row counts that differ or are 0 (`row_counts` says them, with the source):
+    the rules of an .npz file and of a folder of .npy files alike."""
     if x.dtype.kind not in "biuf" or x.ndim == 0:
-        raise NnxError(f"{path}: x must be a numeric array of shape (N, ...), got dtype "
+        raise NnxError(f"{x_source}: x must be a numeric array of shape (N, ...), got dtype "
                        f"{x.dtype} shape {x.shape}")
     if y.dtype.kind not in "biufUS" or y.ndim not in (1, 2):
-        raise NnxError(f"{path}: y must be (N,) or (N, K) of numbers or text, got dtype "
+        raise NnxError(f"{y_source}: y must be (N,) or (N, K) of numbers or text, got dtype "
                        f"{y.dtype} shape {y.shape}")
     if len(x) != len(y) or len(x) == 0:
-        raise NnxError(f"{path}: x has {len(x)} rows and y {len(y)}; they must match and not "
-                       "be empty")
-    x = x.astype(np.float64).reshape(len(x), -1) if x.ndim == 1 else x.astype(np.float64)
-    for name, array in (("x", x), ("y", y)):
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-            raise NnxError(f"{path}: {name}{list(index)} is {array[index]} (nnx does not fill "
-                           "in missing values)")
-    return x, (y.astype(str) if y.dtype.kind == "S" else y)
+        raise NnxError(f"{row_counts}; they must match and not be empty")
+
+
+def refuse_missing(array, name, source):
+    """NnxError naming the first NaN or infinite value of a float `array` (nnx never fills
+    one in)."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise NnxError(f"{source}: {name}{list(index)} is {array[index]} (nnx does not fill "
+                       "in missing values)")

@@ -10,6 +10,7 @@ and the rows within each block, so that reads stay close to sequential.
 
 import numpy as np
 
+from nnx.data.files import check_array_pair, refuse_missing
 from nnx.data.preprocessing import Preprocessor
 from nnx.data.scaling import block_ranges
 from nnx.data.targets import beyond_range, infer_task
@@ -57,19 +58,9 @@ class NpySource:
         self.x_path, y_path = folder / "x.npy", folder / "y.npy"
         x = _open(self.x_path, mmap=True)
         y = _open(y_path, mmap=False)
-        if x.dtype.kind not in "biuf" or x.ndim == 0:
-            raise NnxError(f"{self.x_path}: x must be a numeric array of shape (N, ...), got "
-                           f"dtype {x.dtype} shape {x.shape}")
-        if y.dtype.kind not in "biufUS" or y.ndim not in (1, 2):
-            raise NnxError(f"{y_path}: y must be (N,) or (N, K) of numbers or text, got dtype "
-                           f"{y.dtype} shape {y.shape}")
-        if len(x) != len(y) or len(x) == 0:
-            raise NnxError(f"{folder}: x.npy has {len(x)} rows and y.npy {len(y)}; they must "
-                           "match and not be empty")
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            index = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
-            raise NnxError(f"{y_path}: y{list(index)} is {y[index]} (nnx does not fill in "
-                           "missing values)")
+        check_array_pair(x, y, self.x_path, y_path,
+                         f"{folder}: x.npy has {len(x)} rows and y.npy {len(y)}")
+        refuse_missing(y, "y", y_path)
         self.x = x.reshape(len(x), 1) if x.ndim == 1 else x
         self.y = y.astype(str) if y.dtype.kind == "S" else y
         self.name, self.targets, self.classes = folder.name, ["y"], None
