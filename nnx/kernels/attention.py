@@ -7,7 +7,8 @@ folds the scale into the query weights and bias (`params` below). Per (sample, h
 products are BLAS calls on the head's columns in place (nnx.kernels.blas.gemm: start
 offset and row pitch), so nothing is gathered into per-head blocks or scattered back; the
 softmax and its gradient are row passes over one (T, T) block, with sums reassociated
-(vectorized) and exp from nnx.kernels.scalar (vectorized in float32).
+(vectorized), except the exp (nnx.kernels.scalar, vectorized in float32): the rows are
+shifted by their max first, so it runs as one flat pass over the whole block.
 
 Masks: `mask` (N, T) bool, True = a real key (empty (0, 0): none); `causal` hides the keys
 after each query. A query that sees no key gets zero probabilities (output b_o) instead of
@@ -44,35 +45,52 @@ def _hide(mask, n, causal, i, row):
 
 
 @kernel
-def _softmax_row(row, stop):
-    """row[:stop] -> its softmax in place (exp(-inf) = 0 for hidden keys), row[stop:] -> 0;
-    returns the log-sum-exp (inf when every key is hidden: the row is then all 0)."""
-    zero = row.dtype.type(0.0)
-    visible = row[:stop]
-    top = row.dtype.type(-np.inf)
-    for j in range(stop):
-        top = max(top, visible[j])
-    if top == -np.inf:
-        row[:] = 0
-        return np.inf
-    total = zero
-    for j in range(stop):
-        e = exp(visible[j] - top)
-        visible[j] = e
-        total += e
-    inv = row.dtype.type(1.0) / total
-    for j in range(stop):
-        visible[j] *= inv
-    row[stop:] = 0
-    return top + np.log(total)
+def _shift_rows(mask, n, causal, p, shift, keep_max):
+    """Per query row i of the (T, T) scores p: hide the keys it must not see, then subtract
+    its max (keep_max: stored into shift[i]; -inf when every key is hidden) or shift[i]."""
+    for i in range(p.shape[0]):
+        row = p[i]
+        stop = _hide(mask, n, causal, i, row)
+        if keep_max:
+            top = row.dtype.type(-np.inf)
+            for j in range(stop):
+                top = max(top, row[j])
+            shift[i] = top
+        by = shift[i]
+        if by == -np.inf or by == np.inf:
+            row[:] = -np.inf  # every key hidden: all exps 0
+        else:
+            for j in range(row.shape[0]):
+                row[j] -= by
 
 
 @kernel
-def _recomputed_row(row, stop, lse):
-    """row[:stop] of scores -> exp(score - lse), the softmax kept as its log-sum-exp."""
-    for j in range(stop):
-        row[j] = exp(row[j] - lse)
-    row[stop:] = 0
+def _exp_block(p):
+    """p (T, T) -> exp(p) in place as one flat loop: SIMD lanes over the whole block, where
+    row loops of T = 40 keys left most of each row to scalar remainder iterations."""
+    flat = p.reshape(p.size)
+    for k in range(flat.shape[0]):
+        flat[k] = exp(flat[k])
+
+
+@kernel
+def _softmax_block(mask, n, causal, p, lse):
+    """p (T, T) of scores -> their masked softmax rows in place (hidden keys 0), lse (T,)
+    the rows' log-sum-exps (inf for a row that sees no key: it is then all 0)."""
+    _shift_rows(mask, n, causal, p, lse, True)
+    _exp_block(p)
+    for i in range(p.shape[0]):
+        row = p[i]
+        if lse[i] == -np.inf:
+            lse[i] = np.inf
+            continue
+        total = row.dtype.type(0.0)
+        for j in range(row.shape[0]):
+            total += row[j]
+        inv = row.dtype.type(1.0) / total
+        for j in range(row.shape[0]):
+            row[j] *= inv
+        lse[i] += np.log(total)
 
 
 @kernel
@@ -122,9 +140,7 @@ def heads_forward(qkv, heads, steps, causal, mask, saved, first, stop):
         for h in range(heads):
             p = probs[n, h] if keep else scratch
             _scores(qkv, n, h, steps, dk, p)
-            for i in range(steps):
-                visible = _hide(mask, n, causal, i, p[i])
-                lse[n, h, i] = _softmax_row(p[i], visible)
+            _softmax_block(mask, n, causal, p, lse[n, h])
             # mixed[n, :, head h] = P V
             gemm(p.reshape(p.size), (0, steps, False), flat_qkv,
                  (n * steps * width + 2 * inner + h * dk, width, False), flat_mixed,
@@ -185,9 +201,8 @@ def heads_backward(qkv, dmixed, heads, steps, causal, mask, saved, dqkv, first, 
             else:
                 p = recomputed
                 _scores(qkv, n, h, steps, dk, p)
-                for i in range(steps):
-                    visible = _hide(mask, n, causal, i, p[i])
-                    _recomputed_row(p[i], visible, lse[n, h, i])
+                _shift_rows(mask, n, causal, p, lse[n, h], False)
+                _exp_block(p)
             _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv)
 
 
