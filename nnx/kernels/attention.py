@@ -114,14 +114,26 @@ def _column_sums(a, out):
 
 
 @kernel
-def _scores(qkv, n, h, steps, dk, s):
-    """s (T, T) = Qs K^T of head h of sample n (Qs: the scaled queries)."""
+def _transposed(qkv, row, column, steps, dk, out):
+    """out (dk, T) = qkv[row:row + T, column:column + dk] transposed: one head's keys or
+    values as the right factor of a product with K = dk, which BLAS runs 1.6x faster
+    untransposed (40x40x16: 0.66 against 1.04 us)."""
+    for t in range(steps):
+        source = qkv[row + t]
+        for d in range(dk):
+            out[d, t] = source[column + d]
+
+
+@kernel
+def _scores(qkv, n, h, steps, dk, keys, s):
+    """s (T, T) = Qs K^T of head h of sample n (Qs: the scaled queries); keys (dk, T) is
+    scratch for K^T."""
     width = qkv.shape[1]
     inner = width // 3
     first = n * steps * width + h * dk
-    gemm(qkv.reshape(qkv.size), (first, width, False), qkv.reshape(qkv.size),
-         (first + inner, width, True), s.reshape(s.size), (0, steps, False), (steps, steps, dk),
-         1.0, 0.0)
+    _transposed(qkv, n * steps, inner + h * dk, steps, dk, keys)
+    gemm(qkv.reshape(qkv.size), (first, width, False), keys.reshape(keys.size),
+         (0, steps, False), s.reshape(s.size), (0, steps, False), (steps, steps, dk), 1.0, 0.0)
 
 
 @kernel
@@ -135,11 +147,12 @@ def heads_forward(qkv, heads, steps, causal, mask, saved, first, stop):
     dk = inner // heads
     keep = probs.shape[0] > 0
     scratch = np.empty((steps, steps), qkv.dtype)
+    keys = np.empty((dk, steps), qkv.dtype)
     flat_qkv, flat_mixed = qkv.reshape(qkv.size), mixed.reshape(mixed.size)
     for n in range(first, stop):
         for h in range(heads):
             p = probs[n, h] if keep else scratch
-            _scores(qkv, n, h, steps, dk, p)
+            _scores(qkv, n, h, steps, dk, keys, p)
             _softmax_block(mask, n, causal, p, lse[n, h])
             # mixed[n, :, head h] = P V
             gemm(p.reshape(p.size), (0, steps, False), flat_qkv,
@@ -148,9 +161,10 @@ def heads_forward(qkv, heads, steps, causal, mask, saved, first, stop):
 
 
 @kernel
-def _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv):
+def _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, values, dqkv):
     """The head's columns of dqkv from dO = dmixed's: with P = softmax(S), S = Qs K^T,
-    dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(P * dP)), dQs = dS K, dK = dS^T Qs."""
+    dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(P * dP)), dQs = dS K, dK = dS^T Qs;
+    dp (T, T) and values (dk, T), for V^T, are scratch."""
     width = qkv.shape[1]
     inner = width // 3
     base = n * steps * width + h * dk
@@ -160,7 +174,8 @@ def _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv):
     square = (0, steps, False)
     gemm(flat_p, (0, steps, True), flat_do, (do_start, inner, False), flat_dqkv,
          (base + 2 * inner, width, False), (steps, dk, steps), 1.0, 0.0)
-    gemm(flat_do, (do_start, inner, False), flat_qkv, (base + 2 * inner, width, True), flat_dp,
+    _transposed(qkv, n * steps, 2 * inner + h * dk, steps, dk, values)
+    gemm(flat_do, (do_start, inner, False), values.reshape(values.size), square, flat_dp,
          square, (steps, steps, dk), 1.0, 0.0)
     for i in range(steps):
         prow, drow = p[i], dp[i]
@@ -194,16 +209,17 @@ def heads_backward(qkv, dmixed, heads, steps, causal, mask, saved, dqkv, first, 
     keep = probs.shape[0] > 0
     recomputed = np.empty((steps, steps), qkv.dtype)
     dp = np.empty((steps, steps), qkv.dtype)
+    transposed = np.empty((dk, steps), qkv.dtype)  # K^T, then V^T
     for n in range(first, stop):
         for h in range(heads):
             if keep:
                 p = probs[n, h]
             else:
                 p = recomputed
-                _scores(qkv, n, h, steps, dk, p)
+                _scores(qkv, n, h, steps, dk, transposed, p)
                 _shift_rows(mask, n, causal, p, lse[n, h], False)
                 _exp_block(p)
-            _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, dqkv)
+            _head_backward(qkv, dmixed, n, h, steps, dk, p, dp, transposed, dqkv)
 
 
 @kernel
