@@ -45,6 +45,21 @@ def _hide(mask, n, causal, i, row):
 
 
 @kernel
+def _max_of(row, stop):
+    """max(row[:stop]) (-inf when stop is 0) in four interleaved chains: LLVM does not
+    vectorize a max reduction, and one chain waits on each comparison (0.24 against 0.15 ns
+    per value)."""
+    a = b = c = d = row.dtype.type(-np.inf)
+    whole = stop - stop % 4
+    for j in range(0, whole, 4):
+        a, b = max(a, row[j]), max(b, row[j + 1])
+        c, d = max(c, row[j + 2]), max(d, row[j + 3])
+    for j in range(whole, stop):
+        a = max(a, row[j])
+    return max(max(a, b), max(c, d))
+
+
+@kernel
 def _shift_rows(mask, n, causal, p, shift, keep_max):
     """Per query row i of the (T, T) scores p: hide the keys it must not see, then subtract
     its max (keep_max: stored into shift[i]; -inf when every key is hidden) or shift[i]."""
@@ -52,10 +67,7 @@ def _shift_rows(mask, n, causal, p, shift, keep_max):
         row = p[i]
         stop = _hide(mask, n, causal, i, row)
         if keep_max:
-            top = row.dtype.type(-np.inf)
-            for j in range(stop):
-                top = max(top, row[j])
-            shift[i] = top
+            shift[i] = _max_of(row, stop)
         by = shift[i]
         if by == -np.inf or by == np.inf:
             row[:] = -np.inf  # every key hidden: all exps 0
