@@ -67,7 +67,8 @@ class Dense(Layer):
     def _backward(self, dy, code):
         dy = self.take_gradient(dy)
         W, x = self.params["W"], self._x
-        dz = np.empty_like(dy)
+        # dL/dz is dy itself when linear: the kernel then reads it without a copy
+        dz = dy if code == activations.LINEAR else np.empty_like(dy)
         db = self.grads["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         dx = np.empty_like(x) if self.needs_input_grad else np.empty((0, 0), dtype=W.dtype)
         matmul.dense_backward(x, W, self._y, self._z, dy, code, dz, self.grads["W"], db, dx)

@@ -152,13 +152,17 @@ class TransformerEncoderBlock(Layer):
         if self.norm_first:
             dh = self.norm2.backward(self._feed_forward_backward(dy))
             dh += dy
-            dx = self.norm1.backward(self._attention_backward(dh))
-            dx += dh
-            return dx
-        dh = self.norm2.backward(dy)
-        d = self._feed_forward_backward(dh)
-        d += dh
-        d = self.norm1.backward(d)
-        dx = self._attention_backward(d)
+            dx, d = self.norm1.backward(self._attention_backward(dh)), dh
+        else:
+            dh = self.norm2.backward(dy)
+            d = self._feed_forward_backward(dh)
+            d += dh
+            d = self.norm1.backward(d)
+            # Post-norm, the attention sees x itself: the lowest layer of a model needs no
+            # dx, and then the attention skips its input product.
+            self.attention.needs_input_grad = self.needs_input_grad
+            dx = self._attention_backward(d)
+        if not self.needs_input_grad:
+            return None
         dx += d
         return dx

@@ -53,6 +53,20 @@ def test_gradients(norm_first, activation, causal, mask):
     assert set(errors) == {"x", *KEYS} - {"attention.b_k"}
 
 
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_the_lowest_layer_skips_dx_with_the_same_parameter_gradients(norm_first):
+    layer, x = built(norm_first=norm_first), inputs()
+    dy = np.random.default_rng(3).standard_normal(x.shape)
+    layer.forward(x, training=True)
+    assert layer.backward(dy).shape == x.shape
+    full = {key: grad.copy() for key, grad in layer.grads.items()}
+    layer.needs_input_grad = False
+    layer.forward(x, training=True)
+    assert layer.backward(dy) is None
+    for key, grad in layer.grads.items():
+        np.testing.assert_array_equal(grad, full[key], err_msg=key)
+
+
 def test_params_are_the_parts_arrays_under_flat_keys():
     layer = built()
     assert list(layer.params) == KEYS and list(layer.grads) == KEYS
