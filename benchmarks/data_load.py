@@ -4,6 +4,8 @@ pyarrow's own read of the same file, CSV and Parquet; wall time and peak RSS, as
 The table is generated into a temporary folder: ROWS rows of 40 numeric features, one
 categorical column of 5 levels and a binary label. Each command runs as its own process
 under `/usr/bin/time -v`; the two alternate, and the figure is the median of the pairs.
+`nnx train` loads its kernels from the installation's cache, as a user's command does
+(`NUMBA_CACHE_DIR` only when the caller set it).
 
     python -m benchmarks.data_load [--rows 1000000] [--pairs 3] [--json FILE]
     python -m benchmarks.data_load --npy-gb 8      # a .npy folder: peak RssAnon of training
@@ -15,7 +17,6 @@ epoch, and the peak RssAnon / RssFile of the `nnx train` process are sampled fro
 
 import argparse
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -70,10 +71,9 @@ def experiment(folder, data, name="load"):
     return path
 
 
-def timed(command, env=None):
+def timed(command):
     """(wall seconds, peak RSS bytes) of `command` under /usr/bin/time -v."""
-    result = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True,
-                            env=env)
+    result = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
@@ -89,7 +89,7 @@ def pyarrow_read(path):
                                   f"m.{reader.split('.')[1]}({str(path)!r})"]
 
 
-def compare_formats(folder, n_rows, pairs, env):
+def compare_formats(folder, n_rows, pairs):
     csv_path, parquet_path = write_table(folder, n_rows)
     matrix = n_rows * (N_NUMERIC + len(LEVELS)) * 4  # float32 features after one-hot
     report = {"rows": n_rows, "float32_matrix_bytes": matrix, "formats": {}}
@@ -97,7 +97,7 @@ def compare_formats(folder, n_rows, pairs, env):
         config = experiment(folder, {"path": str(path), "target": "label",
                                      "categorical": ["color"]}, path.suffix[1:])
         train = [NNX, "train", str(config), "-q", "--results-dir", str(folder / "results")]
-        runs = [(timed(train, env), timed(pyarrow_read(path), env)) for _ in range(pairs)]
+        runs = [(timed(train), timed(pyarrow_read(path))) for _ in range(pairs)]
         wall = statistics.median(a[0] / b[0] for a, b in runs)
         nnx_peak = statistics.median(a[1] for a, _ in runs)
         report["formats"][path.suffix[1:]] = {
@@ -110,7 +110,7 @@ def compare_formats(folder, n_rows, pairs, env):
     return report
 
 
-def npy_run(folder, gigabytes, env):
+def npy_run(folder, gigabytes):
     """Peak RssAnon and RssFile of one epoch on a .npy folder of about `gigabytes`."""
     n_features = 100
     n_rows = int(gigabytes * 2**30 // (4 * n_features))
@@ -130,7 +130,7 @@ def npy_run(folder, gigabytes, env):
     config = experiment(folder, {"path": str(data)}, "npy")
     started = time.perf_counter()
     process = subprocess.Popen([NNX, "train", str(config), "-q", "--results-dir",
-                                str(folder / "results")], env=env)
+                                str(folder / "results")])
     peaks = {"RssAnon": 0, "RssFile": 0, "VmHWM": 0}
     while process.poll() is None:
         try:
@@ -157,14 +157,12 @@ def main(argv=None):
                         help="instead: train on a .npy folder of this many GB")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args(argv)
-    env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR",
-                                                          str(Path(".numba_cache").resolve()))}
     with tempfile.TemporaryDirectory(prefix="nnx-data-load-") as tmp:
         folder = Path(tmp)
         if args.npy_gb:
-            report = {"npy": npy_run(folder, args.npy_gb, env)}
+            report = {"npy": npy_run(folder, args.npy_gb)}
         else:
-            report = compare_formats(folder, args.rows, args.pairs, env)
+            report = compare_formats(folder, args.rows, args.pairs)
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
