@@ -124,8 +124,10 @@ class Preprocessor:
         if self.mean is None:
             return
         mean, std = self._scaling(x.ndim)
-        for start, stop in block_ranges(len(x), int(np.prod(self.input_shape))):
-            block = x[start:stop] - mean
+        ranges = block_ranges(len(x), int(np.prod(self.input_shape)))
+        buffer = np.empty((ranges[0][1], *x.shape[1:])) if ranges else None
+        for start, stop in ranges:
+            block = np.subtract(x[start:stop], mean, out=buffer[:stop - start])
             block /= std
             with np.errstate(over="ignore"):  # reported just below, with the reason
                 x[start:stop] = block

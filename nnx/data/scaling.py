@@ -18,23 +18,27 @@ def block_ranges(n_rows, row_values):
     return [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
-def pooled(block, layout):
-    """A block (rows, *shape) as a float64 copy (samples, features), samples pooled as
-    `layout` says: the caller may change it in place."""
-    block = np.array(block, dtype=np.float64)
+def pooled(block, layout, buffer):
+    """A block (rows, *shape) copied as float64 (samples, features) into the start of
+    `buffer` (1-D float64, at least block.size), samples pooled as `layout` says: the
+    caller may change it in place, and a loop over blocks reuses one allocation."""
     if layout == "channels":
-        return np.moveaxis(block, 1, -1).reshape(-1, block.shape[1])
-    return block.reshape(-1, block.shape[-1])
+        block = np.moveaxis(block, 1, -1)
+    values = buffer[:block.size].reshape(block.shape)
+    np.copyto(values, block, casting="unsafe")
+    return values.reshape(-1, block.shape[-1])
 
 
 def streamed_statistics(blocks, layout):
     """(mean, std, constant) per feature over the rows of `blocks` (arrays (rows, *shape),
     read one at a time); `constant` marks features whose maximum equals their minimum.
-    Each block is centred and squared in its own float64 copy: one copy alive at a time."""
-    shift = None
+    Each block is centred and squared in one float64 buffer, the size of the largest."""
+    shift, buffer = None, np.empty(0)
     count = 0
     for block in blocks:
-        values = pooled(block, layout)
+        if block.size > buffer.size:
+            buffer = np.empty(block.size)
+        values = pooled(block, layout, buffer)
         if not len(values):
             continue
         if shift is None:
