@@ -12,7 +12,7 @@ import numpy as np
 
 from nnx.data.csv_text import cell_problem
 from nnx.data.files import require_column
-from nnx.data.scaling import block_ranges, streamed_statistics
+from nnx.data.scaling import CACHED_BLOCK_BYTES, block_ranges, streamed_statistics
 from nnx.data.targets import beyond_range
 from nnx.errors import NnxError
 
@@ -124,7 +124,7 @@ class Preprocessor:
         if self.mean is None:
             return
         mean, std = self._scaling(x.ndim)
-        ranges = block_ranges(len(x), int(np.prod(self.input_shape)))
+        ranges = block_ranges(len(x), int(np.prod(self.input_shape)), CACHED_BLOCK_BYTES)
         buffer = np.empty((ranges[0][1], *x.shape[1:])) if ranges else None
         for start, stop in ranges:
             block = np.subtract(x[start:stop], mean, out=buffer[:stop - start])
