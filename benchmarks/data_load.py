@@ -1,5 +1,6 @@
 """Reading a user's table: `nnx train` (one epoch of a tiny MLP, the whole process) against
-pyarrow's own read of the same file, CSV and Parquet; wall time and peak RSS, as ratios.
+pyarrow's own read of the same file, CSV and Parquet; wall time and peak RSS, as ratios,
+and the CPU time (user + system) of each process, steadier than wall time on a shared machine.
 
 The table is generated into a temporary folder: ROWS rows of 40 numeric features, one
 categorical column of 5 levels and a binary label. Each command runs as its own process
@@ -72,14 +73,16 @@ def experiment(folder, data, name="load"):
 
 
 def timed(command):
-    """(wall seconds, peak RSS bytes) of `command` under /usr/bin/time -v."""
+    """(wall seconds, peak RSS bytes, CPU seconds) of `command` under /usr/bin/time -v."""
     result = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
     hours, minutes, seconds = (float(g or 0) for g in wall.groups())
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
-    return hours * 3600 + minutes * 60 + seconds, peak * 1024
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", result.stderr).group(1))
+              for kind in ("User", "System"))
+    return hours * 3600 + minutes * 60 + seconds, peak * 1024, cpu
 
 
 def pyarrow_read(path):
@@ -104,6 +107,8 @@ def compare_formats(folder, n_rows, pairs):
             "file_bytes": path.stat().st_size,
             "nnx_train_s": statistics.median(a[0] for a, _ in runs),
             "pyarrow_read_s": statistics.median(b[0] for _, b in runs),
+            "nnx_train_cpu_s": statistics.median(a[2] for a, _ in runs),
+            "pyarrow_read_cpu_s": statistics.median(b[2] for _, b in runs),
             "nnx_peak_rss_bytes": nnx_peak,
             "pyarrow_peak_rss_bytes": statistics.median(b[1] for _, b in runs),
             "wall_ratio": wall, "peak_rss_over_matrix": nnx_peak / matrix}
@@ -182,12 +187,14 @@ def print_report(report):
     print(f"{report['rows']:,} rows; float32 feature matrix "
           f"{report['float32_matrix_bytes'] / mib:,.0f} MiB")
     print(f"{'format':8} {'file MiB':>9} {'nnx train s':>12} {'pyarrow s':>10} {'ratio':>6} "
-          f"{'nnx peak MiB':>13} {'/ matrix':>9} {'pyarrow peak MiB':>17}")
+          f"{'nnx peak MiB':>13} {'/ matrix':>9} {'pyarrow peak MiB':>17} {'CPU s nnx':>10} "
+          f"{'pyarrow':>8}")
     for name, row in report["formats"].items():
         print(f"{name:8} {row['file_bytes'] / mib:9,.0f} {row['nnx_train_s']:12.2f} "
               f"{row['pyarrow_read_s']:10.2f} {row['wall_ratio']:6.2f} "
               f"{row['nnx_peak_rss_bytes'] / mib:13,.0f} {row['peak_rss_over_matrix']:9.2f} "
-              f"{row['pyarrow_peak_rss_bytes'] / mib:17,.0f}")
+              f"{row['pyarrow_peak_rss_bytes'] / mib:17,.0f} {row['nnx_train_cpu_s']:10.2f} "
+              f"{row['pyarrow_read_cpu_s']:8.2f}")
 
 
 if __name__ == "__main__":
