@@ -95,7 +95,7 @@ def pyarrow_read(path):
 def compare_formats(folder, n_rows, pairs):
     csv_path, parquet_path = write_table(folder, n_rows)
     matrix = n_rows * (N_NUMERIC + len(LEVELS)) * 4  # float32 features after one-hot
-    report = {"rows": n_rows, "float32_matrix_bytes": matrix, "formats": {}}
+    report = {"rows": n_rows, "pairs": pairs, "float32_matrix_bytes": matrix, "formats": {}}
     for path in (csv_path, parquet_path):
         config = experiment(folder, {"path": str(path), "target": "label",
                                      "categorical": ["color"]}, path.suffix[1:])
