@@ -1,9 +1,12 @@
 """Reading a user's table: `nnx train` (one epoch of a tiny MLP, the whole process) against
-pyarrow's own read of the same file, CSV and Parquet; wall time and peak RSS, as ratios.
+pyarrow's own read of the same file, CSV and Parquet; wall time and peak RSS, as ratios,
+and the CPU time (user + system) of each process, steadier than wall time on a shared machine.
 
 The table is generated into a temporary folder: ROWS rows of 40 numeric features, one
 categorical column of 5 levels and a binary label. Each command runs as its own process
 under `/usr/bin/time -v`; the two alternate, and the figure is the median of the pairs.
+`nnx train` loads its kernels from the installation's cache, as a user's command does
+(`NUMBA_CACHE_DIR` only when the caller set it).
 
     python -m benchmarks.data_load [--rows 1000000] [--pairs 3] [--json FILE]
     python -m benchmarks.data_load --npy-gb 8      # a .npy folder: peak RssAnon of training
@@ -15,7 +18,6 @@ epoch, and the peak RssAnon / RssFile of the `nnx train` process are sampled fro
 
 import argparse
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -70,16 +72,17 @@ def experiment(folder, data, name="load"):
     return path
 
 
-def timed(command, env=None):
-    """(wall seconds, peak RSS bytes) of `command` under /usr/bin/time -v."""
-    result = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True,
-                            env=env)
+def timed(command):
+    """(wall seconds, peak RSS bytes, CPU seconds) of `command` under /usr/bin/time -v."""
+    result = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
     hours, minutes, seconds = (float(g or 0) for g in wall.groups())
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
-    return hours * 3600 + minutes * 60 + seconds, peak * 1024
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", result.stderr).group(1))
+              for kind in ("User", "System"))
+    return hours * 3600 + minutes * 60 + seconds, peak * 1024, cpu
 
 
 def pyarrow_read(path):
@@ -89,28 +92,30 @@ def pyarrow_read(path):
                                   f"m.{reader.split('.')[1]}({str(path)!r})"]
 
 
-def compare_formats(folder, n_rows, pairs, env):
+def compare_formats(folder, n_rows, pairs):
     csv_path, parquet_path = write_table(folder, n_rows)
     matrix = n_rows * (N_NUMERIC + len(LEVELS)) * 4  # float32 features after one-hot
-    report = {"rows": n_rows, "float32_matrix_bytes": matrix, "formats": {}}
+    report = {"rows": n_rows, "pairs": pairs, "float32_matrix_bytes": matrix, "formats": {}}
     for path in (csv_path, parquet_path):
         config = experiment(folder, {"path": str(path), "target": "label",
                                      "categorical": ["color"]}, path.suffix[1:])
         train = [NNX, "train", str(config), "-q", "--results-dir", str(folder / "results")]
-        runs = [(timed(train, env), timed(pyarrow_read(path), env)) for _ in range(pairs)]
+        runs = [(timed(train), timed(pyarrow_read(path))) for _ in range(pairs)]
         wall = statistics.median(a[0] / b[0] for a, b in runs)
         nnx_peak = statistics.median(a[1] for a, _ in runs)
         report["formats"][path.suffix[1:]] = {
             "file_bytes": path.stat().st_size,
             "nnx_train_s": statistics.median(a[0] for a, _ in runs),
             "pyarrow_read_s": statistics.median(b[0] for _, b in runs),
+            "nnx_train_cpu_s": statistics.median(a[2] for a, _ in runs),
+            "pyarrow_read_cpu_s": statistics.median(b[2] for _, b in runs),
             "nnx_peak_rss_bytes": nnx_peak,
             "pyarrow_peak_rss_bytes": statistics.median(b[1] for _, b in runs),
             "wall_ratio": wall, "peak_rss_over_matrix": nnx_peak / matrix}
     return report
 
 
-def npy_run(folder, gigabytes, env):
+def npy_run(folder, gigabytes):
     """Peak RssAnon and RssFile of one epoch on a .npy folder of about `gigabytes`."""
     n_features = 100
     n_rows = int(gigabytes * 2**30 // (4 * n_features))
@@ -130,7 +135,7 @@ def npy_run(folder, gigabytes, env):
     config = experiment(folder, {"path": str(data)}, "npy")
     started = time.perf_counter()
     process = subprocess.Popen([NNX, "train", str(config), "-q", "--results-dir",
-                                str(folder / "results")], env=env)
+                                str(folder / "results")])
     peaks = {"RssAnon": 0, "RssFile": 0, "VmHWM": 0}
     while process.poll() is None:
         try:
@@ -157,14 +162,12 @@ def main(argv=None):
                         help="instead: train on a .npy folder of this many GB")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args(argv)
-    env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR",
-                                                          str(Path(".numba_cache").resolve()))}
     with tempfile.TemporaryDirectory(prefix="nnx-data-load-") as tmp:
         folder = Path(tmp)
         if args.npy_gb:
-            report = {"npy": npy_run(folder, args.npy_gb, env)}
+            report = {"npy": npy_run(folder, args.npy_gb)}
         else:
-            report = compare_formats(folder, args.rows, args.pairs, env)
+            report = compare_formats(folder, args.rows, args.pairs)
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
@@ -184,12 +187,14 @@ def print_report(report):
     print(f"{report['rows']:,} rows; float32 feature matrix "
           f"{report['float32_matrix_bytes'] / mib:,.0f} MiB")
     print(f"{'format':8} {'file MiB':>9} {'nnx train s':>12} {'pyarrow s':>10} {'ratio':>6} "
-          f"{'nnx peak MiB':>13} {'/ matrix':>9} {'pyarrow peak MiB':>17}")
+          f"{'nnx peak MiB':>13} {'/ matrix':>9} {'pyarrow peak MiB':>17} {'CPU s nnx':>10} "
+          f"{'pyarrow':>8}")
     for name, row in report["formats"].items():
         print(f"{name:8} {row['file_bytes'] / mib:9,.0f} {row['nnx_train_s']:12.2f} "
               f"{row['pyarrow_read_s']:10.2f} {row['wall_ratio']:6.2f} "
               f"{row['nnx_peak_rss_bytes'] / mib:13,.0f} {row['peak_rss_over_matrix']:9.2f} "
-              f"{row['pyarrow_peak_rss_bytes'] / mib:17,.0f}")
+              f"{row['pyarrow_peak_rss_bytes'] / mib:17,.0f} {row['nnx_train_cpu_s']:10.2f} "
+              f"{row['pyarrow_read_cpu_s']:8.2f}")
 
 
 if __name__ == "__main__":

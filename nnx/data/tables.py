@@ -308,6 +308,13 @@ def _trimmed(array):
 def text_values(array):
     """A pyarrow string array as a numpy str array, through its distinct values (no Python
     object per cell)."""
+    distinct, codes = text_codes(array)
+    return distinct[codes] if len(distinct) else np.array([], dtype=str)
+
+
+def text_codes(array):
+    """(distinct values as a numpy str array, the index of each cell's value among them) of
+    a pyarrow string array."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -315,6 +322,4 @@ def text_values(array):
         array = array.combine_chunks() if array.num_chunks else pa.array([], pa.string())
     encoded = pc.dictionary_encode(array)
     distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    return distinct[codes] if len(distinct) else np.array([], dtype=str)
-
+    return distinct, encoded.indices.to_numpy(zero_copy_only=False)
