@@ -18,8 +18,8 @@ layer runs parts of the batch on several threads (nnx.kernels.threads). Every BL
 one step of one part, cut into blocks that OpenBLAS multiplies on the calling thread
 (`step_gemm`, `add_products`): a product large enough for OpenBLAS's own threads wakes them,
 and they then spin for ~0.1 s, taking a core from the parts (a whole-batch weight gradient
-after the loop did so on every training step: 3.7 ms instead of 2.4 for the benchmark LSTM
-on 2 cores).
+after the loop did so on every training step: 3.7 ms a step for the benchmark LSTM on 2
+cores, 2.4 ms with OPENBLAS_THREAD_TIMEOUT=4, which lets them sleep at once).
 
 `params` is the tuple (W_ih, W_hh, b_ih, b_hh). `hs` (T+1, N, H) holds the states with
 hs[0] = 0 (zero initial state). `mask` (T, N) is uint8 (1 = real step, 0 = padding: the
@@ -122,8 +122,8 @@ def step_gemm(a, b, out):
 def add_products(a, b, out):
     """out (m, p) += a.T @ b for a (n, m) and b (n, p), all C-contiguous, in equal blocks of
     rows of at most 1e6 multiply-adds each (see step_gemm): one step's share of a weight
-    gradient. 40 steps of 32 samples took 0.8 ms for the benchmark LSTM's W_hh, one GEMM
-    over all of them 1.2 ms (on one thread; unpacked, the blocks stay in cache)."""
+    gradient. The benchmark LSTM's dW_hh took 0.8 ms so, 40 steps in blocks of 32 samples,
+    and 1.2 ms as one GEMM over all steps (one thread: the small blocks are not packed)."""
     n, m = a.shape
     p = b.shape[1]
     blocks = (n * m * p + 999_999) // 1_000_000
