@@ -28,7 +28,7 @@ optimize away the NaN checks the divergence guard relies on."""
 contracting_kernel = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
 """For float arithmetic that is mostly products added up (the recurrent gates' rational tanh,
 the cells): `contract` lets LLVM fuse a multiply and an add into one FMA, rounded once
-instead of twice, ~1.5x faster on the gate polynomials. It assumes nothing about NaN."""
+instead of twice, 1.3-1.5x faster on the gate polynomials. It assumes nothing about NaN."""
 
 inline_kernel = njit(cache=True, error_model="numpy", nogil=True, inline="always")
 """For a few-line helper called inside a hot loop: inlined into its caller's numba IR, so
