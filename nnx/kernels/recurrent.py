@@ -3,33 +3,39 @@ the step helpers the gated cells of nnx.kernels.gated (LSTM, GRU) share.
 
 Inside the kernels sequences are time-major, x (T, N, F), so that one step is a contiguous
 (N, F) slab. Weights follow PyTorch: W_ih (G*H, F), W_hh (G*H, H), b_ih, b_hh (G*H,) with
-gate blocks [i f g o] (LSTM) and [r z n] (GRU). The input projection of every step is one
-GEMM before the time loop, the hidden projection one GEMM per step (`step_gemm`), and the
-weight gradients one GEMM each after the loop, over all steps at once; the bias gradients
-are summed row by row inside the loop. Forward keeps the activated gates of every step for
-backward, which overwrites nothing. The caller owns every large array (outputs, caches and
-scratch) so that it can reuse them: a fresh multi-MB array costs page faults on every call
-(glibc hands freed blocks of that size back to the OS), 0.8 ms for two of 2 MB.
+gate blocks [i f g o] (LSTM) and [r z n] (GRU). Every product is one step's: the input
+projection (`input_projection`) and the hidden one (`hidden_projection`) in the forward
+loop; in the backward loop (`step_back`) the gradient reaching the previous state and the
+step's share of the weight and bias gradients, added up while its rows are in cache. Forward
+keeps the activated gates of every step for backward, which overwrites nothing. The caller
+owns the large arrays (outputs and caches) so that it can reuse them: a fresh multi-MB
+array costs page faults on every call (glibc hands freed blocks of that size back to the
+OS), 0.8 ms for two of 2 MB.
 
 Samples are independent through time, so the time loops (`*_steps`, `*_steps_backward`)
 run over a range of samples, first..stop-1, the rows [first:stop] of every step's slab: the
-layer runs parts of the batch on several threads (nnx.kernels.threads), each with its own
-per-step products (small enough for OpenBLAS to keep on the calling thread). The input
-projection before the loops and the weight gradients after them are whole-batch GEMMs
-(`input_projection`, `weight_gradients`) on BLAS's threads.
+layer runs parts of the batch on several threads (nnx.kernels.threads). Every BLAS call is
+one step of one part, cut into blocks that OpenBLAS multiplies on the calling thread
+(`step_gemm`, `add_products`): a product large enough for OpenBLAS's own threads wakes them,
+and they then spin for ~0.1 s, taking a core from the parts (a whole-batch weight gradient
+after the loop did so on every training step: 3.7 ms a step for the benchmark LSTM on 2
+cores, 2.4 ms with OPENBLAS_THREAD_TIMEOUT=4, which lets them sleep at once).
 
 `params` is the tuple (W_ih, W_hh, b_ih, b_hh). `hs` (T+1, N, H) holds the states with
 hs[0] = 0 (zero initial state). `mask` (T, N) is uint8 (1 = real step, 0 = padding: the
 state is carried over unchanged, like Keras) or empty (0, 0) for no mask. The output
 gradient `dhs` is (T, N, H) for a whole sequence or (1, N, H) for the last state only. The
-backward loops write a range's share of the bias gradients into `db` (G,); the caller sums
-the shares. An empty `dx` (0, 0, 0) skips the input gradient.
+backward loops write a range's share of the gradients into `grads` = (dW_ih, dW_hh, db_ih,
+db_hh), zeroed first; the caller sums the shares. db_hh is empty where the hidden bias's
+gradient is the input bias's (SimpleRNN, LSTM). An empty `dx` (0, 0, 0) skips the input
+gradient.
 """
 
 import numpy as np
 
+from nnx.kernels.blas import gemm
 from nnx.kernels.codes import RELU
-from nnx.kernels.jit import by_dtype, kernel
+from nnx.kernels.jit import by_dtype, contracting_kernel, kernel
 
 # Gate nonlinearities. They dominate a step: numba's np.tanh is a libm call (~13 ns) and
 # np.exp (~2 ns) does not vectorize without SVML. In float32, tanh is a rational function
@@ -38,9 +44,10 @@ from nnx.kernels.jit import by_dtype, kernel
 # `by_dtype` picks the version by type at compile time. The logistic is
 # sigmoid(x) = 0.5 + 0.5 tanh(x / 2), so that every gate is s * tanh(s * x) + o.
 
-@kernel
+@contracting_kernel
 def tanh_rational(v):
-    """float32 tanh as x p(x^2) / q(x^2) on x clamped to +-7.9 (where tanh rounds to +-1)."""
+    """float32 tanh as x p(x^2) / q(x^2) on x clamped to +-7.9, +-1 from there on (tanh is
+    within 3e-7 of it; the rational's fused multiply-adds round to 1 - 2^-22 at the clamp)."""
     c = np.float32(7.90531110763549805)
     x = min(max(v, -c), c)
     x2 = x * x
@@ -53,7 +60,8 @@ def tanh_rational(v):
     q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
     q = x2 * q + np.float32(2.26843463243900e-03)
     q = x2 * q + np.float32(4.89352518554385e-03)
-    return x * p / q
+    one = np.float32(1.0)
+    return (one if v > 0 else -one) if abs(v) >= c else x * p / q
 
 
 @kernel
@@ -111,27 +119,81 @@ def step_gemm(a, b, out):
 
 
 @kernel
-def input_projection(x, W_ih, out):
-    """out (T, N, G) = x (T, N, F) @ W_ih.T (W_ih (G, F)), all steps at once: one GEMM, or
-    for a few features a loop (a rank-1 update took BLAS 1.6x longer)."""
-    T, N, F = x.shape
-    G = W_ih.shape[0]
-    if F > 4:
-        np.dot(x.reshape(T * N, F), W_ih.T, out.reshape(T * N, G))
-        return
+def add_products(a, b, out):
+    """out (m, p) += a.T @ b for a (n, m) and b (n, p), all C-contiguous, in equal blocks of
+    rows of at most 1e6 multiply-adds each (see step_gemm): one step's share of a weight
+    gradient. The benchmark LSTM's dW_hh took 0.8 ms so, 40 steps in blocks of 32 samples,
+    and 1.2 ms as one GEMM over all steps (one thread: the small blocks are not packed)."""
+    n, m = a.shape
+    p = b.shape[1]
+    blocks = (n * m * p + 999_999) // 1_000_000
+    rows = (n + blocks - 1) // max(blocks, 1)
+    flat_a, flat_b, flat_out = a.reshape(a.size), b.reshape(b.size), out.reshape(out.size)
+    for start in range(0, n, rows):
+        gemm(flat_a, (start * m, m, True), flat_b, (start * p, p, False), flat_out,
+             (0, p, False), (m, p, min(rows, n - start)), 1.0, 1.0)
+
+
+@kernel
+def input_projection(x, W_ih, out, first, stop):
+    """out[:, first:stop] (T, n, G) = x[:, first:stop] (T, n, F) @ W_ih.T (W_ih (G, F)): one
+    product per step, or for a few features a loop (a rank-1 update took BLAS 1.6x longer)."""
+    F = x.shape[2]
     W_t = np.ascontiguousarray(W_ih.T)
-    x2, out2 = x.reshape(T * N, F), out.reshape(T * N, G)
-    for k in range(T * N):
-        row = out2[k]
-        w = W_t[0]
-        v = x2[k, 0]
-        for j in range(G):
-            row[j] = v * w[j]
-        for f in range(1, F):
-            w = W_t[f]
-            v = x2[k, f]
-            for j in range(G):
-                row[j] += v * w[j]
+    for t in range(x.shape[0]):
+        xt, ot = x[t, first:stop], out[t, first:stop]
+        if F > 4:
+            step_gemm(xt, W_t, ot)
+            continue
+        for k in range(xt.shape[0]):
+            row = ot[k]
+            w = W_t[0]
+            v = xt[k, 0]
+            for j in range(row.shape[0]):
+                row[j] = v * w[j]
+            for f in range(1, F):
+                w = W_t[f]
+                v = xt[k, f]
+                for j in range(row.shape[0]):
+                    row[j] += v * w[j]
+
+
+@kernel
+def hidden_projection(hs, t, first, stop, W_hh_t, hh):
+    """hh (n, G) = hs[t, first:stop] @ W_hh.T, zero at t = 0 (the zero initial state)."""
+    if t == 0:
+        hh[:, :] = 0
+    else:
+        step_gemm(hs[t, first:stop], W_hh_t, hh)
+
+
+@kernel
+def step_back(params, x, hs, t, first, stop, d, dd, dh, grads, dx):
+    """Backward step t of samples first..stop-1 once the pre-activation gradients are known,
+    d (n, G) on the input side and dd on the hidden side (the same array but for GRU): adds
+    the step's share to grads (see the module doc), writes dx[t] and sets dh (n, H) = dd @
+    W_hh, the gradient that reaches the previous state (none at t = 0: the initial state)."""
+    W_ih, W_hh = params[0], params[1]
+    dW_ih, dW_hh, db_ih, db_hh = grads
+    add_products(d, x[t, first:stop], dW_ih)
+    add_rows(db_ih, d)
+    if db_hh.shape[0] > 0:
+        add_rows(db_hh, dd)
+    if dx.shape[0] > 0:
+        step_gemm(d, W_ih, dx[t, first:stop])
+    if t > 0:
+        add_products(dd, hs[t, first:stop], dW_hh)
+        step_gemm(dd, W_hh, dh)
+
+
+@kernel
+def zero_grads(grads):
+    """Zero a part's shares of the gradients before its backward loop adds to them."""
+    dW_ih, dW_hh, db_ih, db_hh = grads
+    dW_ih[:, :] = 0
+    dW_hh[:, :] = 0
+    db_ih[:] = 0
+    db_hh[:] = 0
 
 
 @kernel
@@ -145,17 +207,11 @@ def carry_masked(mask, t, prev, new):
 
 
 @kernel
-def weight_gradients(x, hs, dG, dHH, W_ih, dW_ih, dW_hh, dx):
-    """dW_ih, dW_hh and dx from the pre-activation gradients of all steps, one GEMM each:
-    dG (T, N, G) on the input side, dHH on the hidden side (the same array except for GRU).
-    The bias gradients are summed in the step loops, where the rows are still in cache."""
-    T, N, F = x.shape
-    G, H = dW_hh.shape
-    dG2 = dG.reshape(T * N, G)
-    np.dot(dG2.T, x.reshape(T * N, F), dW_ih)
-    np.dot(dHH.reshape(T * N, G).T, hs[:T].reshape(T * N, H), dW_hh)
-    if dx.shape[0] > 0:
-        np.dot(dG2, W_ih, dx.reshape(T * N, F))
+def keep_masked(mask, dh, keep):
+    """keep (N, H) = dh when there is a mask: carry_masked then gives the padded samples
+    their dh back after the step has overwritten it."""
+    if mask.shape[0] > 0:
+        keep[:, :] = dh
 
 
 # A step's element-wise work is a cell kernel of its own, called once per step: it runs row
@@ -202,7 +258,7 @@ def backward_state(dhs, first, stop):
 
 # -- SimpleRNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu ----------------------
 
-@kernel
+@contracting_kernel
 def rnn_cell(h, hh, b, code):
     """h (N, H): the input projection in, the new state out; hh = h_prev @ W_hh.T."""
     zero = h.dtype.type(0.0)
@@ -216,7 +272,7 @@ def rnn_cell(h, hh, b, code):
                 row[j] = tanh(row[j] + hrow[j] + b[j])
 
 
-@kernel
+@contracting_kernel
 def rnn_cell_backward(h, dh, code, d):
     """d (N, H) = dL/d pre-activation from dh = dL/dh and the new state h."""
     zero, one = h.dtype.type(0.0), h.dtype.type(1.0)
@@ -231,36 +287,35 @@ def rnn_cell_backward(h, dh, code, d):
 
 
 @kernel
-def rnn_steps(params, code, mask, hs, first, stop):
-    """hs (T+1, N, H), rows first..stop-1: the states, from the input projections that
-    hs[1:] holds on entry (input_projection); `code` is activations.TANH or RELU."""
-    _, W_hh, b_ih, b_hh = params
+def rnn_steps(params, code, mask, x, hs, first, stop):
+    """hs (T+1, N, H), rows first..stop-1: the states of x (T, N, F); `code` is
+    activations.TANH or RELU."""
+    W_ih, W_hh, b_ih, b_hh = params
     hs[0, first:stop] = 0
+    input_projection(x, W_ih, hs[1:], first, stop)
     b = b_ih + b_hh
     part = mask[:, first:stop]
     hh = np.empty((stop - first, W_hh.shape[0]), hs.dtype)
     W_hh_t = np.ascontiguousarray(W_hh.T)
     for t in range(hs.shape[0] - 1):
-        step_gemm(hs[t, first:stop], W_hh_t, hh)
+        hidden_projection(hs, t, first, stop, W_hh_t, hh)
         rnn_cell(hs[t + 1, first:stop], hh, b, code)
         carry_masked(part, t, hs[t, first:stop], hs[t + 1, first:stop])
 
 
 @kernel
-def rnn_steps_backward(params, code, mask, hs, dhs, dG, db, first, stop):
-    """Backward through time of rnn_steps for samples first..stop-1: their rows of
-    dG (T, N, H), the gradients of the pre-activations, and their share of db (H,)."""
-    W_hh = params[1]
+def rnn_steps_backward(params, code, mask, x, hs, dhs, grads, dx, first, stop):
+    """Backward through time of rnn_steps for samples first..stop-1: their share of grads
+    and their rows of dx."""
     dh = backward_state(dhs, first, stop)
     keep = np.empty_like(dh)
+    d = np.empty((stop - first, params[1].shape[0]), dh.dtype)
     part = mask[:, first:stop]
-    db[:] = 0
-    for t in range(dG.shape[0] - 1, -1, -1):
-        d = dG[t, first:stop]
+    zero_grads(grads)
+    for t in range(x.shape[0] - 1, -1, -1):
         sequence_gradient(dhs, t, first, stop, dh)
         rnn_cell_backward(hs[t + 1, first:stop], dh, code, d)
         zero_masked(part, t, d)
-        add_rows(db, d)
-        keep[:, :] = dh
-        step_gemm(d, W_hh, dh)
+        keep_masked(part, dh, keep)
+        step_back(params, x, hs, t, first, stop, d, d, dh, grads, dx)
         carry_masked(part, t, keep, dh)

@@ -36,6 +36,7 @@ class Recurrent(Layer):
     """
 
     gates = 1
+    own_hidden_bias = False
     takes_mask = True
 
     def __init__(self, units, return_sequences=False, go_backwards=False,
@@ -72,10 +73,10 @@ class Recurrent(Layer):
         steps, features = input_shape
         need = super().memory_for(input_shape, batch)
         # The time-major input and its gradient, up to four sequences of states (h, c,
-        # tanh c, the output's gradient) and three of gate values (gates, their gradient,
-        # GRU's recurrent part), one entry per step.
+        # tanh c, the output's gradient) and two of gate values (gates, GRU's recurrent
+        # part), one entry per step; the gates' gradients are one step's, per part.
         need["the per-step states"] = batch * (steps + 1) * (
-            2 * features + 4 * self.units + 3 * self.gates * self.units)
+            2 * features + 4 * self.units + 2 * self.gates * self.units)
         return need
 
     def create_params(self, input_shape, rng):
@@ -134,19 +135,31 @@ class Recurrent(Layer):
         raise NotImplementedError
 
     @staticmethod
-    def in_parts(n, run, *share_sizes, dtype=None):
+    def in_parts(n, run, *share_shapes, dtype=None):
         """run(first, stop, shares) over parts of the n samples, on threads (samples are
-        independent through time); `shares` holds one array per size for the part's share of
-        the bias gradients. Returns the shares summed over the parts."""
+        independent through time); `shares` holds one array per shape for the part's share of
+        the gradients. Returns the shares summed over the parts."""
         results = []
 
         def part(first, stop):
-            shares = tuple(np.empty(size, dtype) for size in share_sizes)
+            shares = tuple(np.empty(shape, dtype) for shape in share_shapes)
             run(first, stop, shares)
             results.append(shares)
 
         threads.run_parts(part, n, MIN_PART)
-        return tuple(sum(shares[i] for shares in results) for i in range(len(share_sizes)))
+        return tuple(sum(shares[i] for shares in results) for i in range(len(share_shapes)))
+
+    def backward_in_parts(self, x, grads, run):
+        """run(first, stop, shares): the layer's backward loop over parts of the batch, each
+        adding up its share of (dW_ih, dW_hh, db_ih, db_hh); grads gets their sums. db_hh is
+        db_ih but where the hidden bias has a gradient of its own (`own_hidden_bias`)."""
+        G, F = grads[0].shape
+        shares = self.in_parts(x.shape[1], run, (G, F), grads[1].shape, (G,),
+                               (G if self.own_hidden_bias else 0,), dtype=x.dtype)
+        dW_ih, dW_hh, db_ih, db_hh = shares
+        for grad, share in zip(grads, (dW_ih, dW_hh, db_ih,
+                                       db_hh if self.own_hidden_bias else db_ih), strict=True):
+            grad[:] = share
 
     # -- helpers ----------------------------------------------------------------------
     def _weights(self):
@@ -211,19 +224,13 @@ class SimpleRNN(Recurrent):
     def run_forward(self, x, params, mask, work):
         T, N, _ = x.shape
         hs = work("hs", (T + 1, N, self.units))
-        rnn.input_projection(x, params[0], hs[1:])
-        self.in_parts(N, lambda first, stop, _: rnn.rnn_steps(params, self.code, mask, hs,
+        self.in_parts(N, lambda first, stop, _: rnn.rnn_steps(params, self.code, mask, x, hs,
                                                               first, stop))
         return hs, None
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
-        dG = work("dG", (x.shape[0], x.shape[1], self.units))
-        (db,) = self.in_parts(x.shape[1], lambda first, stop, shares: rnn.rnn_steps_backward(
-            params, self.code, mask, hs, dhs, dG, shares[0], first, stop), self.units,
-            dtype=x.dtype)
-        rnn.weight_gradients(x, hs, dG, dG, params[0], grads[0], grads[1], dx)
-        grads[2][:] = db
-        grads[3][:] = db
+        self.backward_in_parts(x, grads, lambda first, stop, shares: rnn.rnn_steps_backward(
+            params, self.code, mask, x, hs, dhs, shares, dx, first, stop))
 
 
 class LSTM(Recurrent):
@@ -236,20 +243,14 @@ class LSTM(Recurrent):
         H = self.units
         hs, cs = work("hs", (T + 1, N, H)), work("cs", (T + 1, N, H))
         tanh_c, gates = work("tanh_c", (T, N, H)), work("gates", (T, N, 4 * H))
-        rnn.input_projection(x, params[0], gates)
-        self.in_parts(N, lambda first, stop, _: gated.lstm_steps(params, mask, hs, cs, tanh_c,
-                                                               gates, first, stop))
+        self.in_parts(N, lambda first, stop, _: gated.lstm_steps(params, mask, x, hs, cs,
+                                                               tanh_c, gates, first, stop))
         return hs, (cs, tanh_c, gates)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
-        cs, tanh_c, gates = cache
-        dG = work("dG", gates.shape)
-        (db,) = self.in_parts(x.shape[1], lambda first, stop, shares: gated.lstm_steps_backward(
-            params, mask, (hs, cs, tanh_c, gates), dhs, dG, shares[0], first, stop),
-            gates.shape[2], dtype=x.dtype)
-        rnn.weight_gradients(x, hs, dG, dG, params[0], grads[0], grads[1], dx)
-        grads[2][:] = db
-        grads[3][:] = db
+        saved = (hs, *cache)
+        self.backward_in_parts(x, grads, lambda first, stop, shares: gated.lstm_steps_backward(
+            params, mask, x, saved, dhs, shares, dx, first, stop))
 
 
 class GRU(Recurrent):
@@ -257,27 +258,21 @@ class GRU(Recurrent):
     (PyTorch's nn.GRU)."""
 
     gates = 3
+    own_hidden_bias = True
 
     def run_forward(self, x, params, mask, work):
         T, N, _ = x.shape
         H = self.units
         hs, hn = work("hs", (T + 1, N, H)), work("hn", (T, N, H))
         gates = work("gates", (T, N, 3 * H))
-        rnn.input_projection(x, params[0], gates)
-        self.in_parts(N, lambda first, stop, _: gated.gru_steps(params, mask, hs, gates, hn,
+        self.in_parts(N, lambda first, stop, _: gated.gru_steps(params, mask, x, hs, gates, hn,
                                                               first, stop))
         return hs, (gates, hn)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
-        gates, hn = cache
-        dG, dHH = work("dG", gates.shape), work("dHH", gates.shape)
-        size = gates.shape[2]
-        db_ih, db_hh = self.in_parts(x.shape[1], lambda first, stop, shares: (
-            gated.gru_steps_backward(params, mask, (hs, gates, hn), dhs, (dG, dHH), shares,
-                                   first, stop)), size, size, dtype=x.dtype)
-        rnn.weight_gradients(x, hs, dG, dHH, params[0], grads[0], grads[1], dx)
-        grads[2][:] = db_ih
-        grads[3][:] = db_hh
+        saved = (hs, *cache)
+        self.backward_in_parts(x, grads, lambda first, stop, shares: gated.gru_steps_backward(
+            params, mask, x, saved, dhs, shares, dx, first, stop))
 
 
 RECURRENT_LAYERS = Registry("recurrent layer type", {

@@ -70,9 +70,8 @@ def lstm_forward(x, params, parts=((0, None),)):
     H = params[1].shape[1]
     hs, cs = np.empty((T + 1, N, H), x.dtype), np.empty((T + 1, N, H), x.dtype)
     tanh_c, gates = np.empty((T, N, H), x.dtype), np.empty((T, N, 4 * H), x.dtype)
-    K.input_projection(x, params[0], gates)
     for first, stop in parts:
-        G.lstm_steps(params, NO_MASK, hs, cs, tanh_c, gates, first, stop or N)
+        G.lstm_steps(params, NO_MASK, x, hs, cs, tanh_c, gates, first, stop or N)
     return hs, (hs, cs, tanh_c, gates)
 
 
@@ -80,15 +79,16 @@ def lstm_grads(dhs, dtype=np.float64, parts=((0, None),)):
     x, W_ih, W_hh, b_ih, b_hh = lstm_arrays(dtype)
     params = (W_ih, W_hh, b_ih, b_hh)
     hs, saved = lstm_forward(x, params, parts)
-    dW_ih, dW_hh, dx = np.empty_like(W_ih), np.empty_like(W_hh), np.empty_like(x)
-    dG, db = np.empty_like(saved[3]), np.zeros_like(b_ih)
+    dx = np.empty_like(x)
+    totals = [np.zeros_like(W_ih), np.zeros_like(W_hh), np.zeros_like(b_ih)]
     for first, stop in parts:
-        share = np.empty_like(b_ih)
-        G.lstm_steps_backward(params, NO_MASK, saved, dhs.astype(dtype), dG, share, first,
+        shares = (np.empty_like(W_ih), np.empty_like(W_hh), np.empty_like(b_ih),
+                  np.empty(0, dtype))
+        G.lstm_steps_backward(params, NO_MASK, x, saved, dhs.astype(dtype), shares, dx, first,
                               stop or x.shape[1])
-        db += share
-    K.weight_gradients(x, hs, dG, dG, W_ih, dW_ih, dW_hh, dx)
-    return hs, [dW_ih, dW_hh, db, dx]
+        for total, share in zip(totals, shares, strict=False):
+            total += share
+    return hs, [*totals, dx]
 
 
 def test_sample_ranges_give_the_numbers_of_one_pass():
@@ -131,7 +131,7 @@ def test_a_second_process_loads_the_kernels_from_the_disk_cache():
         "        l = cls(3, return_sequences=True); l.dtype = np.dtype(dt); l.build((4, 2))\n"
         "        l.backward(l.forward(np.ones((2, 4, 2), dt), training=True))\n"
         "fns = [K.rnn_steps, K.rnn_steps_backward, G.lstm_steps, G.lstm_steps_backward,\n"
-        "       G.gru_steps, G.gru_steps_backward, K.input_projection, K.weight_gradients]\n"
+        "       G.gru_steps, G.gru_steps_backward, K.input_projection, K.step_back]\n"
         "print(sum(len(f.stats.cache_misses) for f in fns))\n")
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            check=True) for _ in range(2)]
@@ -151,9 +151,18 @@ def test_step_gemm_in_row_blocks_is_a_plain_product(n, k, m):
 def test_input_projection_loop_and_gemm_agree_with_numpy(features):
     rng = np.random.default_rng(0)
     x, W = rng.standard_normal((6, 5, features)), rng.standard_normal((12, features))
-    out = np.empty((6, 5, 12))
-    K.input_projection(x, W, out)
-    np.testing.assert_allclose(out, x @ W.T, rtol=1e-12, atol=1e-12)
+    out = np.full((6, 5, 12), np.nan)
+    K.input_projection(x, W, out, 1, 4)  # samples 1..3 only
+    np.testing.assert_allclose(out[:, 1:4], x[:, 1:4] @ W.T, rtol=1e-12, atol=1e-12)
+    assert np.isnan(out[:, [0, 4]]).all()
+
+
+@pytest.mark.parametrize("n, m, p", [(64, 256, 64), (64, 192, 64), (7, 3, 5), (130, 256, 1)])
+def test_add_products_in_row_blocks_adds_a_transposed_product(n, m, p):
+    rng = np.random.default_rng(0)
+    a, b, out = rng.standard_normal((n, m)), rng.standard_normal((n, p)), np.ones((m, p))
+    K.add_products(a, b, out)
+    np.testing.assert_allclose(out, 1 + a.T @ b, rtol=1e-12, atol=1e-12)
 
 
 def test_benchmark_sized_lstm_matches_a_numpy_reference():
