@@ -22,15 +22,17 @@ def layer_norm_forward(x, residual, gamma, beta, eps, xhat, invstd, y):
     summed = residual.shape[0] > 0
     for i in range(rows):
         xs, h = x[i], xhat[i]
+        total = 0.0  # summed in the loop that writes the row: 0.6 against 1 ns per element
         if summed:
             r = residual[i]
             for j in range(size):
-                h[j] = xs[j] + r[j]
+                s = xs[j] + r[j]
+                h[j] = s
+                total += s
         else:
-            h[:] = xs
-        total = 0.0
-        for j in range(size):
-            total += h[j]
+            for j in range(size):
+                h[j] = xs[j]
+                total += xs[j]
         mean = total / size
         sq = 0.0
         for j in range(size):
