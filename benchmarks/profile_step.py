@@ -113,7 +113,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     import numba
+    import scipy.linalg.cython_blas  # noqa: F401 - the kernels' BLAS, loaded on first use
 
+    # threadpool_limits covers only the BLAS libraries loaded when it starts: without the
+    # import above, SciPy's OpenBLAS came later with all the cores, whatever --threads said.
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     with threadpool_limits(args.threads):
         for name in args.workloads:
