@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from nnx import limits, losses, metrics, optimizers
 from nnx.config import ConfigError, resolve_config
-from nnx.data import DataSplits, load_data
+from nnx.data import DataSplits, load_data, reads_on_all_cores
 from nnx.data.preprocessing import label_key
 from nnx.errors import NnxError
 from nnx.experiment.runtime import kernels_loading
@@ -34,11 +34,12 @@ class Prepared:
 def prepare(config, source=None, load_kernels=False):
     """Resolve `config`, load its data and build its model; ConfigError for anything wrong.
     With `load_kernels` (a run about to train), the kernels' compiler loads on a second
-    thread while the data are read (`runtime.kernels_loading`)."""
+    thread while the data are read (`runtime.kernels_loading`), unless their reading
+    keeps every core busy already (a CSV table)."""
     try:
         config = resolve_config(config)
-        loading = kernels_loading(config["train"]["threads"]) if load_kernels else \
-            nullcontext()
+        beside = load_kernels and not reads_on_all_cores(config["data"])
+        loading = kernels_loading(config["train"]["threads"]) if beside else nullcontext()
         try:
             with loading:
                 data = load_data(config["data"], config["seed"], config["model"]["dtype"])

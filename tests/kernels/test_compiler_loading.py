@@ -10,10 +10,12 @@ import threading
 import pytest
 
 import nnx.kernels
+from nnx.data import reads_on_all_cores
 from nnx.experiment.runtime import kernels_loading
 
 CHECK = """
 import os, sys
+from nnx.data import reads_on_all_cores
 from nnx.experiment.runtime import kernels_loading
 with kernels_loading(1):
     pass
@@ -59,3 +61,10 @@ def test_a_failed_loading_is_left_to_the_first_kernel_call(monkeypatch):
     with kernels_loading(None):
         pass
     assert hooked == []
+
+
+@pytest.mark.parametrize(("data", "busy"), [
+    ({"path": "/d/t.csv"}, True), ({"path": "/d/t.CSV.gz"}, True),
+    ({"path": "/d/t.parquet"}, False), ({"dataset": "digits"}, False)])
+def test_the_compiler_loads_beside_reads_that_leave_a_core(data, busy):
+    assert reads_on_all_cores(data) is busy
