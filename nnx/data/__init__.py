@@ -7,10 +7,10 @@ Importing this package loads no data and imports neither scikit-learn, numba nor
 """
 
 from nnx.data.builtin import DATASETS, dataset_options, describe_datasets
-from nnx.data.loader import DataSplits, load_data
+from nnx.data.loader import DataSplits, load_data, reads_on_all_cores
 from nnx.data.mapped import MappedRows
 from nnx.data.preprocessing import Preprocessor
 from nnx.data.validate import check_data_config
 
 __all__ = ["DATASETS", "DataSplits", "MappedRows", "Preprocessor", "check_data_config",
-           "dataset_options", "describe_datasets", "load_data"]
+           "dataset_options", "describe_datasets", "load_data", "reads_on_all_cores"]

@@ -100,6 +100,15 @@ def load_data(data_config, seed, dtype="float32"):
     return data
 
 
+def reads_on_all_cores(data_config):
+    """Whether reading the data of a resolved `data:` mapping keeps every core busy: a CSV
+    table, whose blocks pyarrow parses on all cores. Other work beside such a read gains no
+    time and only adds its memory to the read's peak."""
+    from nnx.data.tables import table_kind
+
+    return "path" in data_config and table_kind(data_config["path"]) == "csv"
+
+
 def _splits(source, config, task, classes, y, dtype, parts):
     """The DataSplits of these rows (train, validation, test), preprocessing fitted on the
     training rows; `y` None for an autoencoder (its targets are the features)."""

@@ -100,6 +100,9 @@ class CsvTable:
         """As `batches`: a CSV row is parsed whole, so each batch holds every column."""
         return self.batches(numeric, text)
 
+    def stored_columns(self, columns):
+        """None: a CSV file stores only text, read through `batches`."""
+
     def place(self, row):
         return f"line {line_of_row(self.path, row)}"
 
@@ -116,7 +119,7 @@ class ParquetTable:
         from pyarrow import parquet as pq
 
         self.path, self.source, self.name = path, str(path), path.name
-        files = parquet_files(path) if path.is_dir() else [path]
+        self.paths = files = parquet_files(path) if path.is_dir() else [path]
         self.files = []
         for file in files:
             try:
@@ -159,6 +162,23 @@ class ParquetTable:
                   for first in range(0, len(columns), PARQUET_GROUP_COLUMNS)]
         yield from read_ahead(batch for group in groups for batch in self._read(
             [c for c in group if c in numeric], [c for c in group if c in text]))
+
+    def stored_columns(self, columns):
+        """{column: pyarrow ChunkedArray} of whole `columns` as the files store them, text
+        read as dictionary arrays (each distinct value once per row group): a few columns
+        for the first pass, with no work per cell. Nothing is checked: nulls, empty and
+        non-finite values are the caller's to find."""
+        import pyarrow as pa
+        from pyarrow import parquet as pq
+
+        text = [c for c in columns if _is_text(self.schema.field(c).type)]
+        chunks = {c: [] for c in columns}
+        for path in self.paths:
+            table = pq.ParquetFile(path, read_dictionary=text).read(columns=list(columns),
+                                                                    use_threads=False)
+            for column in columns:
+                chunks[column] += table.column(column).chunks
+        return {c: pa.chunked_array(parts) for c, parts in chunks.items()}
 
     def _read(self, numeric, text):
         start = 0
@@ -222,6 +242,14 @@ class ParquetTable:
                 raise NnxError(f"{self.source}: column {column!r}, {self.place(start + bad)}: "
                                f"{problem}")
         raise AssertionError("a bad row without a bad value")
+
+
+def _is_text(kind):
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def first_bad_row(values):

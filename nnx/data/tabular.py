@@ -1,7 +1,9 @@
 """A table file (CSV, Parquet) -> one feature matrix in the model's dtype, rows in split order.
 
-Two streaming passes. The first reads the target and categorical columns: the split and
-the one-hot vocabularies (from the training rows) depend on them. The second encodes each
+Two passes. The first reads the target and categorical columns: the split and the one-hot
+vocabularies (from the training rows) depend on them; Parquet gives them whole as stored
+(numbers as numbers, text as dictionaries of its distinct values), CSV as checked text in
+record batches. The second streams the features in record batches: it encodes each
 batch of features and writes its rows straight to their places in one preallocated matrix,
 ordered train, validation, test, so that every split is a view of it. Standardization is
 fitted on the training rows and applied in place: no second copy of the data exists.
@@ -36,10 +38,8 @@ class TableSource:
                            f"{target}")
         self.categorical = list(categorical)
         self.name, self.targets, self.classes = table.name, list(target), None
-        labels = _read_text(table, [*target, *categorical])
+        self.y, self.categories = _read_labels(table, target, categorical)
         self.n_rows = table.n_rows
-        self.y = _target_values([labels[t] for t in target])
-        self.categories = {c: _sorted_codes(labels[c]) for c in categorical}
         self.task = infer_task(self.y, CSV_MAX_INT_CLASSES)
         self.sample_weight = None if sample_weight is None else \
             _sample_weights(table, sample_weight)
@@ -144,6 +144,100 @@ def _number(text):
         return float(text)
     except ValueError:
         return np.nan
+
+
+def _read_labels(table, target, categorical):
+    """(the targets as `_target_values` gives them, {categorical column: its
+    `_sorted_codes`}) of the table."""
+    stored = _stored_labels(table, target, categorical)
+    if stored is not None:
+        return stored
+    labels = _read_text(table, [*target, *categorical])
+    return (_target_values([labels[t] for t in target]),
+            {c: _sorted_codes(labels[c]) for c in categorical})
+
+
+def _stored_labels(table, target, categorical):
+    """As `_read_labels`, from the columns as the table stores them (Parquet): integers and
+    float64 as numbers, text through its distinct values, each trimmed and checked once,
+    with no work per cell. None when the table stores only text (CSV), or a column is of
+    another type, holds a value the rules refuse, or mixes numbers with text among the
+    targets: the checked text of `_read_text` then gives the values, or names the problem's
+    row, as it always has. The results are written where they stay, with no temporary
+    numpy array as large as a column: once one is freed, the C allocator keeps arrays of
+    that size on its heap, where freeing them returns no memory, and a run's peak rose."""
+    import pyarrow as pa
+
+    try:
+        stored = table.stored_columns([*target, *categorical])
+    except (pa.ArrowException, OSError):  # a damaged file: the batches name the problem
+        return None
+    if stored is None or any(column.null_count for column in stored.values()):
+        return None
+    texts = {c: _distinct_codes(column) for c, column in stored.items()
+             if pa.types.is_dictionary(column.type)}
+    if any(texts.get(c) is None for c in categorical):
+        return None
+    y = np.empty((table.n_rows, len(target)))
+    if not all(_write_numbers(stored[t], texts.get(t), y[:, k]) for k, t in enumerate(target)):
+        if not all(texts.get(t) is not None for t in target):
+            return None
+        y = np.stack([texts[t][0][texts[t][1]] for t in target], axis=1)
+    return y, {c: texts[c] for c in categorical}
+
+
+def _write_numbers(column, text, out):
+    """Write a stored target column into `out` (float64, one per row): its integers, its
+    finite float64 values, or its text (`text`: distinct values and codes) when every value
+    is a number. False when it is none of these."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if text is not None:
+        distinct, codes = text
+        try:
+            numbers = pc.cast(pa.array(distinct.tolist(), pa.string()), pa.float64())
+        except pa.ArrowInvalid:
+            return False
+        np.take(numbers.to_numpy(), codes, out=out, mode="clip")  # "clip": no buffer
+        return True
+    kind = column.type
+    if not ((pa.types.is_integer(kind) and kind != pa.uint64()) or pa.types.is_float64(kind)):
+        return False
+    start = 0
+    for chunk in column.chunks:
+        out[start:start + len(chunk)] = chunk.to_numpy()
+        start += len(chunk)
+    return bool(np.isfinite(out.min()) and np.isfinite(out.max()))
+
+
+def _distinct_codes(column):
+    """(the distinct trimmed values in use, sorted, as a numpy str array; the index of each
+    row's value among them) of a dictionary-encoded text column, as `_sorted_codes` gives
+    them; None when a value in use is empty or a non-finite number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from nnx.data.tables import NON_FINITE
+
+    words, chunks = [], []
+    for chunk in column.chunks:
+        trimmed = pc.utf8_trim_whitespace(chunk.dictionary)
+        used = np.zeros(len(trimmed), dtype=bool)
+        used[pc.unique(chunk.indices).to_numpy()] = True
+        bad = pc.or_(pc.equal(trimmed, ""), pc.match_substring_regex(trimmed, NON_FINITE))
+        if (bad.to_numpy(zero_copy_only=False) & used).any():
+            return None
+        texts = trimmed.to_pylist()
+        words += [text for text, in_use in zip(texts, used) if in_use]
+        chunks.append((texts, chunk.indices))
+    distinct = np.unique(np.asarray(words, dtype=str))
+    codes, start = np.empty(len(column), dtype=np.int64), 0
+    for texts, indices in chunks:
+        lookup = pa.array(np.searchsorted(distinct, np.asarray(texts, dtype=str)))
+        codes[start:start + len(indices)] = pc.take(lookup, indices).to_numpy()
+        start += len(indices)
+    return distinct, codes
 
 
 def _read_text(table, columns):

@@ -6,13 +6,15 @@ activation, the memory training would need) with a ConfigError at the config pat
 anything is written. `nnx validate` calls it too, so it loads no kernels.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from nnx import limits, losses, metrics, optimizers
 from nnx.config import ConfigError, resolve_config
-from nnx.data import DataSplits, load_data
+from nnx.data import DataSplits, load_data, reads_on_all_cores
 from nnx.data.preprocessing import label_key
 from nnx.errors import NnxError
+from nnx.experiment.runtime import kernels_loading
 from nnx.graph_spec import GraphConfigError
 from nnx.model import Sequential, build_graph
 
@@ -29,12 +31,18 @@ class Prepared:
     class_weight: dict | str | None = None
 
 
-def prepare(config, source=None):
-    """Resolve `config`, load its data and build its model; ConfigError for anything wrong."""
+def prepare(config, source=None, load_kernels=False):
+    """Resolve `config`, load its data and build its model; ConfigError for anything wrong.
+    With `load_kernels` (a run about to train), the kernels' compiler loads on a second
+    thread while the data are read (`runtime.kernels_loading`), unless their reading
+    keeps every core busy already (a CSV table)."""
     try:
         config = resolve_config(config)
+        beside = load_kernels and not reads_on_all_cores(config["data"])
+        loading = kernels_loading(config["train"]["threads"]) if beside else nullcontext()
         try:
-            data = load_data(config["data"], config["seed"], config["model"]["dtype"])
+            with loading:
+                data = load_data(config["data"], config["seed"], config["model"]["dtype"])
         except ConfigError:
             raise
         except NnxError as err:

@@ -35,7 +35,7 @@ def run_experiment(config, results_dir, *, callbacks=(), reporter=None, save_mod
     callbacks see one `fit` per fold, and no model file is kept.
     """
     started, created = time.perf_counter(), utc_now()
-    prepared = prepare(config, source)
+    prepared = prepare(config, source, load_kernels=True)
     config, data, model = prepared.config, prepared.data, prepared.model
     set_threads(config["train"]["threads"])
     run_id = run_id or new_run_id(config["name"])

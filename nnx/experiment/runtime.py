@@ -9,29 +9,77 @@ import os
 import platform
 import socket
 import sys
+import threading
+from contextlib import contextmanager
 
 from nnx import __version__
 from nnx.callbacks import Callback
 from nnx.cores import thread_count
 
 EVAL_BATCH = 1024  # rows per forward pass when evaluating or predicting: bounded memory
+# The GIL switch interval while the compiler loads beside the data's reading (see
+# `kernels_loading`); Python's default is 5 ms.
+LOADING_SWITCH_S = 0.0005
 
 
-def set_threads(threads):
-    """Limit numba's and the BLAS libraries' threads to `threads`, at most the cores this
-    process may use (None: leave as is)."""
+def thread_environment(threads):
+    """Put `threads` (at most the cores this process may use) in the variables numba and
+    the BLAS libraries read when they are loaded; returns it (None: leave as is)."""
     if threads is None:
-        return
+        return None
     threads = thread_count(threads)[0]
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)  # BLAS copies loaded later read these
     if "numba" not in sys.modules:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    return threads
+
+
+def set_threads(threads):
+    """Limit numba's and the BLAS libraries' threads to `threads`, at most the cores this
+    process may use (None: leave as is)."""
+    threads = thread_environment(threads)
+    if threads is None:
+        return
     import numba
     from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     threadpool_limits(limits=threads)
+
+
+@contextmanager
+def kernels_loading(threads):
+    """Run the body (the reading of a run's data) while the kernels' compiler loads on a
+    second thread (`nnx.kernels.load_compiler`), and wait for it at the end. The thread
+    settings (`threads`, as `set_threads` takes them) go into the environment first: numba
+    and OpenBLAS read them when they are loaded. The loading holds the GIL almost all the
+    time, and a thread that released it (around each numpy or pyarrow call of the reading)
+    waits a switch interval to take it back, so the interval is shortened meanwhile. If
+    the body fails, the loading stops after its current step."""
+    from nnx.kernels import load_compiler
+
+    thread_environment(threads)
+    stop = threading.Event()
+
+    def load():
+        try:
+            load_compiler(stop)
+        except Exception:  # noqa: BLE001, S110 - the first kernel call meets it and reports it
+            pass
+
+    loader = threading.Thread(target=load, name="nnx-kernels-loading", daemon=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(LOADING_SWITCH_S)
+    loader.start()
+    try:
+        yield
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        loader.join()
+        sys.setswitchinterval(interval)
 
 
 def environment():
