@@ -127,77 +127,89 @@ def input_transform(x, first, count, g, V, p0):
 @kernel
 def output_transform(M, count, g, b, z):
     """z[m] (F, Ho, Wo) = A^T M A + b for the tiles of the chunk's first `count` samples
-    (M (16, F, Pc))."""
+    (M (16, F, Pc)).
+
+    Like output_gradient, a plane at a time in long loops over its run of tiles: A^T down
+    each column of M (P: the top and bottom output rows' sums), then across, into the even
+    and odd output rows (E, O), which are copied into z, an odd last row or column dropped."""
     th, tw = tiles(g)
-    ho = g.out_h
+    ho, wo = g.out_h, g.out_w
     filters = M.shape[1]
+    per_sample, width = th * tw, 2 * tw
     has_bias = b.shape[0] > 0
-    r0 = np.empty((4, tw), M.dtype)
-    r1 = np.empty((4, tw), M.dtype)
+    P = np.empty((8, per_sample), M.dtype)
+    E = np.empty((th, width), M.dtype)
+    O = np.empty((th, width), M.dtype)
+    even, odd = E.reshape(th * width), O.reshape(th * width)
     for m in range(count):
+        p = m * per_sample
         for f in range(filters):
             bias = b[f] if has_bias else M.dtype.type(0.0)
+            for j in range(4):
+                m0, m1 = M[j, f, p:p + per_sample], M[4 + j, f, p:p + per_sample]
+                m2, m3 = M[8 + j, f, p:p + per_sample], M[12 + j, f, p:p + per_sample]
+                top, bottom = P[j], P[4 + j]
+                for q in range(per_sample):
+                    top[q] = m0[q] + m1[q] + m2[q]
+                    bottom[q] = m1[q] - m2[q] - m3[q]
+            t0, t1, t2, t3 = P[0], P[1], P[2], P[3]
+            b0, b1, b2, b3 = P[4], P[5], P[6], P[7]
+            for q in range(per_sample):
+                even[2 * q] = t0[q] + t1[q] + t2[q] + bias
+                even[2 * q + 1] = t1[q] - t2[q] - t3[q] + bias
+                odd[2 * q] = b0[q] + b1[q] + b2[q] + bias
+                odd[2 * q + 1] = b1[q] - b2[q] - b3[q] + bias
             out = z[m, f]
-            for ty in range(th):
-                p = (m * th + ty) * tw
-                for j in range(4):
-                    m0, m1 = M[j, f, p:p + tw], M[4 + j, f, p:p + tw]
-                    m2, m3 = M[8 + j, f, p:p + tw], M[12 + j, f, p:p + tw]
-                    a, c = r0[j], r1[j]
-                    for t in range(tw):
-                        a[t] = m0[t] + m1[t] + m2[t]
-                        c[t] = m1[t] - m2[t] - m3[t]
-                for i in range(2):
-                    if 2 * ty + i >= ho:
-                        break
-                    r = r0 if i == 0 else r1
-                    q0, q1, q2, q3 = r[0], r[1], r[2], r[3]
-                    row = out[2 * ty + i]
-                    even, odd = row[0::2], row[1::2]
-                    for t in range(even.shape[0]):
-                        even[t] = q0[t] + q1[t] + q2[t] + bias
-                    for t in range(odd.shape[0]):
-                        odd[t] = q1[t] - q2[t] - q3[t] + bias
+            for h in range(ho):
+                dst, src = out[h], (E if h % 2 == 0 else O)[h // 2]
+                for w in range(wo):
+                    dst[w] = src[w]
 
 
 @kernel
 def output_gradient(dz, first, count, g, dM):
     """dM (16, F, Pc) = A dY A^T for every tile of samples first.. of dz (N, F, Ho, Wo)
-    (outputs past an odd edge count as 0)."""
+    (outputs past an odd edge count as 0).
+
+    A plane at a time, in two passes of long loops: the row combinations of A (top, sum,
+    difference, -bottom of each tile's two rows) into R (4, th * 2tw), then the same
+    combinations of each R's column pairs straight into the plane's run of tiles in dM.
+    Tile row by tile row instead (loops of tw, a slice per row and combination), the pass
+    took 3-4x as long."""
     th, tw = tiles(g)
-    ho = g.out_h
+    ho, wo = g.out_h, g.out_w
     filters = dM.shape[1]
-    q = np.zeros((2, 4, tw), dz.dtype)  # per output row i of the tile: its 4 column combos
+    per_sample, width = th * tw, 2 * tw
+    padded = np.zeros((2 * th, width), dz.dtype)  # the plane; odd edges stay 0
+    R = np.empty((4, th * width), dz.dtype)
+    r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
     for m in range(count):
         for f in range(filters):
             plane = dz[first + m, f]
+            for h in range(ho):
+                dst, src = padded[h], plane[h]
+                for w in range(wo):
+                    dst[w] = src[w]
             for ty in range(th):
-                for i in range(2):
-                    qa, qb, qc, qd = q[i, 0], q[i, 1], q[i, 2], q[i, 3]
-                    if 2 * ty + i >= ho:
-                        q[i] = 0
-                        continue
-                    row = plane[2 * ty + i]
-                    even, odd = row[0::2], row[1::2]
-                    for t in range(odd.shape[0]):
-                        d0, d1 = even[t], odd[t]
-                        qa[t] = d0
-                        qb[t] = d0 + d1
-                        qc[t] = d0 - d1
-                        qd[t] = -d1
-                    if odd.shape[0] < tw:  # an odd width: the last tile has one column
-                        d0 = even[tw - 1]
-                        qa[tw - 1], qb[tw - 1], qc[tw - 1], qd[tw - 1] = d0, d0, d0, 0
-                p = (m * th + ty) * tw
-                for j in range(4):
-                    top, bottom = q[0, j], q[1, j]
-                    o0, o1 = dM[j, f, p:p + tw], dM[4 + j, f, p:p + tw]
-                    o2, o3 = dM[8 + j, f, p:p + tw], dM[12 + j, f, p:p + tw]
-                    for t in range(tw):
-                        o0[t] = top[t]
-                        o1[t] = top[t] + bottom[t]
-                        o2[t] = top[t] - bottom[t]
-                        o3[t] = -bottom[t]
+                top, bottom = padded[2 * ty], padded[2 * ty + 1]
+                base = ty * width
+                for u in range(width):
+                    a, b = top[u], bottom[u]
+                    r0[base + u] = a
+                    r1[base + u] = a + b
+                    r2[base + u] = a - b
+                    r3[base + u] = -b
+            p = m * per_sample
+            for i in range(4):
+                r = R[i]
+                o0, o1 = dM[4 * i, f, p:p + per_sample], dM[4 * i + 1, f, p:p + per_sample]
+                o2, o3 = dM[4 * i + 2, f, p:p + per_sample], dM[4 * i + 3, f, p:p + per_sample]
+                for q in range(per_sample):
+                    e, o = r[2 * q], r[2 * q + 1]
+                    o0[q] = e
+                    o1[q] = e + o
+                    o2[q] = e - o
+                    o3[q] = -o
 
 
 @kernel
