@@ -1,18 +1,23 @@
-"""Convolution kernels, channels first, by im2col + one BLAS GEMM per pass.
+"""Convolution kernels, channels first, by im2col + one BLAS GEMM per pass and chunk.
 
 Why im2col + GEMM: a convolution's time goes into three products (forward, dW, dx).
-Gathered into one column matrix for the whole batch, each is a single large GEMM that BLAS
-(numba's np.dot, with SciPy installed) runs near peak on both cores. Direct loops measured
-5-12x slower even on the small 1-D reference layers (100 x 32 x 18, k=3: 1.7-2.0 ms direct
-vs 0.16 ms). BLAS owns the threads, so the gather/scatter passes stay serial: a prange
+Gathered into a column matrix, each is a GEMM that BLAS (numba's np.dot, with SciPy
+installed) runs near peak. Direct loops measured 5-12x slower even on the small 1-D
+reference layers (100 x 32 x 18, k=3: 1.7-2.0 ms direct vs 0.16 ms). No prange: a prange
 im2col was 2.5x faster alone but many times slower whenever another thread pool (BLAS
 spinning, PyTorch, a second job) competed for the cores, and each parallel kernel adds
-~0.45 s to load from the cache: BLAS or prange, not both (docs/architecture.md, numba).
+~0.45 s to load from the cache (docs/architecture.md, numba).
 
-Layout: cols (K, N*S) with K = C*kh*kw and S columns per sample, so
-    forward  zT (F, N*S) = W (F, K) @ cols
-    backward dW (F, K)   = dzT @ cols.T,   dcols (K, N*S) = W.T @ dzT -> col2im -> dx.
-The transposes between (F, N*S) and the channels-first (N, F, Ho, Wo) are fused into the
+Chunks: the samples go B at a time (the layer picks B). A small layer takes the whole batch
+in one GEMM, which OpenBLAS may spread over its own threads; a large one takes chunks whose
+GEMMs stay below 10^6 multiply-adds, which OpenBLAS runs on the calling thread, with parts
+of the batch on Python threads (nnx/kernels/threads.py): each chunk's gather, product and
+pass run in cache, and no OpenBLAS thread spins against the other parts of a model.
+
+Layout: cols (blocks, K, B*S) with K = C*kh*kw and S columns per sample, so per chunk
+    forward  zT (F, B*S) = W (F, K) @ cols[chunk]
+    backward dW (F, K)  += dzT @ cols[chunk].T,   dcols (K, B*S) = W.T @ dzT -> col2im -> dx.
+The transposes between (F, B*S) and the channels-first (N, F, Ho, Wo) are fused into the
 bias + activation pass (forward) and the activation-gradient + bias-gradient pass
 (backward), so they cost no extra pass over memory. 1-D convolutions run through the
 same kernels with height 1.
@@ -40,6 +45,7 @@ padding, the output size Ho, Wo and the layout.
 import numpy as np
 
 from nnx.kernels.activations import activate, activation_grad
+from nnx.kernels.blas import gemm
 from nnx.kernels.codes import LINEAR
 from nnx.kernels.jit import kernel
 
@@ -88,27 +94,30 @@ def im2col(x, first, g, cols):
 
 
 @kernel
-def col2im(dcols, g, dx):
-    """The adjoint of im2col: dx (N, C, H, W) = the sum of dcols (C*kh*kw, N*Ho*Wo) over
-    every window position that read each input element (padding positions are dropped)."""
-    n_batch, channels, height, width = dx.shape
+def col2im(dcols, g, dx, first):
+    """The adjoint of im2col: dx[first + m] (C, H, W) = the sum of dcols (C*kh*kw, m*Ho*Wo)
+    over every window position that read each input element (padding positions are
+    dropped), for the m samples whose columns dcols holds."""
+    _, channels, height, width = dx.shape
     kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
     dh, dw, pt, pl = g.dilation_h, g.dilation_w, g.pad_top, g.pad_left
     ho, wo = g.out_h, g.out_w
     plane = ho * wo
-    dx[:] = 0
+    count = dcols.shape[1] // plane
+    dx[first:first + count] = 0
     for c in range(channels):
         for i in range(kh):
             for j in range(kw):
                 row = (c * kh + i) * kw + j
                 off_w = j * dw - pl
                 lo, hi = _valid_range(off_w, sw, width, wo)
-                for n in range(n_batch):
+                for m in range(count):
+                    n = first + m
                     for oh in range(ho):
                         ih = oh * sh + i * dh - pt
                         if ih < 0 or ih >= height:
                             continue
-                        base = n * plane + oh * wo
+                        base = m * plane + oh * wo
                         for ow in range(lo, hi):
                             dx[n, c, ih, ow * sw + off_w] += dcols[row, base + ow]
 
@@ -166,30 +175,31 @@ def im2col_flat(xp, g, cols):
 
 
 @kernel
-def col2im_flat(dcols, g, dxp, dx):
-    """The adjoint of pad_planes + im2col_flat: sums dcols into padded planes (dxp, sized
-    like xp) and crops them into dx (N, C, H, W)."""
-    n_batch, channels, height, width = dx.shape
+def col2im_flat(dcols, g, dxp, dx, first):
+    """The adjoint of pad_planes + im2col_flat: sums dcols (C*kh*kw, m*Ho*Wp) into padded
+    planes (dxp, sized like xp) and crops them into dx[first:first + m] (N, C, H, W)."""
+    _, channels, height, width = dx.shape
     kh, kw, dh, dw = g.kernel_h, g.kernel_w, g.dilation_h, g.dilation_w
     pt, pl = g.pad_top, g.pad_left
     hp, wp = padded_shape(g)
     plane, span = hp * wp, g.out_h * wp
+    count = dcols.shape[1] // span
     dxp[:] = 0
     for c in range(channels):
         for i in range(kh):
             for j in range(kw):
                 row = dcols[(c * kh + i) * kw + j]
                 shift = i * dh * wp + j * dw
-                for n in range(n_batch):
-                    start = (n * channels + c) * plane + shift
-                    dst, src = dxp[start:start + span], row[n * span:(n + 1) * span]
+                for m in range(count):
+                    start = (m * channels + c) * plane + shift
+                    dst, src = dxp[start:start + span], row[m * span:(m + 1) * span]
                     for t in range(span):
                         dst[t] += src[t]
-    for n in range(n_batch):
+    for m in range(count):
         for c in range(channels):
-            base = (n * channels + c) * plane + pt * wp + pl
+            base = (m * channels + c) * plane + pt * wp + pl
             for h in range(height):
-                dst, src = dx[n, c, h], dxp[base + h * wp:base + h * wp + width]
+                dst, src = dx[first + m, c, h], dxp[base + h * wp:base + h * wp + width]
                 for w in range(width):
                     dst[w] = src[w]
 
@@ -211,41 +221,43 @@ def _output_rows(g):
 
 
 @kernel
-def conv_forward(x, W, b, g, code, scratch, z, y):
-    """x (N, C, H, W), W (F, C, kh, kw), b (F,) or empty -> z = conv(x, W) + b and
-    y = act(z), both (N, F, Ho, Wo); y may be z, and z may be empty (with no samples) when
-    only y is wanted. Element-wise activations only.
+def conv_forward(x, W, b, g, code, scratch, z, y, first, stop):
+    """Samples first..stop-1 of x (N, C, H, W), W (F, C, kh, kw), b (F,) or empty ->
+    z = conv(x, W) + b and y = act(z), both (N, F, Ho, Wo); y may be z, and z may be empty
+    (with no samples) when only y is wanted. Element-wise activations only.
 
-    scratch = (xp, cols, zT): cols (C*kh*kw, B*S) and zT (F, B*S) for B samples at a time
-    (S columns per sample, by layout): with B = N, cols ends up holding the columns of the
-    whole batch (backward needs them); inference passes a smaller B so that a large batch
-    does not need a huge cols. xp holds the flat layout's padded planes of B samples (empty
-    for the gathered layout)."""
+    The samples go B at a time (a chunk; `first` is a multiple of B), each chunk through
+    one GEMM. scratch = (xp, cols, zT): cols (blocks, C*kh*kw, B*S) and zT (F, B*S), S
+    columns per sample by layout. With a block per chunk of the whole batch, block
+    first // B + i holds the i-th chunk's columns (backward reads them); with one block,
+    every chunk reuses it (inference). xp holds the flat layout's padded planes of B
+    samples (empty for the gathered layout)."""
     xp, cols, zT = scratch
-    n_batch, filters = y.shape[0], y.shape[1]
+    filters = y.shape[1]
     plane = y.shape[2] * y.shape[3]
     rows, width, step = _output_rows(g)
     span = rows * step
-    k = cols.shape[0]
-    chunk = max(1, cols.shape[1] // span)
+    k = cols.shape[1]
+    chunk = max(1, cols.shape[2] // span)
+    keep_all = cols.shape[0] > 1
     W2 = W.reshape(filters, k)
     keep_z = z.shape[0] > 0
     z3 = z.reshape(z.shape[0], filters, plane)
-    y3 = y.reshape(n_batch, filters, plane)
+    y3 = y.reshape(y.shape[0], filters, plane)
     scratch = np.empty((filters, plane), dtype=y.dtype)  # z of one sample, when not kept
     has_bias = b.shape[0] > 0
-    for first in range(0, n_batch, chunk):
-        count = min(chunk, n_batch - first)
-        part = _leading(cols, k, count * span)
+    for start in range(first, stop, chunk):
+        count = min(chunk, stop - start)
+        part = _leading(cols[start // chunk if keep_all else 0], k, count * span)
         out = _leading(zT, filters, count * span)
         if g.flat:
-            pad_planes(x, first, count, g, xp)
+            pad_planes(x, start, count, g, xp)
             im2col_flat(xp, g, part)
         else:
-            im2col(x, first, g, part)
+            im2col(x, start, g, part)
         np.dot(W2, part, out)
         for m in range(count):
-            zn = z3[first + m] if keep_z else scratch
+            zn = z3[start + m] if keep_z else scratch
             for f in range(filters):
                 bias = b[f] if has_bias else zT.dtype.type(0.0)
                 for r in range(rows):
@@ -253,58 +265,71 @@ def conv_forward(x, W, b, g, code, scratch, z, y):
                     dst = zn[f, r * width:(r + 1) * width]
                     for p in range(width):
                         dst[p] = src[p] + bias
-            activate(zn, code, y3[first + m])  # on a cache-hot (F, P) block
+            activate(zn, code, y3[start + m])  # on a cache-hot (F, P) block
 
 
 @kernel
-def conv_backward(W, g, code, saved, dy, grads, scratch):
-    """Gradients of y = act(conv(x, W) + b) from dy (N, F, Ho, Wo).
+def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop):
+    """Gradients of y = act(conv(x, W) + b) from the samples first..stop-1 of dy
+    (N, F, Ho, Wo), chunk by chunk as conv_forward made them: their share of dW and db,
+    and their rows of dx.
 
-    saved = (cols, y, z) of the forward pass; grads = (dW (F, C, kh, kw), db (F,) or empty,
-    dx (N, C, H, W) or empty: the first layer of a model needs none); scratch = (dzT (F, N*S),
-    dcols (like cols, or empty with dx), dxp (like forward's xp, or empty))."""
+    saved = (cols, y, z) of the forward pass (cols with a block per chunk); grads = (dWT
+    (C*kh*kw, F): the share of dW transposed, db (F,) or empty, dx (N, C, H, W) or empty:
+    the first layer of a model needs none); scratch = (dzT (F, B*S), dcols (C*kh*kw, B*S),
+    or empty with dx, dxp (like forward's xp, or empty))."""
     cols, y, z = saved
-    dW, db, dx = grads
+    dWT, db, dx = grads
     dzT, dcols, dxp = scratch
-    n_batch, filters = dy.shape[0], dy.shape[1]
+    filters = dy.shape[1]
     plane = dy.shape[2] * dy.shape[3]
     rows, width, step = _output_rows(g)
     span = rows * step
-    k = cols.shape[0]
-    y3 = y.reshape(n_batch, filters, plane)
-    z3 = z.reshape(n_batch, filters, plane)
-    dy3 = dy.reshape(n_batch, filters, plane)
+    k = cols.shape[1]
+    chunk = max(1, cols.shape[2] // span)
+    y3 = y.reshape(y.shape[0], filters, plane)
+    z3 = z.reshape(z.shape[0], filters, plane)
+    dy3 = dy.reshape(dy.shape[0], filters, plane)
     has_bias = db.shape[0] > 0
     if has_bias:
         db[:] = 0
     zero = dzT.dtype.type(0.0)
     scratch = np.empty((filters, plane), dtype=dy.dtype)  # contiguous: the pass vectorizes
-    for n in range(n_batch):
-        if code == LINEAR:
-            dzn = dy3[n]
-        else:
-            activation_grad(dy3[n], y3[n], z3[n], code, scratch)
-            dzn = scratch
-        for f in range(filters):
-            total = zero
-            for r in range(rows):
-                dst = dzT[f, n * span + r * step:n * span + (r + 1) * step]
-                src = dzn[f, r * width:(r + 1) * width]
-                for p in range(width):
-                    dst[p] = src[p]
-                    total += src[p]
-                for p in range(width, step):  # the flat layout's dropped columns
-                    dst[p] = zero
-            if has_bias:
-                db[f] += total
-    # dW.T = cols @ dzT.T: BLAS runs this orientation 10-25% faster than dzT @ cols.T
-    # (0.73 vs 1.00 ms for the 144 x 14336 columns of a 16->32 3x3 layer on 64 14x14 images).
-    dWT = np.empty((k, filters), dtype=dW.dtype)
-    np.dot(cols, dzT.T, dWT)
-    dW.reshape(filters, k)[:] = dWT.T
-    if dx.shape[0] > 0:
-        np.dot(W.reshape(filters, k).T, dzT, dcols)
-        if g.flat:
-            col2im_flat(dcols, g, dxp, dx)
-        else:
-            col2im(dcols, g, dx)
+    flat_dwt = dWT.reshape(dWT.size)
+    for start in range(first, stop, chunk):
+        count = min(chunk, stop - start)
+        part = _leading(cols[start // chunk], k, count * span)
+        dzc = _leading(dzT, filters, count * span)
+        for m in range(count):
+            n = start + m
+            if code == LINEAR:
+                dzn = dy3[n]
+            else:
+                activation_grad(dy3[n], y3[n], z3[n], code, scratch)
+                dzn = scratch
+            for f in range(filters):
+                total = zero
+                for r in range(rows):
+                    dst = dzc[f, m * span + r * step:m * span + (r + 1) * step]
+                    src = dzn[f, r * width:(r + 1) * width]
+                    for p in range(width):
+                        dst[p] = src[p]
+                        total += src[p]
+                    for p in range(width, step):  # the flat layout's dropped columns
+                        dst[p] = zero
+                if has_bias:
+                    db[f] += total
+        # dW.T += cols @ dzT.T: BLAS runs this orientation 10-25% faster than dzT @ cols.T
+        # (0.73 vs 1.00 ms for the 144 x 14336 columns of a 16->32 3x3 layer on 64 14x14
+        # images).
+        columns = count * span
+        gemm(part.reshape(part.size), (0, columns, False), dzc.reshape(dzc.size),
+             (0, columns, True), flat_dwt, (0, filters, False), (k, filters, columns), 1.0,
+             0.0 if start == first else 1.0)
+        if dx.shape[0] > 0:
+            dpart = _leading(dcols, k, columns)
+            np.dot(W.reshape(filters, k).T, dzc, dpart)
+            if g.flat:
+                col2im_flat(dpart, g, dxp, dx, start)
+            else:
+                col2im(dpart, g, dx, start)

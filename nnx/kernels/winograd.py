@@ -83,157 +83,188 @@ def filter_gradient(dU, dW):
 @kernel
 def input_transform(x, first, count, g, V, p0):
     """V[:, c, p0 + p] = B^T d B for the 4x4 patch d of every tile p of samples
-    first..first+count-1 of x (N, C, H, W); rows and columns outside the input read 0."""
+    first..first+count-1 of x (N, C, H, W); rows and columns outside the input read 0.
+
+    A plane at a time, in long loops like output_gradient: the plane is copied into a
+    zero-padded one, B^T's combinations of each tile row's four input rows go into L (the
+    patch columns 2t, 2t+1 of every tile t) and R (columns 2t+2, 2t+3), and B's
+    combinations across them straight into the plane's run of tiles in V."""
     _, channels, height, width = x.shape
     th, tw = tiles(g)
     pt, pl = g.pad_top, g.pad_left
-    wb = 2 * tw + 2
-    rows = np.zeros((4, wb), x.dtype)  # the 4 input rows under a tile row, zero-padded
-    combos = np.empty((4, wb), x.dtype)  # B^T applied down the 4 rows
-    lo, hi = max(0, -pl), min(width, wb - pl)  # the input columns that land in a row buffer
+    per_sample, pitch = th * tw, 2 * tw
+    padded = np.zeros((2 * th + 2, pitch + 2), x.dtype)
+    L = np.empty((4, th * pitch), x.dtype)
+    R = np.empty((4, th * pitch), x.dtype)
+    top, left = max(0, -pt), max(0, -pl)  # the first input row and column that are read
+    bottom, right = min(height, 2 * th + 2 - pt), min(width, pitch + 2 - pl)
     for m in range(count):
         for c in range(channels):
             plane = x[first + m, c]
+            for h in range(top, bottom):
+                dst, src = padded[h + pt, left + pl:right + pl], plane[h, left:right]
+                for u in range(dst.shape[0]):
+                    dst[u] = src[u]
             for ty in range(th):
-                for k in range(4):
-                    h = 2 * ty - pt + k
-                    row = rows[k]
-                    if 0 <= h < height:
-                        dst, src = row[lo + pl:hi + pl], plane[h, lo:hi]
-                        for u in range(dst.shape[0]):
-                            dst[u] = src[u]
-                    else:
-                        row[:] = 0
-                r0, r1, r2, r3 = rows[0], rows[1], rows[2], rows[3]
-                e0, e1, e2, e3 = combos[0], combos[1], combos[2], combos[3]
-                for u in range(wb):
-                    e0[u] = r0[u] - r2[u]
-                    e1[u] = r1[u] + r2[u]
-                    e2[u] = r2[u] - r1[u]
-                    e3[u] = r1[u] - r3[u]
-                p = p0 + (m * th + ty) * tw
-                for k in range(4):
-                    e = combos[k]
-                    v0, v1 = V[4 * k, c, p:p + tw], V[4 * k + 1, c, p:p + tw]
-                    v2, v3 = V[4 * k + 2, c, p:p + tw], V[4 * k + 3, c, p:p + tw]
-                    for t in range(tw):
-                        a0, a1, a2, a3 = e[2 * t], e[2 * t + 1], e[2 * t + 2], e[2 * t + 3]
-                        v0[t] = a0 - a2
-                        v1[t] = a1 + a2
-                        v2[t] = a2 - a1
-                        v3[t] = a1 - a3
+                r0, r1 = padded[2 * ty], padded[2 * ty + 1]
+                r2, r3 = padded[2 * ty + 2], padded[2 * ty + 3]
+                base = ty * pitch
+                for u in range(pitch):
+                    L[0, base + u] = r0[u] - r2[u]
+                    L[1, base + u] = r1[u] + r2[u]
+                    L[2, base + u] = r2[u] - r1[u]
+                    L[3, base + u] = r1[u] - r3[u]
+                    R[0, base + u] = r0[u + 2] - r2[u + 2]
+                    R[1, base + u] = r1[u + 2] + r2[u + 2]
+                    R[2, base + u] = r2[u + 2] - r1[u + 2]
+                    R[3, base + u] = r1[u + 2] - r3[u + 2]
+            p = p0 + m * per_sample
+            for k in range(4):
+                lo, hi = L[k], R[k]
+                v0, v1 = V[4 * k, c, p:p + per_sample], V[4 * k + 1, c, p:p + per_sample]
+                v2, v3 = V[4 * k + 2, c, p:p + per_sample], V[4 * k + 3, c, p:p + per_sample]
+                for q in range(per_sample):
+                    a0, a1, a2, a3 = lo[2 * q], lo[2 * q + 1], hi[2 * q], hi[2 * q + 1]
+                    v0[q] = a0 - a2
+                    v1[q] = a1 + a2
+                    v2[q] = a2 - a1
+                    v3[q] = a1 - a3
 
 
 @kernel
 def output_transform(M, count, g, b, z):
     """z[m] (F, Ho, Wo) = A^T M A + b for the tiles of the chunk's first `count` samples
-    (M (16, F, Pc))."""
+    (M (16, F, Pc)).
+
+    Like output_gradient, a plane at a time in long loops over its run of tiles: A^T down
+    each column of M (P: the top and bottom output rows' sums), then across, into the even
+    and odd output rows (E, O), which are copied into z, an odd last row or column dropped."""
     th, tw = tiles(g)
-    ho = g.out_h
+    ho, wo = g.out_h, g.out_w
     filters = M.shape[1]
+    per_sample, width = th * tw, 2 * tw
     has_bias = b.shape[0] > 0
-    r0 = np.empty((4, tw), M.dtype)
-    r1 = np.empty((4, tw), M.dtype)
+    P = np.empty((8, per_sample), M.dtype)
+    E = np.empty((th, width), M.dtype)
+    O = np.empty((th, width), M.dtype)
+    even, odd = E.reshape(th * width), O.reshape(th * width)
     for m in range(count):
+        p = m * per_sample
         for f in range(filters):
             bias = b[f] if has_bias else M.dtype.type(0.0)
+            for j in range(4):
+                m0, m1 = M[j, f, p:p + per_sample], M[4 + j, f, p:p + per_sample]
+                m2, m3 = M[8 + j, f, p:p + per_sample], M[12 + j, f, p:p + per_sample]
+                top, bottom = P[j], P[4 + j]
+                for q in range(per_sample):
+                    top[q] = m0[q] + m1[q] + m2[q]
+                    bottom[q] = m1[q] - m2[q] - m3[q]
+            t0, t1, t2, t3 = P[0], P[1], P[2], P[3]
+            b0, b1, b2, b3 = P[4], P[5], P[6], P[7]
+            for q in range(per_sample):
+                even[2 * q] = t0[q] + t1[q] + t2[q] + bias
+                even[2 * q + 1] = t1[q] - t2[q] - t3[q] + bias
+                odd[2 * q] = b0[q] + b1[q] + b2[q] + bias
+                odd[2 * q + 1] = b1[q] - b2[q] - b3[q] + bias
             out = z[m, f]
-            for ty in range(th):
-                p = (m * th + ty) * tw
-                for j in range(4):
-                    m0, m1 = M[j, f, p:p + tw], M[4 + j, f, p:p + tw]
-                    m2, m3 = M[8 + j, f, p:p + tw], M[12 + j, f, p:p + tw]
-                    a, c = r0[j], r1[j]
-                    for t in range(tw):
-                        a[t] = m0[t] + m1[t] + m2[t]
-                        c[t] = m1[t] - m2[t] - m3[t]
-                for i in range(2):
-                    if 2 * ty + i >= ho:
-                        break
-                    r = r0 if i == 0 else r1
-                    q0, q1, q2, q3 = r[0], r[1], r[2], r[3]
-                    row = out[2 * ty + i]
-                    even, odd = row[0::2], row[1::2]
-                    for t in range(even.shape[0]):
-                        even[t] = q0[t] + q1[t] + q2[t] + bias
-                    for t in range(odd.shape[0]):
-                        odd[t] = q1[t] - q2[t] - q3[t] + bias
+            for h in range(ho):
+                dst, src = out[h], (E if h % 2 == 0 else O)[h // 2]
+                for w in range(wo):
+                    dst[w] = src[w]
 
 
 @kernel
 def output_gradient(dz, first, count, g, dM):
     """dM (16, F, Pc) = A dY A^T for every tile of samples first.. of dz (N, F, Ho, Wo)
-    (outputs past an odd edge count as 0)."""
+    (outputs past an odd edge count as 0).
+
+    A plane at a time, in two passes of long loops: the row combinations of A (top, sum,
+    difference, -bottom of each tile's two rows) into R (4, th * 2tw), then the same
+    combinations of each R's column pairs straight into the plane's run of tiles in dM.
+    Tile row by tile row instead (loops of tw, a slice per row and combination), the pass
+    took 3-4x as long."""
     th, tw = tiles(g)
-    ho = g.out_h
+    ho, wo = g.out_h, g.out_w
     filters = dM.shape[1]
-    q = np.zeros((2, 4, tw), dz.dtype)  # per output row i of the tile: its 4 column combos
+    per_sample, width = th * tw, 2 * tw
+    padded = np.zeros((2 * th, width), dz.dtype)  # the plane; odd edges stay 0
+    R = np.empty((4, th * width), dz.dtype)
+    r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
     for m in range(count):
         for f in range(filters):
             plane = dz[first + m, f]
+            for h in range(ho):
+                dst, src = padded[h], plane[h]
+                for w in range(wo):
+                    dst[w] = src[w]
             for ty in range(th):
-                for i in range(2):
-                    qa, qb, qc, qd = q[i, 0], q[i, 1], q[i, 2], q[i, 3]
-                    if 2 * ty + i >= ho:
-                        q[i] = 0
-                        continue
-                    row = plane[2 * ty + i]
-                    even, odd = row[0::2], row[1::2]
-                    for t in range(odd.shape[0]):
-                        d0, d1 = even[t], odd[t]
-                        qa[t] = d0
-                        qb[t] = d0 + d1
-                        qc[t] = d0 - d1
-                        qd[t] = -d1
-                    if odd.shape[0] < tw:  # an odd width: the last tile has one column
-                        d0 = even[tw - 1]
-                        qa[tw - 1], qb[tw - 1], qc[tw - 1], qd[tw - 1] = d0, d0, d0, 0
-                p = (m * th + ty) * tw
-                for j in range(4):
-                    top, bottom = q[0, j], q[1, j]
-                    o0, o1 = dM[j, f, p:p + tw], dM[4 + j, f, p:p + tw]
-                    o2, o3 = dM[8 + j, f, p:p + tw], dM[12 + j, f, p:p + tw]
-                    for t in range(tw):
-                        o0[t] = top[t]
-                        o1[t] = top[t] + bottom[t]
-                        o2[t] = top[t] - bottom[t]
-                        o3[t] = -bottom[t]
+                top, bottom = padded[2 * ty], padded[2 * ty + 1]
+                base = ty * width
+                for u in range(width):
+                    a, b = top[u], bottom[u]
+                    r0[base + u] = a
+                    r1[base + u] = a + b
+                    r2[base + u] = a - b
+                    r3[base + u] = -b
+            p = m * per_sample
+            for i in range(4):
+                r = R[i]
+                o0, o1 = dM[4 * i, f, p:p + per_sample], dM[4 * i + 1, f, p:p + per_sample]
+                o2, o3 = dM[4 * i + 2, f, p:p + per_sample], dM[4 * i + 3, f, p:p + per_sample]
+                for q in range(per_sample):
+                    e, o = r[2 * q], r[2 * q + 1]
+                    o0[q] = e
+                    o1[q] = e + o
+                    o2[q] = e - o
+                    o3[q] = -o
 
 
 @kernel
 def input_gradient(dV, first, count, g, dx):
     """dx[first + m] (C, H, W) = the sum of B dV B^T over the patches of the chunk's tiles
-    (dV (16, C, Pc)); the parts that fall on the padding are dropped."""
+    (dV (16, C, Pc)); the parts that fall on the padding are dropped.
+
+    The adjoint of input_transform, pass by pass: B across each tile's columns from the
+    plane's run of tiles in dV into L and R (patch columns 2t, 2t+1 and 2t+2, 2t+3), their
+    sum per tile row, then B down the rows into a padded plane, cropped into dx."""
     _, channels, height, width = dx.shape
     th, tw = tiles(g)
     pt, pl = g.pad_top, g.pad_left
-    hb, wb = 2 * th + 2, 2 * tw + 2
-    acc = np.empty((hb, wb), dx.dtype)  # one padded plane
-    w = np.empty((4, 4, tw), dx.dtype)  # dV B^T: [row combo k, column s, tile]
+    per_sample, pitch = th * tw, 2 * tw
+    acc = np.empty((2 * th + 2, pitch + 2), dx.dtype)  # one padded plane
+    L = np.empty((4, th * pitch), dx.dtype)
+    R = np.empty((4, th * pitch), dx.dtype)
+    row = np.empty((4, pitch + 2), dx.dtype)  # L + R shifted, of one tile row
     for m in range(count):
+        p = m * per_sample
         for c in range(channels):
+            for k in range(4):
+                lo, hi = L[k], R[k]
+                d0, d1 = dV[4 * k, c, p:p + per_sample], dV[4 * k + 1, c, p:p + per_sample]
+                d2, d3 = dV[4 * k + 2, c, p:p + per_sample], dV[4 * k + 3, c, p:p + per_sample]
+                for q in range(per_sample):
+                    lo[2 * q] = d0[q]
+                    lo[2 * q + 1] = d1[q] - d2[q] + d3[q]
+                    hi[2 * q] = d1[q] + d2[q] - d0[q]
+                    hi[2 * q + 1] = -d3[q]
             acc[:, :] = 0
             for ty in range(th):
-                p = (m * th + ty) * tw
+                base = ty * pitch
                 for k in range(4):
-                    d0, d1 = dV[4 * k, c, p:p + tw], dV[4 * k + 1, c, p:p + tw]
-                    d2, d3 = dV[4 * k + 2, c, p:p + tw], dV[4 * k + 3, c, p:p + tw]
-                    w0, w1, w2, w3 = w[k, 0], w[k, 1], w[k, 2], w[k, 3]
-                    for t in range(tw):
-                        w0[t] = d0[t]
-                        w1[t] = d1[t] - d2[t] + d3[t]
-                        w2[t] = d1[t] + d2[t] - d0[t]
-                        w3[t] = -d3[t]
-                for s in range(4):
-                    a, b, c2, d = w[0, s], w[1, s], w[2, s], w[3, s]
-                    # rows 2ty..2ty+3 of the patch: B applied down the row combos
-                    r0, r1 = acc[2 * ty, s:s + 2 * tw:2], acc[2 * ty + 1, s:s + 2 * tw:2]
-                    r2, r3 = acc[2 * ty + 2, s:s + 2 * tw:2], acc[2 * ty + 3, s:s + 2 * tw:2]
-                    for t in range(tw):
-                        r0[t] += a[t]
-                        r1[t] += b[t] - c2[t] + d[t]
-                        r2[t] += b[t] + c2[t] - a[t]
-                        r3[t] -= d[t]
+                    w = row[k]
+                    lo, hi = L[k, base:base + pitch], R[k, base:base + pitch]
+                    w[0], w[1] = lo[0], lo[1]
+                    for u in range(2, pitch):
+                        w[u] = lo[u] + hi[u - 2]
+                    w[pitch], w[pitch + 1] = hi[pitch - 2], hi[pitch - 1]
+                a, b, c2, d = row[0], row[1], row[2], row[3]
+                r0, r1 = acc[2 * ty], acc[2 * ty + 1]
+                r2, r3 = acc[2 * ty + 2], acc[2 * ty + 3]
+                for u in range(pitch + 2):
+                    r0[u] += a[u]
+                    r1[u] += b[u] - c2[u] + d[u]
+                    r2[u] += b[u] + c2[u] - a[u]
+                    r3[u] -= d[u]
             out = dx[first + m, c]
             for h in range(height):
                 src, dst = acc[h + pt, pl:pl + width], out[h]

@@ -29,6 +29,7 @@ INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in 
 # kernel), so that the threads that take parts of the batch do not contend for BLAS's own.
 WINOGRAD_TILES = 256
 SMALL_PRODUCT = 1_000_000
+SMALL_LAYER = 4_000_000  # multiply-adds of a whole im2col layer that one GEMM takes
 
 
 def size_tuple(layer, field, value, rank, minimum=1):
@@ -237,20 +238,41 @@ class _Conv(Layer):
             self._z = y if self.preactivation is None else self.preactivation
         return y.reshape(shape)
 
+    def _im2col_chunk(self, n, training):
+        """(samples per chunk, columns per sample) of the im2col path. A large layer goes
+        a few samples at a time, each chunk's GEMM below SMALL_PRODUCT multiply-adds on the
+        thread of its part of the batch (OpenBLAS keeps it there, and the columns stay in
+        cache); a small one (SMALL_LAYER) in one GEMM, which OpenBLAS may thread itself.
+        Inference also keeps the columns of a chunk to about INFERENCE_COLS elements."""
+        taps = self.input_shape[0] * math.prod(self._kernel)
+        span = self._geom.out_h * int(conv.pitch(self._geom))
+        per_sample = self.filters * taps * span
+        chunk = n if n * per_sample <= SMALL_LAYER else SMALL_PRODUCT // per_sample
+        if not training:
+            chunk = min(chunk, INFERENCE_COLS // (taps * span))
+        return max(1, min(n, chunk)), span
+
     def _im2col_forward(self, x4, W, z, y, training, mode):
-        """conv_forward; returns the columns (what backward reads)."""
+        """conv_forward over parts of the batch; returns the columns (what backward reads):
+        a block per chunk, kept only in training."""
         n, taps = x4.shape[0], W[0].size
-        # Training keeps the columns of the whole batch for backward; inference gathers a
-        # few samples at a time (about INFERENCE_COLS elements), whatever the batch size.
-        span = y.shape[2] * int(conv.pitch(self._geom))  # columns per sample
-        chunk = n if training else max(1, min(n, INFERENCE_COLS // (taps * span)))
-        cols = self._scratch("cols" + mode, (taps, chunk * span), W.dtype)
-        zT = self._scratch("zT" + mode, (self.filters, chunk * span), W.dtype)
-        xp = self._scratch("xp" + mode, (self._padded_size(chunk),), W.dtype)
-        conv.conv_forward(x4, W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)),
-                          self._bias(W.dtype, self.params), self._geom, self.code,
-                          (xp, cols, zT), z, y)
-        return cols
+        chunk, span = self._im2col_chunk(n, training)
+        blocks = -(-n // chunk)
+        if training:
+            cols = self._scratch("cols", (blocks, taps, chunk * span), W.dtype)
+        W2, b = W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)), \
+            self._bias(W.dtype, self.params)
+
+        def part(first, stop):
+            scratch = (self._thread_scratch("xp" + mode, (self._padded_size(chunk),), W.dtype),
+                       cols if training else self._thread_scratch(
+                           "cols_infer", (1, taps, chunk * span), W.dtype),
+                       self._thread_scratch("zT" + mode, (self.filters, chunk * span), W.dtype))
+            conv.conv_forward(x4, W2, b, self._geom, self.code, scratch, z, y, first * chunk,
+                              min(n, stop * chunk))
+
+        threads.run_parts(part, blocks)
+        return cols if training else None
 
     def _winograd_tiles(self, n):
         """(tiles per sample, samples per chunk)."""
@@ -307,41 +329,62 @@ class _Conv(Layer):
         return dx.reshape((n,) + self.input_shape) if self.needs_input_grad else None
 
     def _im2col_backward(self, W, code, outputs, dy4, grads):
+        """conv_backward over parts of the batch, chunk by chunk as forward ran."""
         cols, n = self._saved, dy4.shape[0]
-        dzT = self._scratch("dzT", (self.filters, cols.shape[1]), W.dtype)
-        if self.needs_input_grad:
-            dcols = self._scratch("dcols", cols.shape, W.dtype)
-            dxp = self._scratch("dxp", (self._padded_size(n),), W.dtype)
-        else:
-            dcols, dxp = np.empty((0, 0), dtype=W.dtype), np.empty(0, dtype=W.dtype)
-        conv.conv_backward(W, self._geom, code, (cols, *outputs), dy4, grads, (dzT, dcols, dxp))
+        blocks, taps, width = cols.shape
+        chunk = -(-n // blocks)
+        dW, db, dx = grads
+
+        def part(first, stop, share):
+            if self.needs_input_grad:
+                dcols = self._thread_scratch("dcols", (taps, width), W.dtype)
+                dxp = self._thread_scratch("dxp", (self._padded_size(chunk),), W.dtype)
+            else:
+                dcols, dxp = np.empty((0, 0), dtype=W.dtype), np.empty(0, dtype=W.dtype)
+            dzT = self._thread_scratch("dzT", (self.filters, width), W.dtype)
+            conv.conv_backward(W, self._geom, code, (cols, *outputs), dy4, (*share, dx),
+                               (dzT, dcols, dxp), first * chunk, min(n, stop * chunk))
+
+        dWT, db[...] = self._summed_shares(part, blocks, 1, np.empty((taps, self.filters),
+                                                                     W.dtype), db)
+        dW.reshape(self.filters, taps)[...] = dWT.T
 
     def _winograd_backward(self, code, outputs, dy4, grads):
-        """winograd_backward over parts of the batch; each part's share of the filter and
-        bias gradients is summed here."""
+        """winograd_backward over parts of the batch."""
         U, V = self._saved
         dW, db, dx = grads
         channels, dtype = U.shape[2], U.dtype
         per_sample, chunk = self._winograd_tiles(dy4.shape[0])
-        shares = []
 
-        def part(first, stop):
+        def part(first, stop, share):
             tiles = chunk * per_sample
             scratch = (self._thread_scratch("dM", (16, self.filters, tiles), dtype),
                        self._thread_scratch("dV", (16, channels, tiles)
                                             if self.needs_input_grad else (0, 0, 0), dtype))
-            share = (np.empty_like(U), np.empty_like(db))
-            winograd.winograd_backward(self._geom, code, (U, V, *outputs), dy4,
-                                       (share[0], share[1], dx), scratch, first, stop)
+            winograd.winograd_backward(self._geom, code, (U, V, *outputs), dy4, (*share, dx),
+                                       scratch, first, stop)
+
+        dU, db[...] = self._summed_shares(part, dy4.shape[0], chunk, U, db)
+        winograd.filter_gradient(dU, dW)
+
+    @staticmethod
+    def _summed_shares(run, n, min_part, like_w, like_b):
+        """run(first, stop, share) over parts of range(n) on threads, each part writing its
+        share (arrays like like_w and like_b) of the weight and bias gradients; returns
+        their sums."""
+        shares = []
+
+        def part(first, stop):
+            share = (np.empty_like(like_w), np.empty_like(like_b))
+            run(first, stop, share)
             shares.append(share)
 
-        threads.run_parts(part, dy4.shape[0], chunk)
-        dU, db_sum = shares[0]
-        for share_dU, share_db in shares[1:]:
-            dU += share_dU
-            db_sum += share_db
-        db[...] = db_sum
-        winograd.filter_gradient(dU, dW)
+        threads.run_parts(part, n, min_part)
+        total_w, total_b = shares[0]
+        for share_w, share_b in shares[1:]:
+            total_w += share_w
+            total_b += share_b
+        return total_w, total_b
 
 
 class Conv1D(_Conv):

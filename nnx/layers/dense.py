@@ -1,5 +1,7 @@
 """Dense: y = act(x @ W + b), W (in_features, units) as Keras lays it out."""
 
+import contextlib
+
 import numpy as np
 
 from nnx import activations, initializers, regularizers
@@ -9,6 +11,14 @@ from nnx.layers.base import Layer, positive_int
 
 matmul = lazy("matmul")
 activation_kernels = lazy("activations")
+threads = lazy("threads")
+# Products of fewer multiply-adds run on the calling thread: two threads gain little on them,
+# and OpenBLAS's threads, once woken, spin against the batch-split layers that follow
+# (nnx/kernels/threads.py). The mlp workload's 128 x 784 x 256 products stay threaded.
+# OpenBLAS itself keeps products of up to 2^18 on the calling thread, so those skip the
+# switch (~3 us a call: a fifth of mlp_small's 64 x 64 step).
+THREADED_PRODUCT = 1 << 22
+UNTHREADED_PRODUCT = 1 << 18
 
 
 class Dense(Layer):
@@ -52,7 +62,8 @@ class Dense(Layer):
         z = np.empty((x.shape[0], self.units), dtype=W.dtype)
         y = z if self.code == activations.LINEAR else np.empty_like(z)
         self.preactivation = z
-        matmul.dense_forward(x, W, b, self.code, z, y)
+        with self._blas_threads(x):
+            matmul.dense_forward(x, W, b, self.code, z, y)
         if training:
             self._x, self._z, self._y = x, z, y
         return y
@@ -71,8 +82,16 @@ class Dense(Layer):
         dz = dy if code == activations.LINEAR else np.empty_like(dy)
         db = self.grads["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         dx = np.empty_like(x) if self.needs_input_grad else np.empty((0, 0), dtype=W.dtype)
-        matmul.dense_backward(x, W, self._y, self._z, dy, code, dz, self.grads["W"], db, dx)
+        with self._blas_threads(x):
+            matmul.dense_backward(x, W, self._y, self._z, dy, code, dz, self.grads["W"], db,
+                                  dx)
         return dx if self.needs_input_grad else None
+
+    def _blas_threads(self, x):
+        """The context of this batch's products: OpenBLAS's threads, or one thread when small."""
+        if UNTHREADED_PRODUCT < x.shape[0] * x.shape[1] * self.units < THREADED_PRODUCT:
+            return threads.one_blas_thread()
+        return contextlib.nullcontext()
 
     def regularization_loss(self):
         return 0.0 if self.regularizer is None else self.regularizer.penalty(self.params["W"])

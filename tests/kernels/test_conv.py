@@ -66,9 +66,9 @@ def gather(x, g, cols):
 
 def scatter(d, g, dx):
     if g.flat:
-        K.col2im_flat(d, g, np.full(padded_size(g, dx.shape[0], dx.shape[1]), np.nan), dx)
+        K.col2im_flat(d, g, np.full(padded_size(g, dx.shape[0], dx.shape[1]), np.nan), dx, 0)
     else:
-        K.col2im(d, g, dx)
+        K.col2im(d, g, dx, 0)
 
 
 @pytest.mark.parametrize("index,flat", LAYOUTS)
@@ -111,26 +111,28 @@ def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
     b = rng.standard_normal(f).astype(dtype)
     dy = rng.standard_normal((n, f) + out).astype(dtype)
     xp = np.empty(padded_size(g, n, shape[0]), dtype)
-    cols, zT = np.empty((k, n * s), dtype), np.empty((f, n * s), dtype)
+    cols, zT = np.empty((1, k, n * s), dtype), np.empty((f, n * s), dtype)
     z, y = np.empty((n, f) + out, dtype), np.empty((n, f) + out, dtype)
-    K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y)
-    dW, db, dcols, dx = np.empty_like(W), np.empty_like(b), np.empty_like(cols), np.empty_like(x)
-    K.conv_backward(W, g, code, (cols, y, z), dy, (dW, db, dx),
-                    (np.empty_like(zT), dcols, np.empty_like(xp)))
+    K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y, 0, n)
+    dWT, db, dcols, dx = np.empty((k, f), dtype), np.empty_like(b), np.empty_like(cols[0]), \
+        np.empty_like(x)
+    K.conv_backward(W, g, code, (cols, y, z), dy, (dWT, db, dx),
+                    (np.empty_like(zT), dcols, np.empty_like(xp)), 0, n)
     ref = reference_forward_backward(*(a.astype(np.float64) for a in (x, W, b)), g,
                                      dy.astype(np.float64), code)
-    for got, want in zip((z, y, dW.reshape(f, k), db), ref[:4], strict=True):
+    for got, want in zip((z, y, dWT.T, db), ref[:4], strict=True):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
     want_dx = np.empty(x.shape)
-    K.col2im(ref[4], g, want_dx)
+    K.col2im(ref[4], g, want_dx, 0)
     assert dx.dtype == dtype
     np.testing.assert_allclose(dx, want_dx, rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("index,flat", [(3, False), (1, True)])
 def test_forward_in_chunks_equals_one_pass(index, flat):
-    """Inference gathers a few samples at a time into a small cols: same numbers."""
+    """Inference gathers a few samples at a time into one small block of cols, training
+    into a block per chunk: same numbers."""
     rng = np.random.default_rng(4)
     shape, kernel, stride, dilation, pads, out = GEOMETRIES[index]
     g = geom(kernel, stride, dilation, pads, out, flat)
@@ -138,11 +140,11 @@ def test_forward_in_chunks_equals_one_pass(index, flat):
     x, W = rng.standard_normal((n,) + shape), rng.standard_normal((f, shape[0]) + kernel)
     b = rng.standard_normal(f)
     results = []
-    for chunk in (n, 3, 1):
+    for chunk, blocks in ((n, 1), (3, 1), (1, 1), (3, 3)):
         z, y = np.empty((n, f) + out), np.empty((n, f) + out)
-        scratch = (np.empty(padded_size(g, chunk, shape[0])), np.empty((k, chunk * s)),
+        scratch = (np.empty(padded_size(g, chunk, shape[0])), np.empty((blocks, k, chunk * s)),
                    np.empty((f, chunk * s)))
-        K.conv_forward(x, W, b, g, activations.ELU, scratch, z, y)
+        K.conv_forward(x, W, b, g, activations.ELU, scratch, z, y, 0, n)
         results.append((z, y))
     for z, y in results[1:]:
         np.testing.assert_array_equal(z, results[0][0])
@@ -153,13 +155,14 @@ def test_empty_bias_and_empty_dx_are_skipped():
     rng = np.random.default_rng(2)
     g = geom((3, 3), (1, 1), (1, 1), (1, 1), (4, 4))
     x, W = rng.standard_normal((2, 1, 4, 4)), rng.standard_normal((2, 1, 3, 3))
-    cols, zT, z = np.empty((9, 32)), np.empty((2, 32)), np.empty((2, 2, 4, 4))
-    K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, (np.empty(0), cols, zT), z, z)
-    dW = np.empty_like(W)
+    cols, zT, z = np.empty((1, 9, 32)), np.empty((2, 32)), np.empty((2, 2, 4, 4))
+    K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, (np.empty(0), cols, zT), z, z,
+                   0, 2)
+    dWT = np.empty((9, 2))
     K.conv_backward(W, g, activations.LINEAR, (cols, z, z), np.ones_like(z),
-                    (dW, np.empty(0), np.empty((0, 0, 0, 0))),
-                    (np.empty_like(zT), np.empty((0, 0)), np.empty(0)))
-    np.testing.assert_allclose(dW.reshape(2, 9), np.ones((2, 32)) @ cols.T)
+                    (dWT, np.empty(0), np.empty((0, 0, 0, 0))),
+                    (np.empty_like(zT), np.empty((0, 0)), np.empty(0)), 0, 2)
+    np.testing.assert_allclose(dWT.T, np.ones((2, 32)) @ cols[0].T)
 
 
 def test_activation_codes_share_one_compiled_version():
@@ -170,5 +173,5 @@ def test_activation_codes_share_one_compiled_version():
     for name in ("relu", "tanh", "gelu", "elu"):
         z, y = np.empty((1, 3, 2, 2)), np.empty((1, 3, 2, 2))
         K.conv_forward(x, W, b, g, activations.code(name),
-                       (np.empty(0), np.empty((18, 4)), np.empty((3, 4))), z, y)
+                       (np.empty(0), np.empty((1, 18, 4)), np.empty((3, 4))), z, y, 0, 1)
     assert len(K.conv_forward.signatures) <= before + 1

@@ -126,3 +126,16 @@ def test_pooling_in_parts_gives_the_numbers_of_one_pass(monkeypatch, make):
         results.append((y, layer.backward(np.ones_like(y))))
     for one, parts in zip(results[0], results[1], strict=True):
         np.testing.assert_array_equal(parts, one)
+
+
+def test_blas_is_held_to_one_thread_while_parts_run_and_restored_after(three_threads):
+    from threadpoolctl import threadpool_limits
+
+    libraries = threads._blas_libraries()
+    assert libraries  # numpy's and SciPy's OpenBLAS
+    seen = []
+    with threadpool_limits(2, user_api="blas"):
+        threads.run_parts(lambda start, stop: seen.append(
+            [lib.num_threads for lib in libraries]), 6)
+        assert [lib.num_threads for lib in libraries] == [2] * len(libraries)
+    assert seen == [[1] * len(libraries)] * 3

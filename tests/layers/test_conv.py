@@ -190,8 +190,34 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
     whole = layer.forward(x, training=True)
     monkeypatch.setattr(conv_module, "INFERENCE_COLS", 2 * 18 * 12)  # 2 samples per chunk
     np.testing.assert_array_equal(layer.forward(x), whole)
-    assert layer._buffers["cols_infer"].shape == (18, 2 * 12)
-    assert layer._saved.shape == (18, 9 * 12)  # the training columns are kept for backward
+    assert {a.shape for key, a in layer._buffers.items() if key[0] == "cols_infer"} == {
+        (1, 18, 2 * 12)}  # one block per thread
+    assert layer._saved.shape == (1, 18, 9 * 12)  # the training columns are kept for backward
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: layers.Conv2D(3, 3, padding=1, activation="relu"), (2, 6, 5)),  # flat layout
+    (lambda: layers.Conv2D(3, 3, stride=2, activation="gelu"), (2, 7, 6)),  # gathered
+    (lambda: layers.Conv1D(3, 3, padding="same", activation="tanh"), (2, 9)),
+])
+@pytest.mark.parametrize("needs_input_grad", [True, False])
+def test_a_large_layer_in_chunks_of_samples_gives_the_numbers_of_one_gemm(
+        monkeypatch, make, shape, needs_input_grad):
+    """Above SMALL_LAYER multiply-adds the batch goes a few samples per GEMM, on threads
+    (here 2 and 1 per chunk): the same outputs and gradients as one GEMM."""
+    layer = built(make(), shape)
+    layer.needs_input_grad = needs_input_grad
+    x, results = inputs((7,) + shape), []
+    per_sample = layer._im2col_chunk(1, True)[1] * 3 * layer.params["W"][0].size
+    for product in (None, 2 * per_sample, per_sample):
+        if product:
+            monkeypatch.setattr(conv_module, "SMALL_LAYER", 0)
+            monkeypatch.setattr(conv_module, "SMALL_PRODUCT", product)
+        results.append(training_pass(layer, x) + (layer.forward(x),))
+        assert layer._saved.shape[0] == {None: 1, 2 * per_sample: 4, per_sample: 7}[product]
+    for got in results[1:]:  # BLAS may round a product of other sizes differently
+        assert_same_pass(got, results[0])
+        np.testing.assert_allclose(got[3], results[0][3], rtol=1e-13, atol=1e-14)
 
 
 def training_pass(layer, x):
@@ -203,6 +229,9 @@ def training_pass(layer, x):
 
 def assert_same_pass(got, want, rtol=1e-13, atol=1e-14):
     for a, b in zip(got[:2], want[:2], strict=True):
+        if b is None:  # no input gradient
+            assert a is None
+            continue
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
     for key in want[2]:
         np.testing.assert_allclose(got[2][key], want[2][key], rtol=rtol, atol=atol, err_msg=key)
