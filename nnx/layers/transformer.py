@@ -11,17 +11,33 @@ the model file and the optimizers see them; the parts are rebound to the dicts b
 pass, so a replaced array (a cast) is used. Unlike PyTorch, dropout does not act on the
 attention probabilities (MultiHeadAttention has no dropout), only on the three residual
 branches as above. `layer.mask` ((N, T), nonzero = real step) is handed to the attention.
+
+A batch large enough runs its forward and backward in parts side by side on the threads
+(nnx/kernels/threads.py): the first part in this block, each other part in a twin, a block of
+the same config that computes with this block's parameter dict into gradients and caches of
+its own; after backward the twins' gradients are added to this block's. Each part runs all
+of a block's kernels on its own thread (its products held to one BLAS thread), where the
+serial path leaves a core idle in the attention's small products and the norms. A training
+step with dropout runs whole: its masks are drawn from one stream for the whole batch.
 """
 
 from collections import Counter
 
+import numpy as np
+
 from nnx import activations
 from nnx.errors import NnxError
+from nnx.kernels import lazy
 from nnx.layers.attention import MultiHeadAttention
-from nnx.layers.base import Layer, fraction, positive_int
+from nnx.layers.base import Layer, elements, fraction, positive_int
 from nnx.layers.dense import Dense
 from nnx.layers.dropout import Dropout
 from nnx.layers.layer_norm import LayerNormalization
+
+threads = lazy("threads")
+# Multiply-adds a part needs at the least to gain from a thread of its own: batches with
+# less run whole.
+PART_WORK = 1 << 23
 
 
 class TransformerEncoderBlock(Layer):
@@ -51,6 +67,8 @@ class TransformerEncoderBlock(Layer):
         self.drop1, self.drop_ff, self.drop2 = (Dropout(dropout, name=f"dropout{i}")
                                                 for i in (1, "_ff", 2))
         self.mask = None  # optional (N, T) padding mask for the next forwards
+        self._twins = []  # made at the first parted pass: see the module doc
+        self._bounds = None  # the parts of the last training forward; None: it ran whole
 
     def parts(self):
         """(prefix, layer) of every part with parameters, in parameter order."""
@@ -78,11 +96,28 @@ class TransformerEncoderBlock(Layer):
 
     def memory_for(self, input_shape, batch):
         need = Counter(super().memory_for(input_shape, batch))  # the residual sums
-        for _, part, part_input in self._sized_parts(input_shape):
-            # the feed-forward parts see every step as a sample
-            rows = batch if len(part_input) == len(input_shape) else batch * input_shape[0]
-            need.update(part.memory_for(part_input, rows))
+        bounds = threads.part_bounds(batch, self._part_count(input_shape, batch, True))
+        for start, stop in zip(bounds, bounds[1:]):  # each part's arrays (a thread's own)
+            for _, part, part_input in self._sized_parts(input_shape):
+                # the feed-forward parts see every step as a sample
+                rows = stop - start
+                rows *= 1 if len(part_input) == len(input_shape) else input_shape[0]
+                need.update(part.memory_for(part_input, rows))
+        if len(bounds) > 2:  # the parts' outputs and input gradients joined, twins' gradients
+            need["the activations"] += 2 * batch * elements(input_shape)
+            need["the twins' gradients"] = (len(bounds) - 2) * sum(
+                elements(shape) for shape in self.param_shapes(input_shape).values())
         return dict(need)
+
+    def _part_count(self, input_shape, batch, training):
+        """How many parts a pass over `batch` samples runs in (see the module doc)."""
+        if training and self.dropout > 0:
+            return 1
+        steps, features = input_shape
+        inner = self.num_heads * (self.key_dim or features // self.num_heads)
+        # per sample: the four projections, the two feed-forward layers, the heads' products
+        work = steps * (4 * features * inner + 2 * features * self.ff_dim + 2 * steps * inner)
+        return threads.part_count(batch, max(1, PART_WORK // work))
 
     def create_params(self, input_shape, rng):
         features = input_shape[1]
@@ -120,8 +155,41 @@ class TransformerEncoderBlock(Layer):
 
     def forward(self, x, training=False):
         x = self.take_input(x, training)
-        self.bind()
+        count = self._part_count(x.shape[1:], x.shape[0], training)
+        if count == 1:
+            self._bounds = None
+            return self._forward_whole(x, self.mask, training)
+        bounds = threads.part_bounds(x.shape[0], count)
+        blocks = self._blocks(count)
+        outputs = [None] * count
         self.attention.mask = self.mask
+        mask = None if self.mask is None else self.attention.padding_mask(x.shape)  # checked
+
+        def run(i, start, stop):
+            part_mask = None if mask is None else mask[start:stop]
+            outputs[i] = blocks[i]._forward_whole(x[start:stop], part_mask, training)
+
+        threads.run_over(run, bounds)
+        self._bounds = bounds if training else None
+        return np.concatenate(outputs)
+
+    def _blocks(self, count):
+        """This block and its first count - 1 twins, made when missing or out of date."""
+        self._twins = [twin for twin in self._twins
+                       if twin.dtype == self.dtype and twin.input_shape == self.input_shape]
+        while len(self._twins) < count - 1:
+            twin = type(self)(**self.get_config(), name=self.name)
+            twin.dtype = self.dtype
+            twin.build(self.input_shape, np.random.default_rng(0))  # its own params unused
+            self._twins.append(twin)
+        for twin in self._twins:
+            twin.params = self.params  # the same dict: a replaced array is seen by all
+            twin.needs_input_grad = self.needs_input_grad
+        return [self, *self._twins[:count - 1]]
+
+    def _forward_whole(self, x, mask, training):
+        self.bind()
+        self.attention.mask = mask
         if self.norm_first:
             h = x + self.drop1.forward(self.attention.forward(self.norm1.forward(x, training),
                                                               training), training)
@@ -147,6 +215,22 @@ class TransformerEncoderBlock(Layer):
 
     def backward(self, dy):
         dy = self.take_gradient(dy)
+        if self._bounds is None:
+            return self._backward_whole(dy)
+        bounds = self._bounds
+        blocks = [self, *self._twins[:len(bounds) - 2]]  # those of the forward
+        dxs = [None] * (len(bounds) - 1)
+
+        def run(i, start, stop):
+            dxs[i] = blocks[i]._backward_whole(dy[start:stop])
+
+        threads.run_over(run, bounds)
+        for twin in blocks[1:]:
+            for key, grad in self.grads.items():
+                grad += twin.grads[key]
+        return np.concatenate(dxs) if self.needs_input_grad else None
+
+    def _backward_whole(self, dy):
         # Each sum goes into a gradient array just returned by a part (nothing else holds it).
         self.bind()
         if self.norm_first:

@@ -1,9 +1,11 @@
 """Batch parts on threads: every item is run exactly once, parts respect the minimum size,
-an error in a part reaches the caller, and attention split over parts gives the numbers of
-one pass."""
+a run_parts inside a part runs whole on its thread, an error in a part reaches the caller,
+and attention (and a whole transformer block) split over parts gives the numbers of one
+pass."""
 
 import threading
 
+import numba
 import numpy as np
 import pytest
 
@@ -35,6 +37,29 @@ def test_parts_cover_the_range_once(three_threads):
     assert seen == [(0, 3, True)]
 
 
+def test_run_parts_inside_a_part_runs_whole_on_its_thread(three_threads):
+    seen, lock = [], threading.Lock()
+
+    def outer(i, start, stop):
+        def inner(first, last):
+            with lock:
+                seen.append((i, first, last, threading.get_ident()))
+
+        threads.run_parts(inner, stop - start)
+        with lock:
+            seen.append((i, "outer", threading.get_ident()))
+
+    threads.run_over(outer, threads.part_bounds(9, 3))
+    assert threads.part_bounds(9, 3) == [0, 3, 6, 9]
+    assert len(seen) == 6
+    for i in range(3):
+        (_, first, last, inner_thread), = [s for s in seen if s[0] == i and s[1] != "outer"]
+        assert (first, last) == (0, 3)
+        assert inner_thread == [s[2] for s in seen if s[:2] == (i, "outer")][0]
+    threads.run_parts(lambda first, last: seen.append((first, last)), 9)  # flag cleared
+    assert sorted(s for s in seen if len(s) == 2) == [(0, 3), (3, 6), (6, 9)]
+
+
 def test_an_error_in_a_part_reaches_the_caller(three_threads):
     def fail_late(start, stop):
         if start > 0:
@@ -62,6 +87,46 @@ def test_attention_in_parts_gives_the_numbers_of_one_pass(monkeypatch):
     np.testing.assert_array_equal(dx3, dx1)
     for key in g1:
         np.testing.assert_array_equal(g3[key], g1[key])
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_a_transformer_block_in_parts_gives_the_numbers_of_one_pass(monkeypatch, norm_first):
+    from nnx.layers import transformer as transformer_module
+
+    layer = layers.TransformerEncoderBlock(2, 6, norm_first=norm_first, causal=True)
+    layer.dtype = np.dtype("float64")
+    layer.build((5, 8), np.random.default_rng(0))
+    layer.mask = np.array([[1, 1, 1, 0, 0], [1] * 5, [1, 1, 0, 0, 0], [1] * 5, [1] * 5])
+    x = np.random.default_rng(1).standard_normal((5, 5, 8))
+    dy = np.random.default_rng(2).standard_normal((5, 5, 8))
+    monkeypatch.setattr(transformer_module, "PART_WORK", 1)
+    results = []
+    for count in (1, 3, 1):  # whole again after the parts: the block's own caches are fresh
+        monkeypatch.setattr(threads.numba, "get_num_threads", lambda count=count: count)
+        y = layer.forward(x, training=True)
+        assert (layer._bounds is None) == (count == 1)
+        results.append({"y": y, "dx": layer.backward(dy), "inference": layer.forward(x),
+                        **{k: g.copy() for k, g in layer.grads.items()}})
+    assert len(layer._twins) == 2
+    one, parts, again = results
+    for key in one:
+        # BLAS may sum a product in another order for fewer rows, and the parts' shares of a
+        # gradient are summed: equal up to rounding
+        np.testing.assert_allclose(parts[key], one[key], rtol=1e-12, atol=1e-13)
+        np.testing.assert_array_equal(again[key], one[key])
+
+
+def test_a_transformer_block_with_dropout_trains_whole(monkeypatch):
+    from nnx.layers import transformer as transformer_module
+
+    layer = layers.TransformerEncoderBlock(2, 6, dropout=0.2)
+    layer.build((5, 8), np.random.default_rng(0))
+    monkeypatch.setattr(transformer_module, "PART_WORK", 1)
+    x = np.random.default_rng(1).standard_normal((4, 5, 8)).astype(np.float32)
+    layer.forward(x, training=True)
+    assert layer._bounds is None and not layer._twins  # one mask stream for the batch
+    layer.forward(x)
+    assert len(layer._twins) == numba.get_num_threads() - 1
 
 
 def test_winograd_convolution_in_parts_gives_the_numbers_of_one_pass(monkeypatch):
