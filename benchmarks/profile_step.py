@@ -12,6 +12,7 @@ of the step, indented by nesting: `attention.forward` > `attention.attention_for
 import argparse
 import importlib
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -26,17 +27,27 @@ class StepTimer:
     """Accumulates wall time per call path ("block/attention.forward/kernel") in a step."""
 
     def __init__(self):
-        self.stack, self.totals = [], defaultdict(float)
+        self.local, self.totals, self.lock = threading.local(), defaultdict(float), threading.Lock()
+
+    def stack(self):
+        """This thread's call path; a helper thread's (a transformer block's parts, run on
+        the threads) is shown under "(helper threads)"."""
+        if not hasattr(self.local, "stack"):
+            main = threading.current_thread() is threading.main_thread()
+            self.local.stack = [] if main else ["(helper threads)"]
+        return self.local.stack
 
     def wrap(self, name, fn):
         def timed(*args, **kwargs):
-            self.stack.append(name)
+            stack = self.stack()
+            stack.append(name)
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.totals[" > ".join(self.stack)] += time.perf_counter() - start
-                self.stack.pop()
+                with self.lock:
+                    self.totals[" > ".join(stack)] += time.perf_counter() - start
+                stack.pop()
         return timed
 
 
