@@ -77,7 +77,7 @@ class TableSource:
             raise
         features = split_views(self._unshifted(x, pre), parts) if autoencoder else None
         if standardize:
-            pre.fit_streamed(x[a:b] for a, b in block_ranges(len(train), width))
+            pre.fit_rows(x, len(train))
             pre.scale_in_place(x)
         return pre, split_views(x, parts), parts, features
 
