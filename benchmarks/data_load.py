@@ -6,7 +6,8 @@ The table is generated into a temporary folder: ROWS rows of 40 numeric features
 categorical column of 5 levels and a binary label. Each command runs as its own process
 under `/usr/bin/time -v`; the two run in pairs, and the figure is the median of the
 pairs. Which of the two goes first alternates from pair to pair, and each starts after an
-idle PAUSE_S: pyarrow's read straight after `nnx train` took 0.5-0.6 s, alone 0.3 s.
+idle PAUSE_S, so that neither always runs in the other's wake (pyarrow's read, mostly page
+faults on a VM, was timed straight after `nnx train` every time).
 `nnx train` loads its kernels from the installation's cache, as a user's command does
 (`NUMBA_CACHE_DIR` only when the caller set it).
 
