@@ -4,7 +4,10 @@ and the CPU time (user + system) of each process, steadier than wall time on a s
 
 The table is generated into a temporary folder: ROWS rows of 40 numeric features, one
 categorical column of 5 levels and a binary label. Each command runs as its own process
-under `/usr/bin/time -v`; the two alternate, and the figure is the median of the pairs.
+under `/usr/bin/time -v`; the two run in pairs, and the figure is the median of the
+pairs. Which of the two goes first alternates from pair to pair, and each starts after an
+idle PAUSE_S, so that neither always runs in the other's wake (pyarrow's read, mostly page
+faults on a VM, was timed straight after `nnx train` every time).
 `nnx train` loads its kernels from the installation's cache, as a user's command does
 (`NUMBA_CACHE_DIR` only when the caller set it).
 
@@ -30,6 +33,7 @@ import numpy as np
 
 N_NUMERIC, LEVELS = 40, ("red", "green", "blue", "amber", "violet")
 NNX = str(Path(sys.executable).with_name("nnx"))
+PAUSE_S = 1.0
 
 
 def write_table(folder, n_rows, seed=0):
@@ -85,6 +89,16 @@ def timed(command):
     return hours * 3600 + minutes * 60 + seconds, peak * 1024, cpu
 
 
+def timed_pair(first, second, swapped):
+    """(timed(first), timed(second)), run in the other order when `swapped`, each after an
+    idle PAUSE_S."""
+    results = []
+    for command in (second, first) if swapped else (first, second):
+        time.sleep(PAUSE_S)
+        results.append(timed(command))
+    return tuple(reversed(results)) if swapped else tuple(results)
+
+
 def pyarrow_read(path):
     reader = "csv.read_csv" if path.suffix == ".csv" else "parquet.read_table"
     module = reader.split(".")[0]
@@ -100,7 +114,8 @@ def compare_formats(folder, n_rows, pairs):
         config = experiment(folder, {"path": str(path), "target": "label",
                                      "categorical": ["color"]}, path.suffix[1:])
         train = [NNX, "train", str(config), "-q", "--results-dir", str(folder / "results")]
-        runs = [(timed(train), timed(pyarrow_read(path))) for _ in range(pairs)]
+        runs = [timed_pair(train, pyarrow_read(path), swapped=i % 2 == 1)
+                for i in range(pairs)]
         wall = statistics.median(a[0] / b[0] for a, b in runs)
         nnx_peak = statistics.median(a[1] for a, _ in runs)
         report["formats"][path.suffix[1:]] = {

@@ -1,11 +1,15 @@
-"""How much memory this process may ever take, and byte counts for people.
+"""How much memory this process may ever take, byte counts for people, and a large array
+mapped in at once.
 
 Both the model's size check (`nnx.limits`) and the data readers (a table too big to hold)
 compare what they need with `machine_memory()`; low, so that either may use it.
 """
 
 import math
+import mmap
 import os
+
+import numpy as np
 
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 # A container's memory limit: cgroup v2, then v1 (which shows a huge number when unlimited).
@@ -35,6 +39,19 @@ def machine_memory():
     except (ImportError, OSError, ValueError):
         pass
     return min(bounds, key=lambda bound: bound[0]) if bounds else (None, None)
+
+def populated_empty(shape, dtype):
+    """As np.empty(shape, dtype), its memory mapped in by one system call (MAP_POPULATE,
+    Linux) instead of one page fault per page at first touch: for an array about to be
+    written whole, in scattered order. A 1M x 45 float32 table matrix took 0.4 s of page
+    faults on a 2-core VM, 0.04 s populated."""
+    size = math.prod(shape) * np.dtype(dtype).itemsize
+    if not hasattr(mmap, "MAP_POPULATE") or size == 0:
+        return np.empty(shape, dtype)
+    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS |
+                       mmap.MAP_POPULATE)
+    return np.frombuffer(memory, dtype).reshape(shape)
+
 
 def _read_limit(path):
     """The byte count in a cgroup limit file; None when absent or unlimited ("max")."""

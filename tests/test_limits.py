@@ -3,6 +3,7 @@ the size check as the Python API and graph experiments meet it."""
 
 import resource
 
+import numpy as np
 import pytest
 import yaml
 from errors_helper import raises
@@ -49,6 +50,14 @@ def test_an_address_space_limit_bounds_it(monkeypatch):
     (9999 * 1024**6, "9999.0 EiB"), (10**40, "8e21 EiB"), (10**4000, "8e3981 EiB")])
 def test_byte_counts_read_as_people_write_them(count, text):
     assert memory.format_bytes(count) == text
+
+
+def test_a_populated_array_is_an_ordinary_writable_array():
+    x = memory.populated_empty((1000, 3), "float32")
+    x[:] = 2.5
+    assert (x.shape, x.dtype, x.flags.writeable, x.flags.c_contiguous) == \
+        ((1000, 3), np.float32, True, True)
+    assert x.sum() == 7500 and memory.populated_empty((0, 3), "float32").shape == (0, 3)
 
 
 def test_depth_is_checked_without_recursion():

@@ -12,7 +12,13 @@ import numpy as np
 
 from nnx.data.csv_text import cell_problem
 from nnx.data.files import require_column
-from nnx.data.scaling import CACHED_BLOCK_BYTES, block_ranges, streamed_statistics
+from nnx.data.scaling import (
+    CACHED_BLOCK_BYTES,
+    block_ranges,
+    in_column_parts,
+    matrix_statistics,
+    streamed_statistics,
+)
 from nnx.data.targets import beyond_range
 from nnx.errors import NnxError
 
@@ -65,7 +71,15 @@ class Preprocessor:
         """Fit the standardization on the training rows given as `blocks` (arrays read one
         at a time, as `encode_columns` gave them): data larger than a float64 copy would
         allow."""
-        mean, std, constant = streamed_statistics(blocks, self.layout)
+        self._fit_statistics(*streamed_statistics(blocks, self.layout))
+
+    def fit_rows(self, x, n_rows):
+        """Fit the standardization on the first `n_rows` rows of the table matrix `x`
+        (rows, width), as `encode_columns` gave them: as `fit_streamed` on its row blocks,
+        with the columns split over threads."""
+        self._fit_statistics(*matrix_statistics(x, n_rows))
+
+    def _fit_statistics(self, mean, std, constant):
         self.mean, self.std = self._scale_rule(mean + self._shift(), std, constant)
 
     def fit_shift(self, values):
@@ -119,19 +133,25 @@ class Preprocessor:
         return x
 
     def scale_in_place(self, x):
-        """Standardize `x` (rows in the model's dtype) where it lies, a block at a time: as
-        `scale` computes it, with one float64 block alive at a time."""
+        """Standardize the table matrix `x` (rows, width in the model's dtype) where it
+        lies, a block at a time: as `scale` computes it, with one float64 block per thread
+        alive at a time (the columns are split over threads)."""
         if self.mean is None:
             return
         mean, std = self._scaling(x.ndim)
-        ranges = block_ranges(len(x), int(np.prod(self.input_shape)), CACHED_BLOCK_BYTES)
-        buffer = np.empty((ranges[0][1], *x.shape[1:])) if ranges else None
-        for start, stop in ranges:
-            block = np.subtract(x[start:stop], mean, out=buffer[:stop - start])
-            block /= std
-            with np.errstate(over="ignore"):  # reported just below, with the reason
-                x[start:stop] = block
-            self._check_finite(x[start:stop], x.dtype)
+
+        def part(first, stop):
+            columns = x[:, first:stop]
+            ranges = block_ranges(len(x), stop - first, CACHED_BLOCK_BYTES)
+            buffer = np.empty((ranges[0][1], stop - first)) if ranges else None
+            for a, b in ranges:
+                block = np.subtract(columns[a:b], mean[first:stop], out=buffer[:b - a])
+                block /= std[first:stop]
+                with np.errstate(over="ignore"):  # reported just below, with the reason
+                    columns[a:b] = block
+                self._check_finite(columns[a:b], x.dtype)
+
+        in_column_parts(part, x.shape[1])
 
     def transform_rows(self, rows, dtype="float32"):
         """x (N, *input_shape) in `dtype` from a list of {column: value} dicts or a table

@@ -5,7 +5,13 @@ Statistics pool the axes that share one mean/std (`pooled`): the rows of a table
 time steps of sequences, rows and positions of each channel. They are accumulated in
 float64 in one pass, around a shift taken from the first block (which keeps the sum of
 squares exact enough however far the values sit from zero).
+
+A whole matrix is fitted and scaled in column parts, side by side on threads (numpy
+releases the GIL in these passes): each column's statistics add up the same row blocks in
+the same order as one pass over all columns would, so the results are bit-identical.
 """
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -13,6 +19,9 @@ BLOCK_BYTES = 32 * 2**20  # float64 bytes of one block: bounded memory, few Pyth
 # For passes of element-wise steps (scaling in place): a block that stays in the CPU's cache
 # from one step to the next, which runs 1.6x faster than 32 MiB blocks.
 CACHED_BLOCK_BYTES = 2 * 2**20
+# Column parts run side by side: these passes mostly move memory, and two threads took
+# the statistics and scaling of 1M x 45 float32 from 0.29 s to 0.22 s on 2 cores.
+COLUMN_PARTS = 2
 
 
 def block_ranges(n_rows, row_values, block_bytes=BLOCK_BYTES):
@@ -57,3 +66,28 @@ def streamed_statistics(blocks, layout):
     mean_offset = total / count
     variance = np.maximum(squares / count - np.square(mean_offset), 0.0)
     return shift + mean_offset, np.sqrt(variance), high == low
+
+
+def in_column_parts(fn, width):
+    """[fn(first, stop) per part] over consecutive column ranges of range(width), run side
+    by side on threads, the first on the calling thread. Each part has 2 columns or more:
+    numpy sums a single column pairwise, in another order than a column among others."""
+    parts = max(1, min(COLUMN_PARTS, width // 2))
+    bounds = [width * i // parts for i in range(parts + 1)]
+    if parts == 1:
+        return [fn(0, width)]
+    with ThreadPoolExecutor(parts - 1, thread_name_prefix="nnx-columns") as pool:
+        futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+        first = fn(bounds[0], bounds[1])
+        return [first, *(future.result() for future in futures)]
+
+
+def matrix_statistics(x, n_rows):
+    """`streamed_statistics` of the first `n_rows` rows of the matrix `x` (rows, features),
+    in column parts (`in_column_parts`) over the same row blocks as one pass."""
+    ranges = block_ranges(n_rows, x.shape[1])
+
+    def part(first, stop):
+        return streamed_statistics((x[a:b, first:stop] for a, b in ranges), "tabular")
+
+    return tuple(np.concatenate(values) for values in zip(*in_column_parts(part, x.shape[1])))

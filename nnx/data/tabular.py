@@ -18,6 +18,7 @@ from nnx.data.splits import split_views
 from nnx.data.tables import open_table, release_memory, text_values
 from nnx.data.targets import CSV_MAX_INT_CLASSES, infer_task
 from nnx.errors import NnxError
+from nnx.memory import populated_empty
 
 
 class TableSource:
@@ -64,7 +65,7 @@ class TableSource:
         place = np.empty(self.n_rows, dtype=np.intp)
         place[np.concatenate([part for part in parts if part is not None])] = \
             np.arange(self.n_rows)
-        x = np.empty((self.n_rows, width), dtype=dtype)
+        x = populated_empty((self.n_rows, width), dtype)
         numeric = [c for c in self.features if c not in vocabularies]
         try:
             for start, values in self.table.column_batches(numeric, self.categorical):
@@ -77,7 +78,7 @@ class TableSource:
             raise
         features = split_views(self._unshifted(x, pre), parts) if autoencoder else None
         if standardize:
-            pre.fit_streamed(x[a:b] for a, b in block_ranges(len(train), width))
+            pre.fit_rows(x, len(train))
             pre.scale_in_place(x)
         return pre, split_views(x, parts), parts, features
 

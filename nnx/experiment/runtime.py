@@ -5,6 +5,7 @@ The signal handling itself is `nnx.stop_signals`, a low module the CLI and the s
 workers use as well; a run only asks it (`RunStop`) whether to stop.
 """
 
+import gc
 import os
 import platform
 import socket
@@ -56,7 +57,11 @@ def kernels_loading(threads):
     and OpenBLAS read them when they are loaded. The loading holds the GIL almost all the
     time, and a thread that released it (around each numpy or pyarrow call of the reading)
     waits a switch interval to take it back, so the interval is shortened meanwhile. If
-    the body fails, the loading stops after its current step."""
+    the body fails, the loading stops after its current step.
+
+    The garbage collector pauses meanwhile: numba's import creates ~10^5 objects, every
+    one of them kept, and full collections of that growing heap held the GIL ~45 ms for
+    nothing; its objects are then frozen (left out of later collections) as well."""
     from nnx.kernels import load_compiler
 
     thread_environment(threads)
@@ -69,8 +74,9 @@ def kernels_loading(threads):
             pass
 
     loader = threading.Thread(target=load, name="nnx-kernels-loading", daemon=True)
-    interval = sys.getswitchinterval()
+    interval, collecting = sys.getswitchinterval(), gc.isenabled()
     sys.setswitchinterval(LOADING_SWITCH_S)
+    gc.disable()
     loader.start()
     try:
         yield
@@ -80,6 +86,9 @@ def kernels_loading(threads):
     finally:
         loader.join()
         sys.setswitchinterval(interval)
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
 
 def environment():

@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
-from nnx.data import load_data
+from nnx.data import load_data, scaling
+from nnx.data.preprocessing import Preprocessor
 
 
 def _raw(name, **options):
@@ -62,3 +64,18 @@ def test_standardize_false_leaves_x_as_is():
 def test_regression_targets_are_not_standardized():
     s = load_data({"dataset": "diabetes"}, 0)
     assert s.y_train.mean() > 100  # disease progression in its own units
+
+
+@pytest.mark.parametrize("width", [1, 4, 5, 45])
+def test_column_parts_fit_and_scale_as_one_pass_does_bit_for_bit(width, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(300_000, width)) * 1e3 + 7).astype(np.float32)
+    results = []
+    for parts in (1, scaling.COLUMN_PARTS):
+        monkeypatch.setattr(scaling, "COLUMN_PARTS", parts)
+        pre, scaled = Preprocessor("regression", (width,), [f"x{i}" for i in range(width)]), \
+            x.copy()
+        pre.fit_rows(scaled, 200_000)
+        pre.scale_in_place(scaled)
+        results.append((pre.mean.tobytes(), pre.std.tobytes(), scaled.tobytes()))
+    assert results[0] == results[1]

@@ -1,6 +1,6 @@
 """The kernels' compiler loading on a second thread while a run reads its data: the thread
-settings reach numba and OpenBLAS first, a failing body stops it, its own failure is left to
-the first kernel call."""
+settings reach numba and OpenBLAS first, no garbage collection runs meanwhile, a failing body
+stops it, its own failure is left to the first kernel call."""
 
 import os
 import subprocess
@@ -14,25 +14,25 @@ from nnx.data import reads_on_all_cores
 from nnx.experiment.runtime import kernels_loading
 
 CHECK = """
-import os, sys
+import gc, os, sys
 from nnx.data import reads_on_all_cores
 from nnx.experiment.runtime import kernels_loading
 with kernels_loading(1):
-    pass
+    collecting = gc.isenabled()
 import numba
 print(numba.config.NUMBA_NUM_THREADS, os.environ["OPENBLAS_NUM_THREADS"],
       "numba.np.arraymath" in sys.modules, "scipy.linalg.cython_blas" in sys.modules,
-      sys.getswitchinterval())
+      sys.getswitchinterval(), collecting, gc.isenabled(), gc.get_freeze_count() > 10**4)
 """
 
 
-def test_the_thread_settings_are_in_place_before_numba_loads():
+def test_the_thread_settings_are_in_place_before_numba_loads_and_its_objects_frozen():
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1", "1", "True", "True", "0.005"]
+    assert done.stdout.split() == ["1", "1", "True", "True", "0.005", "False", "True", "True"]
     assert done.stderr == ""
 
 
