@@ -9,6 +9,8 @@ import numpy as np
 
 from nnx.kernels.jit import contracting_kernel, kernel
 from nnx.kernels.recurrent import (
+    aligned_copy,
+    aligned_recurrent,
     backward_state,
     carry_masked,
     gate_scales,
@@ -83,7 +85,7 @@ def lstm_steps(params, mask, x, hs, cs, tanh_c, gates, first, stop):
     input_projection(x, W_ih, gates, first, stop)
     part = mask[:, first:stop]
     hh = np.empty((stop - first, 4 * H), hs.dtype)
-    W_hh_t = np.ascontiguousarray(W_hh.T)
+    W_hh_t = aligned_copy(W_hh.T)
     for t in range(gates.shape[0]):
         hidden_projection(hs, t, first, stop, W_hh_t, hh)
         lstm_cell(gates[t, first:stop], hh, b, scale, cs[t, first:stop], cs[t + 1, first:stop],
@@ -97,6 +99,7 @@ def lstm_steps_backward(params, mask, x, saved, dhs, grads, dx, first, stop):
     """Backward through time of lstm_steps for samples first..stop-1, with saved = (hs, cs,
     tanh_c, gates): their share of grads and their rows of dx."""
     hs, cs, tanh_c, gates = saved
+    params = aligned_recurrent(params)
     dh = backward_state(dhs, first, stop)
     dc = np.zeros_like(dh)
     keep = np.empty_like(dh)
@@ -174,7 +177,7 @@ def gru_steps(params, mask, x, hs, gates, hn, first, stop):
     input_projection(x, W_ih, gates, first, stop)
     part = mask[:, first:stop]
     hh = np.empty((stop - first, 3 * H), hs.dtype)
-    W_hh_t = np.ascontiguousarray(W_hh.T)
+    W_hh_t = aligned_copy(W_hh.T)
     for t in range(gates.shape[0]):
         hidden_projection(hs, t, first, stop, W_hh_t, hh)
         gru_cell(gates[t, first:stop], hh, b_rz, b_ih[2 * H:], b_hh[2 * H:], hn[t, first:stop],
@@ -188,6 +191,7 @@ def gru_steps_backward(params, mask, x, saved, dhs, grads, dx, first, stop):
     gates, hn): their share of grads and their rows of dx. The pre-activation gradients
     of a step are d on the input side and dd on the hidden side (see gru_cell_backward)."""
     hs, gates, hn = saved
+    params = aligned_recurrent(params)
     dh = backward_state(dhs, first, stop)
     direct = np.empty_like(dh)
     d = np.empty((stop - first, gates.shape[2]), dh.dtype)

@@ -101,6 +101,27 @@ def gate_scales(gates, tanh_gate, H, like):
 
 
 @kernel
+def aligned_copy(a):
+    """A C-contiguous copy of the 2-D array a that starts on a 64-byte boundary (a cache line).
+    OpenBLAS's small-matrix kernel multiplies by a weight matrix that starts mid-line 1.15-1.35x
+    slower (the benchmark LSTM's steps of 32 samples: 9.5 vs 7.0 us forward, 8.6 vs 6.7 us for
+    the state's gradient), and numba and numpy align their arrays to 16 or 32 bytes only."""
+    rows, cols = a.shape
+    line = 64 // a.itemsize
+    buf = np.empty(rows * cols + line, a.dtype)
+    start = (-(buf.ctypes.data // a.itemsize)) % line
+    out = buf[start:start + rows * cols].reshape((rows, cols))
+    out[:, :] = a
+    return out
+
+
+@kernel
+def aligned_recurrent(params):
+    """params with W_hh as an aligned_copy, for the products of a backward loop."""
+    return params[0], aligned_copy(params[1]), params[2], params[3]
+
+
+@kernel
 def step_gemm(a, b, out):
     """out (n, m) = a (n, k) @ b (k, m), all C-contiguous, in equal row blocks of at most 1e6
     multiply-adds each. OpenBLAS multiplies products up to that size with its unpacked
@@ -296,7 +317,7 @@ def rnn_steps(params, code, mask, x, hs, first, stop):
     b = b_ih + b_hh
     part = mask[:, first:stop]
     hh = np.empty((stop - first, W_hh.shape[0]), hs.dtype)
-    W_hh_t = np.ascontiguousarray(W_hh.T)
+    W_hh_t = aligned_copy(W_hh.T)
     for t in range(hs.shape[0] - 1):
         hidden_projection(hs, t, first, stop, W_hh_t, hh)
         rnn_cell(hs[t + 1, first:stop], hh, b, code)
@@ -307,6 +328,7 @@ def rnn_steps(params, code, mask, x, hs, first, stop):
 def rnn_steps_backward(params, code, mask, x, hs, dhs, grads, dx, first, stop):
     """Backward through time of rnn_steps for samples first..stop-1: their share of grads
     and their rows of dx."""
+    params = aligned_recurrent(params)
     dh = backward_state(dhs, first, stop)
     keep = np.empty_like(dh)
     d = np.empty((stop - first, params[1].shape[0]), dh.dtype)
