@@ -40,6 +40,7 @@ def machine_memory():
         pass
     return min(bounds, key=lambda bound: bound[0]) if bounds else (None, None)
 
+
 def populated_empty(shape, dtype):
     """As np.empty(shape, dtype), its memory mapped in by one system call (MAP_POPULATE,
     Linux) instead of one page fault per page at first touch: for an array about to be
