@@ -12,13 +12,7 @@ import numpy as np
 
 from nnx.data.csv_text import cell_problem
 from nnx.data.files import require_column
-from nnx.data.scaling import (
-    CACHED_BLOCK_BYTES,
-    block_ranges,
-    in_column_parts,
-    matrix_statistics,
-    streamed_statistics,
-)
+from nnx.data.scaling import matrix_statistics, scale_columns_in_place, streamed_statistics
 from nnx.data.targets import beyond_range
 from nnx.errors import NnxError
 
@@ -74,9 +68,8 @@ class Preprocessor:
         self._fit_statistics(*streamed_statistics(blocks, self.layout))
 
     def fit_rows(self, x, n_rows):
-        """Fit the standardization on the first `n_rows` rows of the table matrix `x`
-        (rows, width), as `encode_columns` gave them: as `fit_streamed` on its row blocks,
-        with the columns split over threads."""
+        """`fit_streamed` on the row blocks of the first `n_rows` rows of the table matrix
+        `x` (as `encode_columns` gave them), its columns split over threads."""
         self._fit_statistics(*matrix_statistics(x, n_rows))
 
     def _fit_statistics(self, mean, std, constant):
@@ -139,19 +132,7 @@ class Preprocessor:
         if self.mean is None:
             return
         mean, std = self._scaling(x.ndim)
-
-        def part(first, stop):
-            columns = x[:, first:stop]
-            ranges = block_ranges(len(x), stop - first, CACHED_BLOCK_BYTES)
-            buffer = np.empty((ranges[0][1], stop - first)) if ranges else None
-            for a, b in ranges:
-                block = np.subtract(columns[a:b], mean[first:stop], out=buffer[:b - a])
-                block /= std[first:stop]
-                with np.errstate(over="ignore"):  # reported just below, with the reason
-                    columns[a:b] = block
-                self._check_finite(columns[a:b], x.dtype)
-
-        in_column_parts(part, x.shape[1])
+        scale_columns_in_place(x, mean, std, lambda block: self._check_finite(block, x.dtype))
 
     def transform_rows(self, rows, dtype="float32"):
         """x (N, *input_shape) in `dtype` from a list of {column: value} dicts or a table

@@ -91,3 +91,22 @@ def matrix_statistics(x, n_rows):
         return streamed_statistics((x[a:b, first:stop] for a, b in ranges), "tabular")
 
     return tuple(np.concatenate(values) for values in zip(*in_column_parts(part, x.shape[1])))
+
+
+def scale_columns_in_place(x, mean, std, check):
+    """(x - mean) / std written over the matrix `x` (rows, width), computed in float64 a
+    cached block at a time in column parts (`in_column_parts`); check(block) sees each block
+    once written (an overflow to infinity is the caller's to report, with its reason)."""
+
+    def part(first, stop):
+        columns = x[:, first:stop]
+        ranges = block_ranges(len(x), stop - first, CACHED_BLOCK_BYTES)
+        buffer = np.empty((ranges[0][1], stop - first)) if ranges else None
+        for a, b in ranges:
+            block = np.subtract(columns[a:b], mean[first:stop], out=buffer[:b - a])
+            block /= std[first:stop]
+            with np.errstate(over="ignore"):
+                columns[a:b] = block
+            check(columns[a:b])
+
+    in_column_parts(part, x.shape[1])
