@@ -59,9 +59,11 @@ def kernels_loading(threads):
     waits a switch interval to take it back, so the interval is shortened meanwhile. If
     the body fails, the loading stops after its current step.
 
-    The garbage collector pauses meanwhile: numba's import creates ~10^5 objects, every
-    one of them kept, and full collections of that growing heap held the GIL ~45 ms for
-    nothing; its objects are then frozen (left out of later collections) as well."""
+    In a process's first run the garbage collector pauses meanwhile: numba's import
+    creates ~10^5 objects, every one of them kept, and full collections of that growing
+    heap held the GIL ~45 ms for nothing; its objects are then frozen (left out of later
+    collections). Later runs (a search's trials) leave the collector alone: a freeze would
+    keep whatever cycles they left uncollected for good."""
     from nnx.kernels import load_compiler
 
     thread_environment(threads)
@@ -75,8 +77,10 @@ def kernels_loading(threads):
 
     loader = threading.Thread(target=load, name="nnx-kernels-loading", daemon=True)
     interval, collecting = sys.getswitchinterval(), gc.isenabled()
+    first = "nnx.kernels.jit" not in sys.modules  # numba not loaded yet in this process
     sys.setswitchinterval(LOADING_SWITCH_S)
-    gc.disable()
+    if first:
+        gc.disable()
     loader.start()
     try:
         yield
@@ -86,9 +90,10 @@ def kernels_loading(threads):
     finally:
         loader.join()
         sys.setswitchinterval(interval)
-        gc.freeze()
-        if collecting:
-            gc.enable()
+        if first:
+            gc.freeze()
+            if collecting:
+                gc.enable()
 
 
 def environment():

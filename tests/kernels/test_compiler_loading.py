@@ -68,3 +68,30 @@ def test_a_failed_loading_is_left_to_the_first_kernel_call(monkeypatch):
     ({"path": "/d/t.parquet"}, False), ({"dataset": "digits"}, False)])
 def test_the_compiler_loads_beside_reads_that_leave_a_core(data, busy):
     assert reads_on_all_cores(data) is busy
+
+
+LATER_RUN = """
+import gc, weakref
+from nnx.experiment.runtime import kernels_loading
+with kernels_loading(1):
+    pass
+class Node:
+    pass
+with kernels_loading(1):  # a later run of the same process (a search's trials)
+    node = Node()
+    node.me = node  # a cycle: only the collector frees it
+    gone = weakref.ref(node)
+    collecting = gc.isenabled()
+    del node
+gc.collect()
+print(collecting, gone() is None)
+"""
+
+
+def test_a_later_run_in_the_process_leaves_the_collector_alone():
+    """Only the first loading pauses the collector and freezes: a freeze in every run of a
+    long search would keep each run's uncollected cycles for good."""
+    done = subprocess.run([sys.executable, "-c", LATER_RUN], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
