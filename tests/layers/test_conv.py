@@ -300,8 +300,9 @@ def test_winograd_in_float32_follows_float64():
 @pytest.mark.parametrize("make,channels,winograd", [
     (lambda: layers.Conv2D(32, 3, padding=1), 32, True),
     (lambda: layers.Conv2D(64, 3), 48, True),
-    (lambda: layers.Conv2D(32, 3, padding=1), 16, False),  # im2col: too few channels in
-    (lambda: layers.Conv2D(16, 3, padding=1), 32, False),  # or out
+    (lambda: layers.Conv2D(32, 3, padding=1), 16, True),
+    (lambda: layers.Conv2D(32, 3, padding=1), 8, False),  # im2col: too few channels in
+    (lambda: layers.Conv2D(8, 3, padding=1), 32, False),  # or out
     (lambda: layers.Conv2D(32, 3, stride=2), 32, False),
     (lambda: layers.Conv2D(32, 3, dilation=2), 32, False),
     (lambda: layers.Conv2D(32, 5), 32, False),
