@@ -2,8 +2,8 @@
 
 Both are one class, `_Conv`, that sees every input as 2-D: a 1-D input (N, C, L) runs as
 (N, C, 1, L) with a kernel of height 1, through the same im2col + GEMM kernels
-(nnx/kernels/conv.py). The argument parsing and the output-size arithmetic here are
-shared with the pooling layers.
+(nnx/kernels/conv.py). The window arithmetic is nnx/layers/window.py, shared with the
+pooling layers.
 """
 
 import math
@@ -16,13 +16,20 @@ from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.kernels.geometry import ConvGeometry
 from nnx.layers.base import Layer, elements, positive_int
+from nnx.layers.window import (
+    as_2d,
+    config_value,
+    expects_rank,
+    same_padding,
+    size_tuple,
+    window_outputs,
+)
 
 conv = lazy("conv")
 activation_kernels = lazy("activations")
 threads = lazy("threads")
 winograd = lazy("winograd")
 
-SPATIAL_NAMES = {1: ("length",), 2: ("height", "width")}
 INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in float32)
 # Tiles per Winograd chunk: each chunk's 16 products run in cache, and below 10^6
 # multiply-adds, where OpenBLAS keeps a product on the calling thread (its small-matrix
@@ -30,63 +37,6 @@ INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in 
 WINOGRAD_TILES = 256
 SMALL_PRODUCT = 1_000_000
 SMALL_LAYER = 4_000_000  # multiply-adds of a whole im2col layer that one GEMM takes
-
-
-def size_tuple(layer, field, value, rank, minimum=1):
-    """An int or a sequence of `rank` ints >= minimum, as a tuple of `rank` ints."""
-    items = list(value) if isinstance(value, (tuple, list)) else [value] * rank
-    ok = len(items) == rank and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
-        for v in items)
-    if not ok:
-        kind = "a positive integer" if minimum >= 1 else "a non-negative integer"
-        raise NnxError(f"{layer}: {field} must be {kind} or a list of {rank} of them, "
-                       f"got {value!r}")
-    return tuple(int(v) for v in items)
-
-
-def config_value(value):
-    """A size argument as the config keeps it: an int or a string as given, a list otherwise."""
-    return list(value) if isinstance(value, tuple) else value
-
-
-def expects_rank(layer, input_shape, rank):
-    """Raise NnxError unless a channels-first input shape has `rank` spatial axes."""
-    if len(input_shape) != rank + 1:
-        axes = ", ".join(("channels",) + SPATIAL_NAMES[rank])
-        raise NnxError(f"layer {layer.name!r} expects inputs of shape ({axes}) (channels "
-                       f"first, without the batch axis), got {tuple(input_shape)}")
-
-
-def same_padding(size, kernel, stride, dilation):
-    """Keras/TensorFlow "same": enough padding for ceil(size/stride) outputs, the odd extra
-    on the right/bottom. Returns (before, after)."""
-    total = max((math.ceil(size / stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def window_outputs(layer, input_shape, kernel, stride, dilation, pads, what="kernel"):
-    """Output sizes of a sliding window (floor) over the spatial axes of `input_shape`
-    (channels first), or NnxError when a window does not fit in the padded input."""
-    spatial = input_shape[1:]
-    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True))
-    padded = tuple(n + before + after for n, (before, after) in zip(spatial, pads, strict=True))
-    if any(e > p for e, p in zip(extent, padded, strict=True)):
-        detail = f"{what} {kernel}"
-        if any(d > 1 for d in dilation):
-            detail += f" with dilation {dilation} spans {extent}"
-        if any(before or after for before, after in pads):
-            where = (f"the padded input {padded} (input shape {tuple(input_shape)}, "
-                     f"padding {tuple(pads)})")
-        else:
-            where = f"the input {padded} (input shape {tuple(input_shape)})"
-        raise NnxError(f"layer {layer.name!r}: {detail} is larger than {where}")
-    return tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride, strict=True))
-
-
-def as_2d(shape, rank):
-    """A channels-first shape with one spatial axis given a leading height of 1."""
-    return shape if rank == 2 else (shape[0], 1) + tuple(shape[1:])
 
 
 class _Conv(Layer):
