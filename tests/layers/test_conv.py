@@ -255,33 +255,49 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     assert_same_pass(*results)
 
 
-@pytest.mark.parametrize("padding,activation,shape,samples_per_chunk", [
-    (1, "relu", (2, 6, 6), None),
-    (0, "tanh", (3, 7, 5), 2),  # odd output sizes: the last tile row and column hold one output
-    ("same", "gelu", (2, 5, 8), 3),
-    ((2, 0), None, (1, 4, 9), 1),
+@pytest.mark.parametrize("path", ["_winograd", "_direct"])
+@pytest.mark.parametrize("padding,activation,shape,filters,samples_per_chunk", [
+    (1, "relu", (2, 6, 6), 4, None),
+    (0, "tanh", (3, 7, 5), 5, 2),  # odd output sizes: the last tile row and column hold one
+    ("same", "gelu", (2, 5, 8), 3, 3),  # output; odd filter counts: a direct pass takes two
+    ((2, 0), None, (1, 4, 9), 4, 1),
 ])
-def test_winograd_gives_the_im2col_numbers(monkeypatch, padding, activation, shape,
-                                           samples_per_chunk):
-    """Forced onto these few channels, the Winograd path (several chunks of tiles where
-    asked) matches im2col in training, at inference and without the input gradient."""
-    layer = built(layers.Conv2D(4, 3, padding=padding, activation=activation,
+def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, padding, activation, shape,
+                                           filters, samples_per_chunk):
+    """Forced onto these layers, the Winograd path (several chunks of tiles where asked) and
+    the direct loops match im2col in training, at inference and without the input
+    gradient."""
+    layer = built(layers.Conv2D(filters, 3, padding=padding, activation=activation,
                                 bias_init={"type": "random_normal"}), shape)
-    assert not layer._winograd
+    layer._winograd = layer._direct = False
     if samples_per_chunk:
         th, tw = (layer.output_shape[1] + 1) // 2, (layer.output_shape[2] + 1) // 2
         monkeypatch.setattr(conv_module, "WINOGRAD_TILES", samples_per_chunk * th * tw)
     x, results = inputs((5,) + shape), []
-    for winograd in (True, False):
-        layer._winograd = winograd
+    for forced in (True, False):
+        setattr(layer, path, forced)
         results.append(training_pass(layer, x) + (layer.forward(x),))
     assert_same_pass(*results, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(results[0][3], results[1][3], rtol=1e-12, atol=1e-13)
-    layer._winograd, layer.needs_input_grad = True, False
+    setattr(layer, path, True)
+    layer.needs_input_grad = False
     first_layer = training_pass(layer, x)
     assert first_layer[1] is None
     for key, grad in results[1][2].items():
         np.testing.assert_allclose(first_layer[2][key], grad, rtol=1e-12, atol=1e-13)
+
+
+def test_direct_loops_in_float32_follow_float64():
+    x = inputs((3, 1, 9, 7))
+    layer32 = built(layers.Conv2D(5, 3, padding=1, activation="relu"), (1, 9, 7), "float32")
+    layer64 = built(layers.Conv2D(5, 3, padding=1, activation="relu"), (1, 9, 7))
+    assert layer32._direct and layer64._direct
+    y32, dx32, grads32 = training_pass(layer32, x.astype(np.float32))
+    y64, dx64, grads64 = training_pass(layer64, x)
+    for got, want in ((y32, y64), (dx32, dx64), (grads32["W"], grads64["W"]),
+                      (grads32["b"], grads64["b"])):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_winograd_in_float32_follows_float64():
@@ -309,6 +325,20 @@ def test_winograd_in_float32_follows_float64():
 ])
 def test_winograd_takes_wide_3x3_stride_1_layers(make, channels, winograd):
     assert built(make(), (channels, 9, 9))._winograd == winograd
+
+
+@pytest.mark.parametrize("make,channels,direct", [
+    (lambda: layers.Conv2D(16, 3, padding=1), 1, True),
+    (lambda: layers.Conv2D(16, 3), 1, True),
+    (lambda: layers.Conv2D(16, 3, padding=1), 3, False),  # im2col
+    (lambda: layers.Conv2D(16, 3, stride=2), 1, False),
+    (lambda: layers.Conv2D(16, 5), 1, False),
+    (lambda: layers.Conv1D(16, 3), 1, False),
+])
+def test_direct_loops_take_3x3_stride_1_layers_of_one_channel(make, channels, direct):
+    layer = make()
+    shape = (channels, 9) if layer.rank == 1 else (channels, 9, 9)
+    assert built(layer, shape)._direct == direct
 
 
 def test_first_layer_skips_the_input_gradient_but_fills_grads():
