@@ -324,16 +324,18 @@ def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
     """Gradients of y = act(z), z = conv(x, W) + b (winograd_forward) from the samples
     first..stop-1 of dy (N, F, Ho, Wo): their share of dU and db, and their rows of dx.
 
-    saved = (U, V, y, z) of the forward (V with the tiles of the whole batch; z may be y
-    for every activation but gelu); grads = (dU (16, F, C): filter_gradient makes dW of
-    the sum over the parts, db (F,) or empty, dx (N, C, H, W) or empty: the first layer of
-    a model needs none); scratch = (dM (16, F, Pc), dV (16, C, Pc) or empty with dx)."""
-    U, V, y, z = saved
+    saved = (x, U, V, y, z) of the forward (z may be y for every activation but gelu): V
+    holds the tiles of the whole batch, x empty, or V (16, C, Pc) takes each chunk's tiles
+    transformed again from x (N, C, H, W); grads = (dU (16, F, C): filter_gradient makes dW
+    of the sum over the parts, db (F,) or empty, dx (N, C, H, W) or empty: the first layer
+    of a model needs none); scratch = (dM (16, F, Pc), dV (16, C, Pc) or empty with dx)."""
+    x, U, V, y, z = saved
     dU, db, dx = grads
     dM, dV = scratch
     filters, plane, per_sample, chunk = _chunking(g, dy, dM.shape[2])
     channels = U.shape[2]
     tiles_all, m_pitch = V.shape[2], dM.shape[2]
+    again = x.shape[0] > 0
     flat_u, flat_v = U.reshape(U.size), V.reshape(V.size)
     flat_dm, flat_du = dM.reshape(dM.size), dU.reshape(dU.size)
     has_bias = db.shape[0] > 0
@@ -356,9 +358,12 @@ def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
                         total += row[q]
                     db[f] += total
         output_gradient(dz, 0, count, g, dM)
+        v_start = 0 if again else start * per_sample
+        if again:
+            input_transform(x, start, count, g, V, 0)
         for xi in range(16):  # dU[xi] += dM[xi] V[xi]^T over this chunk's tiles
             gemm(flat_dm, (xi * filters * m_pitch, m_pitch, False), flat_v,
-                 (xi * channels * tiles_all + start * per_sample, tiles_all, True), flat_du,
+                 (xi * channels * tiles_all + v_start, tiles_all, True), flat_du,
                  (xi * filters * channels, channels, False), (filters, channels, pc), 1.0,
                  0.0 if start == first else 1.0)
         if dx.shape[0] > 0:

@@ -38,6 +38,10 @@ INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in 
 # kernel), so that the threads that take parts of the batch do not contend for BLAS's own.
 WINOGRAD_TILES = 256
 SMALL_PRODUCT = 1_000_000
+# Winograd's input tiles of a batch up to this many elements stay from forward to backward;
+# more are transformed again in backward: written out whole they leave the caches (32 -> 64
+# channels on 16x16, 2 * 10^6 elements: forward 3.7 -> 2.4 ms a thread, backward +0.7).
+KEPT_TILES = 1 << 20
 SMALL_LAYER = 4_000_000  # multiply-adds of a whole im2col layer that one GEMM takes
 
 
@@ -137,12 +141,11 @@ class _Conv(Layer):
                 and self._dilation == (1, 1))
 
     def uses_direct(self, channels):
-        """3x3, stride 1, undilated 2-D convolutions of one input channel (a model's first
-        layer, on grey images) go through direct loops (nnx/kernels/direct_conv.py):
-        im2col's products have a depth of 9 there. On 1 -> 16 channels (28x28, batch 64,
-        2 threads) forward took 0.54 ms against 0.59 and backward 0.65 against 0.82; on
-        3 -> 32 (32x32) the loops lost forward (1.66 against 1.42) what they won backward
-        (1.78 against 2.03), writing the output costs as much as the products there."""
+        """3x3, stride 1, undilated 2-D convolutions of one input channel (a first layer on
+        grey images) go through direct loops (nnx/kernels/direct_conv.py): im2col's products
+        have a depth of 9 there. On 1 -> 16 channels (28x28, batch 64, 2 threads) forward
+        took 0.54 ms against 0.59 and backward 0.65 against 0.82; on 3 -> 32 (32x32) the
+        loops lost forward (1.66 against 1.42) what they won backward (1.78 against 2.03)."""
         return self._plain_3x3() and channels == 1
 
     def uses_winograd(self, channels):
@@ -260,23 +263,25 @@ class _Conv(Layer):
         return th * tw, max(1, min(n, most // (th * tw)))
 
     def _winograd_forward(self, x4, W, z, y, training, mode):
-        """winograd_forward over parts of the batch; returns (U, V): the transformed filters
-        and, when training, the input tiles of the whole batch (what backward reads)."""
+        """winograd_forward over parts of the batch; returns (x, U, V): the transformed
+        filters and, when training, the input tiles of the whole batch (x empty) or the
+        input (V None) that backward transforms again (KEPT_TILES)."""
         n, channels = x4.shape[0], x4.shape[1]
         per_sample, chunk = self._winograd_tiles(n)
         U = self._scratch("U" + mode, (16, self.filters, channels), W.dtype)
         winograd.filter_transform(W, U)
-        V = self._scratch("V", (16, channels, n * per_sample), W.dtype) if training else None
+        keep = training and 16 * channels * n * per_sample <= KEPT_TILES
+        V = self._scratch("V", (16, channels, n * per_sample), W.dtype) if keep else None
         b = self._bias(W.dtype, self.params)
 
         def part(first, stop):
             tiles = (16, channels, chunk * per_sample)
-            work = (V if training else self._thread_scratch("V_infer", tiles, W.dtype),
+            work = (V if keep else self._thread_scratch("V_part" + mode, tiles, W.dtype),
                     self._thread_scratch("M", (16, self.filters, chunk * per_sample), W.dtype))
             winograd.winograd_forward(x4, U, b, self._geom, self.code, work, z, y, first, stop)
 
         threads.run_parts(part, n, chunk)
-        return U, V
+        return (np.empty((0,) + x4.shape[1:], W.dtype) if keep else x4), U, V
 
     def backward(self, dy):
         return self._backward(dy, self.code)
@@ -345,7 +350,7 @@ class _Conv(Layer):
 
     def _winograd_backward(self, code, outputs, dy4, grads):
         """winograd_backward over parts of the batch."""
-        U, V = self._saved
+        x, U, V = self._saved
         dW, db, dx = grads
         channels, dtype = U.shape[2], U.dtype
         per_sample, chunk = self._winograd_tiles(dy4.shape[0])
@@ -355,8 +360,10 @@ class _Conv(Layer):
             scratch = (self._thread_scratch("dM", (16, self.filters, tiles), dtype),
                        self._thread_scratch("dV", (16, channels, tiles)
                                             if self.needs_input_grad else (0, 0, 0), dtype))
-            winograd.winograd_backward(self._geom, code, (U, V, *outputs), dy4, (*share, dx),
-                                       scratch, first, stop)
+            tiles_of = V if V is not None else self._thread_scratch(
+                "V_part", (16, channels, tiles), dtype)
+            winograd.winograd_backward(self._geom, code, (x, U, tiles_of, *outputs), dy4,
+                                       (*share, dx), scratch, first, stop)
 
         dU, db[...] = self._summed_shares(part, dy4.shape[0], chunk, U, db)
         winograd.filter_gradient(dU, dW)

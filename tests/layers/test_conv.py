@@ -255,21 +255,23 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     assert_same_pass(*results)
 
 
-@pytest.mark.parametrize("path", ["_winograd", "_direct"])
+@pytest.mark.parametrize("path,kept_tiles", [("_winograd", 1 << 20), ("_winograd", 0),
+                                             ("_direct", 0)])
 @pytest.mark.parametrize("padding,activation,shape,filters,samples_per_chunk", [
     (1, "relu", (2, 6, 6), 4, None),
     (0, "tanh", (3, 7, 5), 5, 2),  # odd output sizes: the last tile row and column hold one
     ("same", "gelu", (2, 5, 8), 3, 3),  # output; odd filter counts: a direct pass takes two
     ((2, 0), None, (1, 4, 9), 4, 1),
 ])
-def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, padding, activation, shape,
-                                           filters, samples_per_chunk):
-    """Forced onto these layers, the Winograd path (several chunks of tiles where asked) and
-    the direct loops match im2col in training, at inference and without the input
-    gradient."""
+def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept_tiles, padding, activation,
+                                           shape, filters, samples_per_chunk):
+    """Forced onto these layers, the Winograd path (several chunks of tiles where asked; the
+    tiles kept from forward or transformed again in backward) and the direct loops match
+    im2col in training, at inference and without the input gradient."""
     layer = built(layers.Conv2D(filters, 3, padding=padding, activation=activation,
                                 bias_init={"type": "random_normal"}), shape)
     layer._winograd = layer._direct = False
+    monkeypatch.setattr(conv_module, "KEPT_TILES", kept_tiles)
     if samples_per_chunk:
         th, tw = (layer.output_shape[1] + 1) // 2, (layer.output_shape[2] + 1) // 2
         monkeypatch.setattr(conv_module, "WINOGRAD_TILES", samples_per_chunk * th * tw)
