@@ -38,10 +38,10 @@ INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in 
 # kernel), so that the threads that take parts of the batch do not contend for BLAS's own.
 WINOGRAD_TILES = 256
 SMALL_PRODUCT = 1_000_000
-# Winograd's input tiles of a batch up to this many elements stay from forward to backward;
-# more are transformed again in backward: written out whole they leave the caches (32 -> 64
-# channels on 16x16, 2 * 10^6 elements: forward 3.7 -> 2.4 ms a thread, backward +0.7).
-KEPT_TILES = 1 << 20
+# im2col's columns and Winograd's input tiles of a batch up to this many elements stay from
+# forward to backward, more are made again in backward: written whole they leave the caches
+# (Winograd, 32 -> 64 channels on 16x16: forward 4.7 -> 3.2 ms, backward +0.6).
+KEPT_ELEMENTS = 1 << 20
 SMALL_LAYER = 4_000_000  # multiply-adds of a whole im2col layer that one GEMM takes
 
 
@@ -150,11 +150,9 @@ class _Conv(Layer):
 
     def uses_winograd(self, channels):
         """3x3, stride 1, undilated 2-D convolutions with many channels in and out go through
-        Winograd's F(2x2, 3x3) (nnx/kernels/winograd.py). Its products shrink 2.25x but its
-        transforms cost a few passes per tile and channel: with 32 -> 64 channels (16x16
-        images) a training step took 22 ms against im2col's 33; with 16 -> 32 (14x14, batch
-        64, 2 threads) forward took 1.29 ms against 1.54 and backward 1.78 against 2.23; with
-        1 or 3 input channels im2col was faster."""
+        Winograd's F(2x2, 3x3) (nnx/kernels/winograd.py): 2.25x smaller products, a few passes
+        per tile and channel. A step of 32 -> 64 channels (16x16) took 22 ms against im2col's
+        33; 16 -> 32 (14x14, batch 64, 2 threads) 1.29 + 1.78 ms against 1.54 + 2.23."""
         return self._plain_3x3() and min(channels, self.filters) >= 16
 
     # -- computing --------------------------------------------------------------------
@@ -224,26 +222,28 @@ class _Conv(Layer):
         return max(1, min(n, chunk)), span
 
     def _im2col_forward(self, x4, W, z, y, training, mode):
-        """conv_forward over parts of the batch; returns the columns (what backward reads):
-        a block per chunk, kept only in training."""
+        """conv_forward over parts of the batch; returns (x, cols, samples and columns per
+        chunk) for backward: the batch's columns (x empty) or input (cols None)."""
         n, taps = x4.shape[0], W[0].size
         chunk, span = self._im2col_chunk(n, training)
         blocks = -(-n // chunk)
-        if training:
+        keep = training and n * taps * span <= KEPT_ELEMENTS
+        if keep:
             cols = self._scratch("cols", (blocks, taps, chunk * span), W.dtype)
         W2, b = W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)), \
             self._bias(W.dtype, self.params)
 
         def part(first, stop):
             scratch = (self._thread_scratch("xp" + mode, (self._padded_size(chunk),), W.dtype),
-                       cols if training else self._thread_scratch(
-                           "cols_infer", (1, taps, chunk * span), W.dtype),
+                       cols if keep else self._thread_scratch(
+                           "cols_part" + mode, (1, taps, chunk * span), W.dtype),
                        self._thread_scratch("zT" + mode, (self.filters, chunk * span), W.dtype))
             conv.conv_forward(x4, W2, b, self._geom, self.code, scratch, z, y, first * chunk,
                               min(n, stop * chunk))
 
         threads.run_parts(part, blocks)
-        return cols if training else None
+        return (np.empty((0,) + x4.shape[1:], W.dtype) if keep else x4), (
+            cols if keep else None), chunk, chunk * span
 
     def _direct_forward(self, x4, W, z, y, training, mode):
         """direct_forward over parts of the batch; returns x (what backward reads)."""
@@ -263,14 +263,13 @@ class _Conv(Layer):
         return th * tw, max(1, min(n, most // (th * tw)))
 
     def _winograd_forward(self, x4, W, z, y, training, mode):
-        """winograd_forward over parts of the batch; returns (x, U, V): the transformed
-        filters and, when training, the input tiles of the whole batch (x empty) or the
-        input (V None) that backward transforms again (KEPT_TILES)."""
+        """winograd_forward over parts of the batch; returns (x, U, V) for backward: U = the
+        filters transformed, and the batch's tiles (x empty) or input (V None)."""
         n, channels = x4.shape[0], x4.shape[1]
         per_sample, chunk = self._winograd_tiles(n)
         U = self._scratch("U" + mode, (16, self.filters, channels), W.dtype)
         winograd.filter_transform(W, U)
-        keep = training and 16 * channels * n * per_sample <= KEPT_TILES
+        keep = training and 16 * channels * n * per_sample <= KEPT_ELEMENTS
         V = self._scratch("V", (16, channels, n * per_sample), W.dtype) if keep else None
         b = self._bias(W.dtype, self.params)
 
@@ -316,23 +315,25 @@ class _Conv(Layer):
 
     def _im2col_backward(self, W, code, outputs, dy4, grads):
         """conv_backward over parts of the batch, chunk by chunk as forward ran."""
-        cols, n = self._saved, dy4.shape[0]
-        blocks, taps, width = cols.shape
-        chunk = -(-n // blocks)
+        x, cols, chunk, width = self._saved
+        n, taps, padded = dy4.shape[0], W[0].size, (self._padded_size(chunk),)
         dW, db, dx = grads
 
         def part(first, stop, share):
             if self.needs_input_grad:
                 dcols = self._thread_scratch("dcols", (taps, width), W.dtype)
-                dxp = self._thread_scratch("dxp", (self._padded_size(chunk),), W.dtype)
+                dxp = self._thread_scratch("dxp", padded, W.dtype)
             else:
                 dcols, dxp = np.empty((0, 0), dtype=W.dtype), np.empty(0, dtype=W.dtype)
             dzT = self._thread_scratch("dzT", (self.filters, width), W.dtype)
-            conv.conv_backward(W, self._geom, code, (cols, *outputs), dy4, (*share, dx),
-                               (dzT, dcols, dxp), first * chunk, min(n, stop * chunk))
+            block, xp = (cols, np.empty(0, W.dtype)) if cols is not None else (
+                self._thread_scratch("cols_part", (1, taps, width), W.dtype),
+                self._thread_scratch("xp", padded, W.dtype))
+            conv.conv_backward(W, self._geom, code, (x, block, *outputs), dy4, (*share, dx),
+                               (dzT, dcols, dxp, xp), first * chunk, min(n, stop * chunk))
 
-        dWT, db[...] = self._summed_shares(part, blocks, 1, np.empty((taps, self.filters),
-                                                                     W.dtype), db)
+        dWT, db[...] = self._summed_shares(part, -(-n // chunk), 1,
+                                           np.empty((taps, self.filters), W.dtype), db)
         dW.reshape(self.filters, taps)[...] = dWT.T
 
     def _direct_backward(self, W, code, outputs, dy4, grads):
@@ -370,9 +371,8 @@ class _Conv(Layer):
 
     @staticmethod
     def _summed_shares(run, n, min_part, like_w, like_b):
-        """run(first, stop, share) over parts of range(n) on threads, each part writing its
-        share (arrays like like_w and like_b) of the weight and bias gradients; returns
-        their sums."""
+        """run(first, stop, share) over parts of range(n) on threads, each part filling its
+        share (like like_w, like_b) of the weight and bias gradients; returns their sums."""
         shares = []
 
         def part(first, stop):

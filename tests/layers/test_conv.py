@@ -190,9 +190,9 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
     whole = layer.forward(x, training=True)
     monkeypatch.setattr(conv_module, "INFERENCE_COLS", 2 * 18 * 12)  # 2 samples per chunk
     np.testing.assert_array_equal(layer.forward(x), whole)
-    assert {a.shape for key, a in layer._buffers.items() if key[0] == "cols_infer"} == {
+    assert {a.shape for key, a in layer._buffers.items() if key[0] == "cols_part_infer"} == {
         (1, 18, 2 * 12)}  # one block per thread
-    assert layer._saved.shape == (1, 18, 9 * 12)  # the training columns are kept for backward
+    assert layer._saved[1].shape == (1, 18, 9 * 12)  # the training columns kept for backward
 
 
 @pytest.mark.parametrize("make,shape", [
@@ -201,12 +201,16 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
     (lambda: layers.Conv1D(3, 3, padding="same", activation="tanh"), (2, 9)),
 ])
 @pytest.mark.parametrize("needs_input_grad", [True, False])
+@pytest.mark.parametrize("kept", [True, False])
 def test_a_large_layer_in_chunks_of_samples_gives_the_numbers_of_one_gemm(
-        monkeypatch, make, shape, needs_input_grad):
+        monkeypatch, make, shape, needs_input_grad, kept):
     """Above SMALL_LAYER multiply-adds the batch goes a few samples per GEMM, on threads
-    (here 2 and 1 per chunk): the same outputs and gradients as one GEMM."""
+    (here 2 and 1 per chunk): the same outputs and gradients as one GEMM, with the columns
+    kept from forward or made again in backward."""
     layer = built(make(), shape)
     layer.needs_input_grad = needs_input_grad
+    if not kept:
+        monkeypatch.setattr(conv_module, "KEPT_ELEMENTS", 0)
     x, results = inputs((7,) + shape), []
     per_sample = layer._im2col_chunk(1, True)[1] * 3 * layer.params["W"][0].size
     for product in (None, 2 * per_sample, per_sample):
@@ -214,7 +218,8 @@ def test_a_large_layer_in_chunks_of_samples_gives_the_numbers_of_one_gemm(
             monkeypatch.setattr(conv_module, "SMALL_LAYER", 0)
             monkeypatch.setattr(conv_module, "SMALL_PRODUCT", product)
         results.append(training_pass(layer, x) + (layer.forward(x),))
-        assert layer._saved.shape[0] == {None: 1, 2 * per_sample: 4, per_sample: 7}[product]
+        blocks = {None: 1, 2 * per_sample: 4, per_sample: 7}[product]
+        assert layer._saved[1].shape[0] == blocks if kept else layer._saved[1] is None
     for got in results[1:]:  # BLAS may round a product of other sizes differently
         assert_same_pass(got, results[0])
         np.testing.assert_allclose(got[3], results[0][3], rtol=1e-13, atol=1e-14)
@@ -255,7 +260,7 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     assert_same_pass(*results)
 
 
-@pytest.mark.parametrize("path,kept_tiles", [("_winograd", 1 << 20), ("_winograd", 0),
+@pytest.mark.parametrize("path,kept", [("_winograd", 1 << 20), ("_winograd", 0),
                                              ("_direct", 0)])
 @pytest.mark.parametrize("padding,activation,shape,filters,samples_per_chunk", [
     (1, "relu", (2, 6, 6), 4, None),
@@ -263,7 +268,7 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     ("same", "gelu", (2, 5, 8), 3, 3),  # output; odd filter counts: a direct pass takes two
     ((2, 0), None, (1, 4, 9), 4, 1),
 ])
-def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept_tiles, padding, activation,
+def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept, padding, activation,
                                            shape, filters, samples_per_chunk):
     """Forced onto these layers, the Winograd path (several chunks of tiles where asked; the
     tiles kept from forward or transformed again in backward) and the direct loops match
@@ -271,7 +276,7 @@ def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept_tiles, paddin
     layer = built(layers.Conv2D(filters, 3, padding=padding, activation=activation,
                                 bias_init={"type": "random_normal"}), shape)
     layer._winograd = layer._direct = False
-    monkeypatch.setattr(conv_module, "KEPT_TILES", kept_tiles)
+    monkeypatch.setattr(conv_module, "KEPT_ELEMENTS", kept)
     if samples_per_chunk:
         th, tw = (layer.output_shape[1] + 1) // 2, (layer.output_shape[2] + 1) // 2
         monkeypatch.setattr(conv_module, "WINOGRAD_TILES", samples_per_chunk * th * tw)
