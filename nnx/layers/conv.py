@@ -16,15 +16,9 @@ from nnx import activations, initializers
 from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.kernels.geometry import ConvGeometry
+from nnx.layers import window
 from nnx.layers.base import Layer, elements, positive_int
-from nnx.layers.window import (
-    as_2d,
-    config_value,
-    expects_rank,
-    same_padding,
-    size_tuple,
-    window_outputs,
-)
+from nnx.layers.window import as_2d, config_value, expects_rank, size_tuple, window_outputs
 
 conv = lazy("conv")
 activation_kernels = lazy("activations")
@@ -33,10 +27,12 @@ threads = lazy("threads")
 winograd = lazy("winograd")
 
 INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in float32)
-# Tiles per Winograd chunk: each chunk's 16 products run in cache, and below 10^6
-# multiply-adds, where OpenBLAS keeps a product on the calling thread (its small-matrix
-# kernel), so that the threads that take parts of the batch do not contend for BLAS's own.
-WINOGRAD_TILES = 256
+# Tiles per Winograd chunk: at most WINOGRAD_TILES, few enough that the chunk's tiles and
+# products (16 (C + F) values a tile) fit in WINOGRAD_CACHE elements (32 -> 64 channels on
+# 16x16, batch 64: 128 tiles took 3.1 + 6.7 ms, 256 3.4 + 7.3), and the 16 products below
+# SMALL_PRODUCT multiply-adds, which OpenBLAS runs on the calling thread (its small-matrix
+# kernel): the threads that take parts of the batch do not contend for BLAS's own.
+WINOGRAD_TILES, WINOGRAD_CACHE = 256, 200_000
 SMALL_PRODUCT = 1_000_000
 # im2col's columns and Winograd's input tiles of a batch up to this many elements stay from
 # forward to backward, more are made again in backward: written whole they leave the caches
@@ -90,7 +86,7 @@ class _Conv(Layer):
         if self._padding == "valid":
             return ((0, 0),) * self.rank
         if self._padding == "same":
-            return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(
+            return tuple(window.same_padding(n, k, s, d) for n, k, s, d in zip(
                 input_shape[1:], self._kernel, self._stride, self._dilation, strict=True))
         return tuple((p, p) for p in self._padding)
 
@@ -259,7 +255,8 @@ class _Conv(Layer):
     def _winograd_tiles(self, n):
         """(tiles per sample, samples per chunk)."""
         th, tw = winograd.tiles(self._geom)
-        most = min(WINOGRAD_TILES, SMALL_PRODUCT // (self.filters * self.input_shape[0]))
+        f, c = self.filters, self.input_shape[0]
+        most = min(WINOGRAD_TILES, WINOGRAD_CACHE // (16 * (c + f)), SMALL_PRODUCT // (f * c))
         return th * tw, max(1, min(n, most // (th * tw)))
 
     def _winograd_forward(self, x4, W, z, y, training, mode):

@@ -8,7 +8,7 @@ from gradcheck import check_layer_gradients, max_rel_error
 
 from nnx import NnxError, Sequential, layers
 from nnx.layers import conv as conv_module
-from nnx.layers.conv import same_padding
+from nnx.layers.window import same_padding
 
 
 def built(layer, shape, dtype="float64", seed=0):
