@@ -131,6 +131,7 @@ class _Conv(Layer):
         self._geom = ConvGeometry(*(int(v) for pair in geometry for v in pair), flat)
         self._winograd = self.uses_winograd(channels)
         self._direct = self.uses_direct(channels)
+        self._direct_grad = self._plain_3x3() and channels <= 3
 
     def _plain_3x3(self):
         return (self.rank == 2 and self._kernel == (3, 3) and self._stride == (1, 1)
@@ -140,8 +141,8 @@ class _Conv(Layer):
         """3x3, stride 1, undilated 2-D convolutions of one input channel (a first layer on
         grey images) go through direct loops (nnx/kernels/direct_conv.py): im2col's products
         have a depth of 9 there. On 1 -> 16 channels (28x28, batch 64, 2 threads) forward
-        took 0.54 ms against 0.59 and backward 0.65 against 0.82; on 3 -> 32 (32x32) the
-        loops lost forward (1.66 against 1.42) what they won backward (1.78 against 2.03)."""
+        took 0.54 ms against 0.59 and backward 0.65 against 0.82; on 3 -> 32 (32x32) they
+        only won backward (1.78 against 2.03; `_direct_grad`: forward stays on im2col)."""
         return self._plain_3x3() and channels == 1
 
     def uses_winograd(self, channels):
@@ -175,7 +176,7 @@ class _Conv(Layer):
         direct loops'), with the slack that the last plane's wrapped-around columns read;
         0 in the gathered layout, which pads none."""
         g = self._geom
-        if not (g.flat or self._direct):
+        if not (g.flat or self._direct or self._direct_grad):
             return 0
         hp, wp = conv.padded_shape(g)
         slack = (g.kernel_w - 1) * g.dilation_w
@@ -223,7 +224,7 @@ class _Conv(Layer):
         n, taps = x4.shape[0], W[0].size
         chunk, span = self._im2col_chunk(n, training)
         blocks = -(-n // chunk)
-        keep = training and n * taps * span <= KEPT_ELEMENTS
+        keep = training and n * taps * span <= KEPT_ELEMENTS and not self._direct_grad
         if keep:
             cols = self._scratch("cols", (blocks, taps, chunk * span), W.dtype)
         W2, b = W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)), \
@@ -242,7 +243,7 @@ class _Conv(Layer):
             cols if keep else None), chunk, chunk * span
 
     def _direct_forward(self, x4, W, z, y, training, mode):
-        """direct_forward over parts of the batch; returns x (what backward reads)."""
+        """direct_forward over parts of the batch; returns (x,) for backward."""
         b = self._bias(W.dtype, self.params)
 
         def part(first, stop):
@@ -250,7 +251,7 @@ class _Conv(Layer):
             direct.direct_forward(x4, W, b, self._geom, self.code, xp, z, y, first, stop)
 
         threads.run_parts(part, x4.shape[0])
-        return x4
+        return (x4,)
 
     def _winograd_tiles(self, n):
         """(tiles per sample, samples per chunk)."""
@@ -304,7 +305,7 @@ class _Conv(Layer):
         grads = (self.grads["W"].reshape(w2d), self._bias(W.dtype, self.grads), dx)
         if self._winograd:
             self._winograd_backward(code, outputs, dy4, grads)
-        elif self._direct:
+        elif self._direct or self._direct_grad:
             self._direct_backward(W.reshape(w2d), code, outputs, dy4, grads)
         else:
             self._im2col_backward(W.reshape(w2d), code, outputs, dy4, grads)
@@ -341,7 +342,7 @@ class _Conv(Layer):
         def part(first, stop, share):
             scratch = (self._thread_scratch("xp", (size,), W.dtype), self._thread_scratch(
                 "dxp", (size,) if self.needs_input_grad else (0,), W.dtype))
-            direct.direct_backward(W, self._geom, code, (self._saved, *outputs), dy4,
+            direct.direct_backward(W, self._geom, code, (self._saved[0], *outputs), dy4,
                                    (*share, dx), scratch, first, stop)
 
         dW[...], db[...] = self._summed_shares(part, dy4.shape[0], 1, W, db)

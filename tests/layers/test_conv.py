@@ -208,7 +208,7 @@ def test_a_large_layer_in_chunks_of_samples_gives_the_numbers_of_one_gemm(
     (here 2 and 1 per chunk): the same outputs and gradients as one GEMM, with the columns
     kept from forward or made again in backward."""
     layer = built(make(), shape)
-    layer.needs_input_grad = needs_input_grad
+    layer.needs_input_grad, layer._direct_grad = needs_input_grad, False  # im2col's backward
     if not kept:
         monkeypatch.setattr(conv_module, "KEPT_ELEMENTS", 0)
     x, results = inputs((7,) + shape), []
@@ -261,7 +261,7 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
 
 
 @pytest.mark.parametrize("path,kept", [("_winograd", 1 << 20), ("_winograd", 0),
-                                             ("_direct", 0)])
+                                       ("_direct", 0), ("_direct_grad", 0)])
 @pytest.mark.parametrize("padding,activation,shape,filters,samples_per_chunk", [
     (1, "relu", (2, 6, 6), 4, None),
     (0, "tanh", (3, 7, 5), 5, 2),  # odd output sizes: the last tile row and column hold one
@@ -271,11 +271,12 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
 def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept, padding, activation,
                                            shape, filters, samples_per_chunk):
     """Forced onto these layers, the Winograd path (several chunks of tiles where asked; the
-    tiles kept from forward or transformed again in backward) and the direct loops match
-    im2col in training, at inference and without the input gradient."""
+    tiles kept from forward or transformed again in backward), the direct loops and their
+    backward after im2col's forward match im2col in training, at inference and without the
+    input gradient."""
     layer = built(layers.Conv2D(filters, 3, padding=padding, activation=activation,
                                 bias_init={"type": "random_normal"}), shape)
-    layer._winograd = layer._direct = False
+    layer._winograd = layer._direct = layer._direct_grad = False
     monkeypatch.setattr(conv_module, "KEPT_ELEMENTS", kept)
     if samples_per_chunk:
         th, tw = (layer.output_shape[1] + 1) // 2, (layer.output_shape[2] + 1) // 2
