@@ -26,6 +26,10 @@ Layouts: U (16, F, C); V (16, C, P) with tile p = (sample, tile row, tile column
 M and the gradients dM (16, F, Pc), dV (16, C, Pc) are per chunk of Pc tiles. The output size
 may be odd: the last tile row or column then covers one output, and the other is dropped.
 `g` is the layer's ConvGeometry (its window is 3x3, stride and dilation 1).
+
+Runs are written through slices (`dst = L[k, base:base + pitch]`, then `dst[u]`), as in
+nnx/kernels/conv.py: indexed as `L[k, base + u]` the stores did not vectorize (the input
+transform and the output gradient took 1.2-1.4x as long).
 """
 
 import numpy as np
@@ -109,15 +113,20 @@ def input_transform(x, first, count, g, V, p0):
                 r0, r1 = padded[2 * ty], padded[2 * ty + 1]
                 r2, r3 = padded[2 * ty + 2], padded[2 * ty + 3]
                 base = ty * pitch
+                l0, l1 = L[0, base:base + pitch], L[1, base:base + pitch]
+                l2, l3 = L[2, base:base + pitch], L[3, base:base + pitch]
+                h0, h1 = R[0, base:base + pitch], R[1, base:base + pitch]
+                h2, h3 = R[2, base:base + pitch], R[3, base:base + pitch]
+                s0, s1, s2, s3 = r0[2:], r1[2:], r2[2:], r3[2:]
                 for u in range(pitch):
-                    L[0, base + u] = r0[u] - r2[u]
-                    L[1, base + u] = r1[u] + r2[u]
-                    L[2, base + u] = r2[u] - r1[u]
-                    L[3, base + u] = r1[u] - r3[u]
-                    R[0, base + u] = r0[u + 2] - r2[u + 2]
-                    R[1, base + u] = r1[u + 2] + r2[u + 2]
-                    R[2, base + u] = r2[u + 2] - r1[u + 2]
-                    R[3, base + u] = r1[u + 2] - r3[u + 2]
+                    l0[u] = r0[u] - r2[u]
+                    l1[u] = r1[u] + r2[u]
+                    l2[u] = r2[u] - r1[u]
+                    l3[u] = r1[u] - r3[u]
+                    h0[u] = s0[u] - s2[u]
+                    h1[u] = s1[u] + s2[u]
+                    h2[u] = s2[u] - s1[u]
+                    h3[u] = s1[u] - s3[u]
             p = p0 + m * per_sample
             for k in range(4):
                 lo, hi = L[k], R[k]
@@ -200,12 +209,14 @@ def output_gradient(dz, first, count, g, dM):
             for ty in range(th):
                 top, bottom = padded[2 * ty], padded[2 * ty + 1]
                 base = ty * width
+                s0, s1 = r0[base:base + width], r1[base:base + width]
+                s2, s3 = r2[base:base + width], r3[base:base + width]
                 for u in range(width):
                     a, b = top[u], bottom[u]
-                    r0[base + u] = a
-                    r1[base + u] = a + b
-                    r2[base + u] = a - b
-                    r3[base + u] = -b
+                    s0[u] = a
+                    s1[u] = a + b
+                    s2[u] = a - b
+                    s3[u] = -b
             p = m * per_sample
             for i in range(4):
                 r = R[i]
