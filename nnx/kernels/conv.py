@@ -17,6 +17,9 @@ pass run in cache, and no OpenBLAS thread spins against the other parts of a mod
 Layout: cols (blocks, K, B*S) with K = C*kh*kw and S columns per sample, so per chunk
     forward  zT (F, B*S) = W (F, K) @ cols[chunk]
     backward dW (F, K)  += dzT @ cols[chunk].T,   dcols (K, B*S) = W.T @ dzT -> col2im -> dx.
+Training keeps a block per chunk for backward where the batch's columns are few; otherwise
+backward makes each chunk's columns again from x in one block (nnx/layers/conv.py,
+KEPT_ELEMENTS).
 The transposes between (F, B*S) and the channels-first (N, F, Ho, Wo) are fused into the
 bias + activation pass (forward) and the activation-gradient + bias-gradient pass
 (backward), so they cost no extra pass over memory. 1-D convolutions run through the

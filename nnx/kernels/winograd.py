@@ -17,10 +17,13 @@ patches overlap by two rows or columns, so their gradients add).
 
 Why: on a 32 -> 64 channel layer of 16x16 images (batch 64), im2col + GEMM spent 13.7 ms in
 forward and 20 ms in backward (single thread); the products here are 2.25x smaller, and the
-tiles are taken a few samples at a time (`chunk`: about 256 tiles), so that each product runs
+tiles are taken a few samples at a time (`chunk`: 100-256 tiles), so that each product runs
 in cache at BLAS's small-matrix speed and no column matrix is written (V is 16/9 of the
-input, against im2col's 9x). The transforms are a handful of additions per value. The
-numbers are the convolution's up to float rounding (the transforms' constants are 1 and 0.5).
+input, against im2col's 9x). Training keeps the tiles of a small batch for backward; a large
+batch's are transformed again there (nnx/layers/conv.py, KEPT_ELEMENTS): written out whole,
+they left the caches and made forward 1.5x slower. The transforms are a handful of additions
+per value. The numbers are the convolution's up to float rounding (the transforms' constants
+are 1 and 0.5).
 
 Layouts: U (16, F, C); V (16, C, P) with tile p = (sample, tile row, tile column); the outputs
 M and the gradients dM (16, F, Pc), dV (16, C, Pc) are per chunk of Pc tiles. The output size
