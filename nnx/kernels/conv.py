@@ -17,6 +17,9 @@ pass run in cache, and no OpenBLAS thread spins against the other parts of a mod
 Layout: cols (blocks, K, B*S) with K = C*kh*kw and S columns per sample, so per chunk
     forward  zT (F, B*S) = W (F, K) @ cols[chunk]
     backward dW (F, K)  += dzT @ cols[chunk].T,   dcols (K, B*S) = W.T @ dzT -> col2im -> dx.
+Training keeps a block per chunk for backward where the batch's columns are few; otherwise
+backward makes each chunk's columns again from x in one block (nnx/layers/conv.py,
+KEPT_ELEMENTS).
 The transposes between (F, B*S) and the channels-first (N, F, Ho, Wo) are fused into the
 bias + activation pass (forward) and the activation-gradient + bias-gradient pass
 (backward), so they cost no extra pass over memory. 1-D convolutions run through the
@@ -221,6 +224,17 @@ def _output_rows(g):
 
 
 @kernel
+def _columns(x, start, count, g, xp, part):
+    """The columns (C*kh*kw, count*S) of samples start..start+count-1 of x into `part`;
+    xp holds their padded planes in the flat layout."""
+    if g.flat:
+        pad_planes(x, start, count, g, xp)
+        im2col_flat(xp, g, part)
+    else:
+        im2col(x, start, g, part)
+
+
+@kernel
 def conv_forward(x, W, b, g, code, scratch, z, y, first, stop):
     """Samples first..stop-1 of x (N, C, H, W), W (F, C, kh, kw), b (F,) or empty ->
     z = conv(x, W) + b and y = act(z), both (N, F, Ho, Wo); y may be z, and z may be empty
@@ -250,11 +264,7 @@ def conv_forward(x, W, b, g, code, scratch, z, y, first, stop):
         count = min(chunk, stop - start)
         part = _leading(cols[start // chunk if keep_all else 0], k, count * span)
         out = _leading(zT, filters, count * span)
-        if g.flat:
-            pad_planes(x, start, count, g, xp)
-            im2col_flat(xp, g, part)
-        else:
-            im2col(x, start, g, part)
+        _columns(x, start, count, g, xp, part)
         np.dot(W2, part, out)
         for m in range(count):
             zn = z3[start + m] if keep_z else scratch
@@ -274,13 +284,14 @@ def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop):
     (N, F, Ho, Wo), chunk by chunk as conv_forward made them: their share of dW and db,
     and their rows of dx.
 
-    saved = (cols, y, z) of the forward pass (cols with a block per chunk); grads = (dWT
+    saved = (x, cols, y, z) of the forward pass: cols with a block per chunk, x empty, or
+    one block that takes each chunk's columns made again from x (N, C, H, W); grads = (dWT
     (C*kh*kw, F): the share of dW transposed, db (F,) or empty, dx (N, C, H, W) or empty:
     the first layer of a model needs none); scratch = (dzT (F, B*S), dcols (C*kh*kw, B*S),
-    or empty with dx, dxp (like forward's xp, or empty))."""
-    cols, y, z = saved
+    or empty with dx, dxp and xp (like forward's xp, or empty: without dx, with x empty))."""
+    x, cols, y, z = saved
     dWT, db, dx = grads
-    dzT, dcols, dxp = scratch
+    dzT, dcols, dxp, xp = scratch
     filters = dy.shape[1]
     plane = dy.shape[2] * dy.shape[3]
     rows, width, step = _output_rows(g)
@@ -290,7 +301,7 @@ def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop):
     y3 = y.reshape(y.shape[0], filters, plane)
     z3 = z.reshape(z.shape[0], filters, plane)
     dy3 = dy.reshape(dy.shape[0], filters, plane)
-    has_bias = db.shape[0] > 0
+    has_bias, again = db.shape[0] > 0, x.shape[0] > 0
     if has_bias:
         db[:] = 0
     zero = dzT.dtype.type(0.0)
@@ -298,7 +309,9 @@ def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop):
     flat_dwt = dWT.reshape(dWT.size)
     for start in range(first, stop, chunk):
         count = min(chunk, stop - start)
-        part = _leading(cols[start // chunk], k, count * span)
+        part = _leading(cols[0 if again else start // chunk], k, count * span)
+        if again:
+            _columns(x, start, count, g, xp, part)
         dzc = _leading(dzT, filters, count * span)
         for m in range(count):
             n = start + m

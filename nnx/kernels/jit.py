@@ -30,6 +30,11 @@ contracting_kernel = njit(cache=True, error_model="numpy", nogil=True, fastmath=
 the cells): `contract` lets LLVM fuse a multiply and an add into one FMA, rounded once
 instead of twice, 1.3-1.5x faster on the gate polynomials. It assumes nothing about NaN."""
 
+fma_kernel = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
+"""For stencils and dot products (the direct convolutions): products fused into FMAs and
+sums reassociated, so that a nine-tap sum neither waits on one long chain of additions nor
+keeps a reduction from vectorizing. Rounding differs from the sequential order's."""
+
 inline_kernel = njit(cache=True, error_model="numpy", nogil=True, inline="always")
 """For a few-line helper called inside a hot loop: inlined into its caller's numba IR, so
 the caller's loop sees through it (LLVM's own inlining comes too late for some rewrites)."""

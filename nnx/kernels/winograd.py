@@ -17,15 +17,22 @@ patches overlap by two rows or columns, so their gradients add).
 
 Why: on a 32 -> 64 channel layer of 16x16 images (batch 64), im2col + GEMM spent 13.7 ms in
 forward and 20 ms in backward (single thread); the products here are 2.25x smaller, and the
-tiles are taken a few samples at a time (`chunk`: about 256 tiles), so that each product runs
+tiles are taken a few samples at a time (`chunk`: 100-256 tiles), so that each product runs
 in cache at BLAS's small-matrix speed and no column matrix is written (V is 16/9 of the
-input, against im2col's 9x). The transforms are a handful of additions per value. The
-numbers are the convolution's up to float rounding (the transforms' constants are 1 and 0.5).
+input, against im2col's 9x). Training keeps the tiles of a small batch for backward; a large
+batch's are transformed again there (nnx/layers/conv.py, KEPT_ELEMENTS): written out whole,
+they left the caches and made forward 1.5x slower. The transforms are a handful of additions
+per value. The numbers are the convolution's up to float rounding (the transforms' constants
+are 1 and 0.5).
 
 Layouts: U (16, F, C); V (16, C, P) with tile p = (sample, tile row, tile column); the outputs
 M and the gradients dM (16, F, Pc), dV (16, C, Pc) are per chunk of Pc tiles. The output size
 may be odd: the last tile row or column then covers one output, and the other is dropped.
 `g` is the layer's ConvGeometry (its window is 3x3, stride and dilation 1).
+
+Runs are written through slices (`dst = L[k, base:base + pitch]`, then `dst[u]`), as in
+nnx/kernels/conv.py: indexed as `L[k, base + u]` the stores did not vectorize (the output
+gradient took 1.4x as long).
 """
 
 import numpy as np
@@ -45,10 +52,10 @@ def tiles(g):
 def filter_transform(W, U):
     """U (16, F, C) = G g G^T for every 3x3 filter g = W[f, c] of W (F, C, 3, 3)."""
     half = W.dtype.type(0.5)
+    t = np.empty((4, 3), W.dtype)  # G g (one allocation per filter took 9/10 of the time)
     for f in range(W.shape[0]):
         for c in range(W.shape[1]):
             g = W[f, c]
-            t = np.empty((4, 3), W.dtype)  # G g
             for j in range(3):
                 t[0, j] = g[0, j]
                 t[1, j] = half * (g[0, j] + g[1, j] + g[2, j])
@@ -65,9 +72,9 @@ def filter_transform(W, U):
 def filter_gradient(dU, dW):
     """dW (F, C, 3, 3) = G^T dU G, the adjoint of filter_transform."""
     half = dW.dtype.type(0.5)
+    t = np.empty((4, 3), dW.dtype)  # dU G, row by row
     for f in range(dW.shape[0]):
         for c in range(dW.shape[1]):
-            t = np.empty((4, 3), dW.dtype)  # dU G, row by row
             for a in range(4):
                 u0, u1, u2, u3 = dU[4 * a, f, c], dU[4 * a + 1, f, c], dU[4 * a + 2, f, c], \
                     dU[4 * a + 3, f, c]
@@ -109,15 +116,20 @@ def input_transform(x, first, count, g, V, p0):
                 r0, r1 = padded[2 * ty], padded[2 * ty + 1]
                 r2, r3 = padded[2 * ty + 2], padded[2 * ty + 3]
                 base = ty * pitch
+                l0, l1 = L[0, base:base + pitch], L[1, base:base + pitch]
+                l2, l3 = L[2, base:base + pitch], L[3, base:base + pitch]
+                h0, h1 = R[0, base:base + pitch], R[1, base:base + pitch]
+                h2, h3 = R[2, base:base + pitch], R[3, base:base + pitch]
+                s0, s1, s2, s3 = r0[2:], r1[2:], r2[2:], r3[2:]
                 for u in range(pitch):
-                    L[0, base + u] = r0[u] - r2[u]
-                    L[1, base + u] = r1[u] + r2[u]
-                    L[2, base + u] = r2[u] - r1[u]
-                    L[3, base + u] = r1[u] - r3[u]
-                    R[0, base + u] = r0[u + 2] - r2[u + 2]
-                    R[1, base + u] = r1[u + 2] + r2[u + 2]
-                    R[2, base + u] = r2[u + 2] - r1[u + 2]
-                    R[3, base + u] = r1[u + 2] - r3[u + 2]
+                    l0[u] = r0[u] - r2[u]
+                    l1[u] = r1[u] + r2[u]
+                    l2[u] = r2[u] - r1[u]
+                    l3[u] = r1[u] - r3[u]
+                    h0[u] = s0[u] - s2[u]
+                    h1[u] = s1[u] + s2[u]
+                    h2[u] = s2[u] - s1[u]
+                    h3[u] = s1[u] - s3[u]
             p = p0 + m * per_sample
             for k in range(4):
                 lo, hi = L[k], R[k]
@@ -200,12 +212,14 @@ def output_gradient(dz, first, count, g, dM):
             for ty in range(th):
                 top, bottom = padded[2 * ty], padded[2 * ty + 1]
                 base = ty * width
+                s0, s1 = r0[base:base + width], r1[base:base + width]
+                s2, s3 = r2[base:base + width], r3[base:base + width]
                 for u in range(width):
                     a, b = top[u], bottom[u]
-                    r0[base + u] = a
-                    r1[base + u] = a + b
-                    r2[base + u] = a - b
-                    r3[base + u] = -b
+                    s0[u] = a
+                    s1[u] = a + b
+                    s2[u] = a - b
+                    s3[u] = -b
             p = m * per_sample
             for i in range(4):
                 r = R[i]
@@ -324,16 +338,18 @@ def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
     """Gradients of y = act(z), z = conv(x, W) + b (winograd_forward) from the samples
     first..stop-1 of dy (N, F, Ho, Wo): their share of dU and db, and their rows of dx.
 
-    saved = (U, V, y, z) of the forward (V with the tiles of the whole batch; z may be y
-    for every activation but gelu); grads = (dU (16, F, C): filter_gradient makes dW of
-    the sum over the parts, db (F,) or empty, dx (N, C, H, W) or empty: the first layer of
-    a model needs none); scratch = (dM (16, F, Pc), dV (16, C, Pc) or empty with dx)."""
-    U, V, y, z = saved
+    saved = (x, U, V, y, z) of the forward (z may be y for every activation but gelu): V
+    holds the tiles of the whole batch, x empty, or V (16, C, Pc) takes each chunk's tiles
+    transformed again from x (N, C, H, W); grads = (dU (16, F, C): filter_gradient makes dW
+    of the sum over the parts, db (F,) or empty, dx (N, C, H, W) or empty: the first layer
+    of a model needs none); scratch = (dM (16, F, Pc), dV (16, C, Pc) or empty with dx)."""
+    x, U, V, y, z = saved
     dU, db, dx = grads
     dM, dV = scratch
     filters, plane, per_sample, chunk = _chunking(g, dy, dM.shape[2])
     channels = U.shape[2]
     tiles_all, m_pitch = V.shape[2], dM.shape[2]
+    again = x.shape[0] > 0
     flat_u, flat_v = U.reshape(U.size), V.reshape(V.size)
     flat_dm, flat_du = dM.reshape(dM.size), dU.reshape(dU.size)
     has_bias = db.shape[0] > 0
@@ -356,9 +372,12 @@ def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
                         total += row[q]
                     db[f] += total
         output_gradient(dz, 0, count, g, dM)
+        v_start = 0 if again else start * per_sample
+        if again:
+            input_transform(x, start, count, g, V, 0)
         for xi in range(16):  # dU[xi] += dM[xi] V[xi]^T over this chunk's tiles
             gemm(flat_dm, (xi * filters * m_pitch, m_pitch, False), flat_v,
-                 (xi * channels * tiles_all + start * per_sample, tiles_all, True), flat_du,
+                 (xi * channels * tiles_all + v_start, tiles_all, True), flat_du,
                  (xi * filters * channels, channels, False), (filters, channels, pc), 1.0,
                  0.0 if start == first else 1.0)
         if dx.shape[0] > 0:

@@ -2,8 +2,9 @@
 
 Both are one class, `_Conv`, that sees every input as 2-D: a 1-D input (N, C, L) runs as
 (N, C, 1, L) with a kernel of height 1, through the same im2col + GEMM kernels
-(nnx/kernels/conv.py). The argument parsing and the output-size arithmetic here are
-shared with the pooling layers.
+(nnx/kernels/conv.py); 3x3 stride-1 layers take Winograd's (nnx/kernels/winograd.py) with
+many channels and direct loops (nnx/kernels/direct_conv.py) with few. The window arithmetic
+is nnx/layers/window.py, shared with the pooling layers.
 """
 
 import math
@@ -15,78 +16,29 @@ from nnx import activations, initializers
 from nnx.errors import NnxError
 from nnx.kernels import lazy
 from nnx.kernels.geometry import ConvGeometry
+from nnx.layers import window
 from nnx.layers.base import Layer, elements, positive_int
+from nnx.layers.window import as_2d, config_value, expects_rank, size_tuple, window_outputs
 
 conv = lazy("conv")
 activation_kernels = lazy("activations")
+direct = lazy("direct_conv")
 threads = lazy("threads")
 winograd = lazy("winograd")
 
-SPATIAL_NAMES = {1: ("length",), 2: ("height", "width")}
 INFERENCE_COLS = 1 << 21  # elements of the column matrix at inference (8 MB in float32)
-# Tiles per Winograd chunk: each chunk's 16 products run in cache, and below 10^6
-# multiply-adds, where OpenBLAS keeps a product on the calling thread (its small-matrix
-# kernel), so that the threads that take parts of the batch do not contend for BLAS's own.
-WINOGRAD_TILES = 256
+# Tiles per Winograd chunk: at most WINOGRAD_TILES, few enough that the chunk's tiles and
+# products (16 (C + F) values a tile) fit in WINOGRAD_CACHE elements (32 -> 64 channels on
+# 16x16, batch 64: 128 tiles took 3.1 + 6.7 ms, 256 3.4 + 7.3), and the 16 products below
+# SMALL_PRODUCT multiply-adds, which OpenBLAS runs on the calling thread (its small-matrix
+# kernel): the threads that take parts of the batch do not contend for BLAS's own.
+WINOGRAD_TILES, WINOGRAD_CACHE = 256, 200_000
 SMALL_PRODUCT = 1_000_000
+# im2col's columns and Winograd's input tiles of a batch up to this many elements stay from
+# forward to backward, more are made again in backward: written whole they leave the caches
+# (Winograd, 32 -> 64 channels on 16x16: forward 4.7 -> 3.2 ms, backward +0.6).
+KEPT_ELEMENTS = 1 << 20
 SMALL_LAYER = 4_000_000  # multiply-adds of a whole im2col layer that one GEMM takes
-
-
-def size_tuple(layer, field, value, rank, minimum=1):
-    """An int or a sequence of `rank` ints >= minimum, as a tuple of `rank` ints."""
-    items = list(value) if isinstance(value, (tuple, list)) else [value] * rank
-    ok = len(items) == rank and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
-        for v in items)
-    if not ok:
-        kind = "a positive integer" if minimum >= 1 else "a non-negative integer"
-        raise NnxError(f"{layer}: {field} must be {kind} or a list of {rank} of them, "
-                       f"got {value!r}")
-    return tuple(int(v) for v in items)
-
-
-def config_value(value):
-    """A size argument as the config keeps it: an int or a string as given, a list otherwise."""
-    return list(value) if isinstance(value, tuple) else value
-
-
-def expects_rank(layer, input_shape, rank):
-    """Raise NnxError unless a channels-first input shape has `rank` spatial axes."""
-    if len(input_shape) != rank + 1:
-        axes = ", ".join(("channels",) + SPATIAL_NAMES[rank])
-        raise NnxError(f"layer {layer.name!r} expects inputs of shape ({axes}) (channels "
-                       f"first, without the batch axis), got {tuple(input_shape)}")
-
-
-def same_padding(size, kernel, stride, dilation):
-    """Keras/TensorFlow "same": enough padding for ceil(size/stride) outputs, the odd extra
-    on the right/bottom. Returns (before, after)."""
-    total = max((math.ceil(size / stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def window_outputs(layer, input_shape, kernel, stride, dilation, pads, what="kernel"):
-    """Output sizes of a sliding window (floor) over the spatial axes of `input_shape`
-    (channels first), or NnxError when a window does not fit in the padded input."""
-    spatial = input_shape[1:]
-    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True))
-    padded = tuple(n + before + after for n, (before, after) in zip(spatial, pads, strict=True))
-    if any(e > p for e, p in zip(extent, padded, strict=True)):
-        detail = f"{what} {kernel}"
-        if any(d > 1 for d in dilation):
-            detail += f" with dilation {dilation} spans {extent}"
-        if any(before or after for before, after in pads):
-            where = (f"the padded input {padded} (input shape {tuple(input_shape)}, "
-                     f"padding {tuple(pads)})")
-        else:
-            where = f"the input {padded} (input shape {tuple(input_shape)})"
-        raise NnxError(f"layer {layer.name!r}: {detail} is larger than {where}")
-    return tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride, strict=True))
-
-
-def as_2d(shape, rank):
-    """A channels-first shape with one spatial axis given a leading height of 1."""
-    return shape if rank == 2 else (shape[0], 1) + tuple(shape[1:])
 
 
 class _Conv(Layer):
@@ -134,7 +86,7 @@ class _Conv(Layer):
         if self._padding == "valid":
             return ((0, 0),) * self.rank
         if self._padding == "same":
-            return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(
+            return tuple(window.same_padding(n, k, s, d) for n, k, s, d in zip(
                 input_shape[1:], self._kernel, self._stride, self._dilation, strict=True))
         return tuple((p, p) for p in self._padding)
 
@@ -178,15 +130,27 @@ class _Conv(Layer):
         flat = all(s == 1 for s in self._stride) and geometry[4][0] > 1
         self._geom = ConvGeometry(*(int(v) for pair in geometry for v in pair), flat)
         self._winograd = self.uses_winograd(channels)
+        self._direct = self.uses_direct(channels)
+        self._direct_grad = self._plain_3x3() and channels <= 3
+
+    def _plain_3x3(self):
+        return (self.rank == 2 and self._kernel == (3, 3) and self._stride == (1, 1)
+                and self._dilation == (1, 1))
+
+    def uses_direct(self, channels):
+        """3x3, stride 1, undilated 2-D convolutions of one input channel (a first layer on
+        grey images) go through direct loops (nnx/kernels/direct_conv.py): im2col's products
+        have a depth of 9 there. On 1 -> 16 channels (28x28, batch 64, 2 threads) forward
+        took 0.54 ms against 0.59 and backward 0.65 against 0.82; on 3 -> 32 (32x32) they
+        only won backward (1.78 against 2.03; `_direct_grad`: forward stays on im2col)."""
+        return self._plain_3x3() and channels == 1
 
     def uses_winograd(self, channels):
         """3x3, stride 1, undilated 2-D convolutions with many channels in and out go through
-        Winograd's F(2x2, 3x3) (nnx/kernels/winograd.py). Its products shrink 2.25x but its
-        transforms cost a few passes per tile and channel: with 32 -> 64 channels (16x16
-        images) a training step took 22 ms against im2col's 33, with 16 -> 32 (14x14) the
-        two were even, and with 1 or 3 input channels im2col was faster."""
-        return (self.rank == 2 and self._kernel == (3, 3) and self._stride == (1, 1)
-                and self._dilation == (1, 1) and min(channels, self.filters) >= 32)
+        Winograd's F(2x2, 3x3) (nnx/kernels/winograd.py): 2.25x smaller products, a few passes
+        per tile and channel. A step of 32 -> 64 channels (16x16) took 22 ms against im2col's
+        33; 16 -> 32 (14x14, batch 64, 2 threads) 1.29 + 1.78 ms against 1.54 + 2.23."""
+        return self._plain_3x3() and min(channels, self.filters) >= 16
 
     # -- computing --------------------------------------------------------------------
     def _bias(self, dtype, table):
@@ -208,10 +172,11 @@ class _Conv(Layer):
         return self.keeps_preactivation or self.code == activations.GELU
 
     def _padded_size(self, samples):
-        """Elements of the flat layout's padded planes for `samples` samples, with the slack
-        that the last plane's wrapped-around columns read; 0 in the gathered layout."""
+        """Elements of the padded planes of `samples` samples (the flat layout's and the
+        direct loops'), with the slack that the last plane's wrapped-around columns read;
+        0 in the gathered layout, which pads none."""
         g = self._geom
-        if not g.flat:
+        if not (g.flat or self._direct or self._direct_grad):
             return 0
         hp, wp = conv.padded_shape(g)
         slack = (g.kernel_w - 1) * g.dilation_w
@@ -227,7 +192,8 @@ class _Conv(Layer):
         z = y if self.code == activations.LINEAR else (
             np.empty_like(y) if self._stores_preactivation() else np.empty((0,) + out2d, W.dtype))
         mode = "" if training else "_infer"  # each keeps its own buffer sizes across epochs
-        forward = self._winograd_forward if self._winograd else self._im2col_forward
+        forward = (self._winograd_forward if self._winograd else
+                   self._direct_forward if self._direct else self._im2col_forward)
         saved = forward(x4, W, z, y, training, mode)
         shape = (n,) + self.output_shape
         self.preactivation = z.reshape(shape) if z.shape[0] == n else None
@@ -253,51 +219,66 @@ class _Conv(Layer):
         return max(1, min(n, chunk)), span
 
     def _im2col_forward(self, x4, W, z, y, training, mode):
-        """conv_forward over parts of the batch; returns the columns (what backward reads):
-        a block per chunk, kept only in training."""
+        """conv_forward over parts of the batch; returns (x, cols, samples and columns per
+        chunk) for backward: the batch's columns (x empty) or input (cols None)."""
         n, taps = x4.shape[0], W[0].size
         chunk, span = self._im2col_chunk(n, training)
         blocks = -(-n // chunk)
-        if training:
+        keep = training and n * taps * span <= KEPT_ELEMENTS and not self._direct_grad
+        if keep:
             cols = self._scratch("cols", (blocks, taps, chunk * span), W.dtype)
         W2, b = W.reshape((self.filters,) + as_2d(W.shape[1:], self.rank)), \
             self._bias(W.dtype, self.params)
 
         def part(first, stop):
             scratch = (self._thread_scratch("xp" + mode, (self._padded_size(chunk),), W.dtype),
-                       cols if training else self._thread_scratch(
-                           "cols_infer", (1, taps, chunk * span), W.dtype),
+                       cols if keep else self._thread_scratch(
+                           "cols_part" + mode, (1, taps, chunk * span), W.dtype),
                        self._thread_scratch("zT" + mode, (self.filters, chunk * span), W.dtype))
             conv.conv_forward(x4, W2, b, self._geom, self.code, scratch, z, y, first * chunk,
                               min(n, stop * chunk))
 
         threads.run_parts(part, blocks)
-        return cols if training else None
+        return (np.empty((0,) + x4.shape[1:], W.dtype) if keep else x4), (
+            cols if keep else None), chunk, chunk * span
+
+    def _direct_forward(self, x4, W, z, y, training, mode):
+        """direct_forward over parts of the batch; returns (x,) for backward."""
+        b = self._bias(W.dtype, self.params)
+
+        def part(first, stop):
+            xp = self._thread_scratch("xp" + mode, (self._padded_size(1),), W.dtype)
+            direct.direct_forward(x4, W, b, self._geom, self.code, xp, z, y, first, stop)
+
+        threads.run_parts(part, x4.shape[0])
+        return (x4,)
 
     def _winograd_tiles(self, n):
         """(tiles per sample, samples per chunk)."""
         th, tw = winograd.tiles(self._geom)
-        most = min(WINOGRAD_TILES, SMALL_PRODUCT // (self.filters * self.input_shape[0]))
+        f, c = self.filters, self.input_shape[0]
+        most = min(WINOGRAD_TILES, WINOGRAD_CACHE // (16 * (c + f)), SMALL_PRODUCT // (f * c))
         return th * tw, max(1, min(n, most // (th * tw)))
 
     def _winograd_forward(self, x4, W, z, y, training, mode):
-        """winograd_forward over parts of the batch; returns (U, V): the transformed filters
-        and, when training, the input tiles of the whole batch (what backward reads)."""
+        """winograd_forward over parts of the batch; returns (x, U, V) for backward: U = the
+        filters transformed, and the batch's tiles (x empty) or input (V None)."""
         n, channels = x4.shape[0], x4.shape[1]
         per_sample, chunk = self._winograd_tiles(n)
         U = self._scratch("U" + mode, (16, self.filters, channels), W.dtype)
         winograd.filter_transform(W, U)
-        V = self._scratch("V", (16, channels, n * per_sample), W.dtype) if training else None
+        keep = training and 16 * channels * n * per_sample <= KEPT_ELEMENTS
+        V = self._scratch("V", (16, channels, n * per_sample), W.dtype) if keep else None
         b = self._bias(W.dtype, self.params)
 
         def part(first, stop):
             tiles = (16, channels, chunk * per_sample)
-            work = (V if training else self._thread_scratch("V_infer", tiles, W.dtype),
+            work = (V if keep else self._thread_scratch("V_part" + mode, tiles, W.dtype),
                     self._thread_scratch("M", (16, self.filters, chunk * per_sample), W.dtype))
             winograd.winograd_forward(x4, U, b, self._geom, self.code, work, z, y, first, stop)
 
         threads.run_parts(part, n, chunk)
-        return U, V
+        return (np.empty((0,) + x4.shape[1:], W.dtype) if keep else x4), U, V
 
     def backward(self, dy):
         return self._backward(dy, self.code)
@@ -324,34 +305,51 @@ class _Conv(Layer):
         grads = (self.grads["W"].reshape(w2d), self._bias(W.dtype, self.grads), dx)
         if self._winograd:
             self._winograd_backward(code, outputs, dy4, grads)
+        elif self._direct or self._direct_grad:
+            self._direct_backward(W.reshape(w2d), code, outputs, dy4, grads)
         else:
             self._im2col_backward(W.reshape(w2d), code, outputs, dy4, grads)
         return dx.reshape((n,) + self.input_shape) if self.needs_input_grad else None
 
     def _im2col_backward(self, W, code, outputs, dy4, grads):
         """conv_backward over parts of the batch, chunk by chunk as forward ran."""
-        cols, n = self._saved, dy4.shape[0]
-        blocks, taps, width = cols.shape
-        chunk = -(-n // blocks)
+        x, cols, chunk, width = self._saved
+        n, taps, padded = dy4.shape[0], W[0].size, (self._padded_size(chunk),)
         dW, db, dx = grads
 
         def part(first, stop, share):
             if self.needs_input_grad:
                 dcols = self._thread_scratch("dcols", (taps, width), W.dtype)
-                dxp = self._thread_scratch("dxp", (self._padded_size(chunk),), W.dtype)
+                dxp = self._thread_scratch("dxp", padded, W.dtype)
             else:
                 dcols, dxp = np.empty((0, 0), dtype=W.dtype), np.empty(0, dtype=W.dtype)
             dzT = self._thread_scratch("dzT", (self.filters, width), W.dtype)
-            conv.conv_backward(W, self._geom, code, (cols, *outputs), dy4, (*share, dx),
-                               (dzT, dcols, dxp), first * chunk, min(n, stop * chunk))
+            block, xp = (cols, np.empty(0, W.dtype)) if cols is not None else (
+                self._thread_scratch("cols_part", (1, taps, width), W.dtype),
+                self._thread_scratch("xp", padded, W.dtype))
+            conv.conv_backward(W, self._geom, code, (x, block, *outputs), dy4, (*share, dx),
+                               (dzT, dcols, dxp, xp), first * chunk, min(n, stop * chunk))
 
-        dWT, db[...] = self._summed_shares(part, blocks, 1, np.empty((taps, self.filters),
-                                                                     W.dtype), db)
+        dWT, db[...] = self._summed_shares(part, -(-n // chunk), 1,
+                                           np.empty((taps, self.filters), W.dtype), db)
         dW.reshape(self.filters, taps)[...] = dWT.T
+
+    def _direct_backward(self, W, code, outputs, dy4, grads):
+        """direct_backward over parts of the batch."""
+        dW, db, dx = grads
+        size = self._padded_size(1)
+
+        def part(first, stop, share):
+            scratch = (self._thread_scratch("xp", (size,), W.dtype), self._thread_scratch(
+                "dxp", (size,) if self.needs_input_grad else (0,), W.dtype))
+            direct.direct_backward(W, self._geom, code, (self._saved[0], *outputs), dy4,
+                                   (*share, dx), scratch, first, stop)
+
+        dW[...], db[...] = self._summed_shares(part, dy4.shape[0], 1, W, db)
 
     def _winograd_backward(self, code, outputs, dy4, grads):
         """winograd_backward over parts of the batch."""
-        U, V = self._saved
+        x, U, V = self._saved
         dW, db, dx = grads
         channels, dtype = U.shape[2], U.dtype
         per_sample, chunk = self._winograd_tiles(dy4.shape[0])
@@ -361,17 +359,18 @@ class _Conv(Layer):
             scratch = (self._thread_scratch("dM", (16, self.filters, tiles), dtype),
                        self._thread_scratch("dV", (16, channels, tiles)
                                             if self.needs_input_grad else (0, 0, 0), dtype))
-            winograd.winograd_backward(self._geom, code, (U, V, *outputs), dy4, (*share, dx),
-                                       scratch, first, stop)
+            tiles_of = V if V is not None else self._thread_scratch(
+                "V_part", (16, channels, tiles), dtype)
+            winograd.winograd_backward(self._geom, code, (x, U, tiles_of, *outputs), dy4,
+                                       (*share, dx), scratch, first, stop)
 
         dU, db[...] = self._summed_shares(part, dy4.shape[0], chunk, U, db)
         winograd.filter_gradient(dU, dW)
 
     @staticmethod
     def _summed_shares(run, n, min_part, like_w, like_b):
-        """run(first, stop, share) over parts of range(n) on threads, each part writing its
-        share (arrays like like_w and like_b) of the weight and bias gradients; returns
-        their sums."""
+        """run(first, stop, share) over parts of range(n) on threads, each part filling its
+        share (like like_w, like_b) of the weight and bias gradients; returns their sums."""
         shares = []
 
         def part(first, stop):

@@ -116,8 +116,8 @@ def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
     K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y, 0, n)
     dWT, db, dcols, dx = np.empty((k, f), dtype), np.empty_like(b), np.empty_like(cols[0]), \
         np.empty_like(x)
-    K.conv_backward(W, g, code, (cols, y, z), dy, (dWT, db, dx),
-                    (np.empty_like(zT), dcols, np.empty_like(xp)), 0, n)
+    K.conv_backward(W, g, code, (x[:0], cols, y, z), dy, (dWT, db, dx),
+                    (np.empty_like(zT), dcols, np.empty_like(xp), xp[:0]), 0, n)
     ref = reference_forward_backward(*(a.astype(np.float64) for a in (x, W, b)), g,
                                      dy.astype(np.float64), code)
     for got, want in zip((z, y, dWT.T, db), ref[:4], strict=True):
@@ -159,9 +159,9 @@ def test_empty_bias_and_empty_dx_are_skipped():
     K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, (np.empty(0), cols, zT), z, z,
                    0, 2)
     dWT = np.empty((9, 2))
-    K.conv_backward(W, g, activations.LINEAR, (cols, z, z), np.ones_like(z),
+    K.conv_backward(W, g, activations.LINEAR, (x[:0], cols, z, z), np.ones_like(z),
                     (dWT, np.empty(0), np.empty((0, 0, 0, 0))),
-                    (np.empty_like(zT), np.empty((0, 0)), np.empty(0)), 0, 2)
+                    (np.empty_like(zT), np.empty((0, 0)), np.empty(0), np.empty(0)), 0, 2)
     np.testing.assert_allclose(dWT.T, np.ones((2, 32)) @ cols[0].T)
 
 

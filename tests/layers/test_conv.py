@@ -8,7 +8,7 @@ from gradcheck import check_layer_gradients, max_rel_error
 
 from nnx import NnxError, Sequential, layers
 from nnx.layers import conv as conv_module
-from nnx.layers.conv import same_padding
+from nnx.layers.window import same_padding
 
 
 def built(layer, shape, dtype="float64", seed=0):
@@ -190,9 +190,9 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
     whole = layer.forward(x, training=True)
     monkeypatch.setattr(conv_module, "INFERENCE_COLS", 2 * 18 * 12)  # 2 samples per chunk
     np.testing.assert_array_equal(layer.forward(x), whole)
-    assert {a.shape for key, a in layer._buffers.items() if key[0] == "cols_infer"} == {
+    assert {a.shape for key, a in layer._buffers.items() if key[0] == "cols_part_infer"} == {
         (1, 18, 2 * 12)}  # one block per thread
-    assert layer._saved.shape == (1, 18, 9 * 12)  # the training columns are kept for backward
+    assert layer._saved[1].shape == (1, 18, 9 * 12)  # the training columns kept for backward
 
 
 @pytest.mark.parametrize("make,shape", [
@@ -201,12 +201,16 @@ def test_inference_gathers_a_large_batch_in_chunks(monkeypatch):
     (lambda: layers.Conv1D(3, 3, padding="same", activation="tanh"), (2, 9)),
 ])
 @pytest.mark.parametrize("needs_input_grad", [True, False])
+@pytest.mark.parametrize("kept", [True, False])
 def test_a_large_layer_in_chunks_of_samples_gives_the_numbers_of_one_gemm(
-        monkeypatch, make, shape, needs_input_grad):
+        monkeypatch, make, shape, needs_input_grad, kept):
     """Above SMALL_LAYER multiply-adds the batch goes a few samples per GEMM, on threads
-    (here 2 and 1 per chunk): the same outputs and gradients as one GEMM."""
+    (here 2 and 1 per chunk): the same outputs and gradients as one GEMM, with the columns
+    kept from forward or made again in backward."""
     layer = built(make(), shape)
-    layer.needs_input_grad = needs_input_grad
+    layer.needs_input_grad, layer._direct_grad = needs_input_grad, False  # im2col's backward
+    if not kept:
+        monkeypatch.setattr(conv_module, "KEPT_ELEMENTS", 0)
     x, results = inputs((7,) + shape), []
     per_sample = layer._im2col_chunk(1, True)[1] * 3 * layer.params["W"][0].size
     for product in (None, 2 * per_sample, per_sample):
@@ -214,7 +218,8 @@ def test_a_large_layer_in_chunks_of_samples_gives_the_numbers_of_one_gemm(
             monkeypatch.setattr(conv_module, "SMALL_LAYER", 0)
             monkeypatch.setattr(conv_module, "SMALL_PRODUCT", product)
         results.append(training_pass(layer, x) + (layer.forward(x),))
-        assert layer._saved.shape[0] == {None: 1, 2 * per_sample: 4, per_sample: 7}[product]
+        blocks = {None: 1, 2 * per_sample: 4, per_sample: 7}[product]
+        assert layer._saved[1].shape[0] == blocks if kept else layer._saved[1] is None
     for got in results[1:]:  # BLAS may round a product of other sizes differently
         assert_same_pass(got, results[0])
         np.testing.assert_allclose(got[3], results[0][3], rtol=1e-13, atol=1e-14)
@@ -255,33 +260,52 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     assert_same_pass(*results)
 
 
-@pytest.mark.parametrize("padding,activation,shape,samples_per_chunk", [
-    (1, "relu", (2, 6, 6), None),
-    (0, "tanh", (3, 7, 5), 2),  # odd output sizes: the last tile row and column hold one output
-    ("same", "gelu", (2, 5, 8), 3),
-    ((2, 0), None, (1, 4, 9), 1),
+@pytest.mark.parametrize("path,kept", [("_winograd", 1 << 20), ("_winograd", 0),
+                                       ("_direct", 0), ("_direct_grad", 0)])
+@pytest.mark.parametrize("padding,activation,shape,filters,samples_per_chunk", [
+    (1, "relu", (2, 6, 6), 4, None),
+    (0, "tanh", (3, 7, 5), 5, 2),  # odd output sizes: the last tile row and column hold one
+    ("same", "gelu", (2, 5, 8), 3, 3),  # output; odd filter counts: a direct pass takes two
+    ((2, 0), None, (1, 4, 9), 4, 1),
 ])
-def test_winograd_gives_the_im2col_numbers(monkeypatch, padding, activation, shape,
-                                           samples_per_chunk):
-    """Forced onto these few channels, the Winograd path (several chunks of tiles where
-    asked) matches im2col in training, at inference and without the input gradient."""
-    layer = built(layers.Conv2D(4, 3, padding=padding, activation=activation,
+def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept, padding, activation,
+                                           shape, filters, samples_per_chunk):
+    """Forced onto these layers, the Winograd path (several chunks of tiles where asked; the
+    tiles kept from forward or transformed again in backward), the direct loops and their
+    backward after im2col's forward match im2col in training, at inference and without the
+    input gradient."""
+    layer = built(layers.Conv2D(filters, 3, padding=padding, activation=activation,
                                 bias_init={"type": "random_normal"}), shape)
-    assert not layer._winograd
+    layer._winograd = layer._direct = layer._direct_grad = False
+    monkeypatch.setattr(conv_module, "KEPT_ELEMENTS", kept)
     if samples_per_chunk:
         th, tw = (layer.output_shape[1] + 1) // 2, (layer.output_shape[2] + 1) // 2
         monkeypatch.setattr(conv_module, "WINOGRAD_TILES", samples_per_chunk * th * tw)
     x, results = inputs((5,) + shape), []
-    for winograd in (True, False):
-        layer._winograd = winograd
+    for forced in (True, False):
+        setattr(layer, path, forced)
         results.append(training_pass(layer, x) + (layer.forward(x),))
     assert_same_pass(*results, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(results[0][3], results[1][3], rtol=1e-12, atol=1e-13)
-    layer._winograd, layer.needs_input_grad = True, False
+    setattr(layer, path, True)
+    layer.needs_input_grad = False
     first_layer = training_pass(layer, x)
     assert first_layer[1] is None
     for key, grad in results[1][2].items():
         np.testing.assert_allclose(first_layer[2][key], grad, rtol=1e-12, atol=1e-13)
+
+
+def test_direct_loops_in_float32_follow_float64():
+    x = inputs((3, 1, 9, 7))
+    layer32 = built(layers.Conv2D(5, 3, padding=1, activation="relu"), (1, 9, 7), "float32")
+    layer64 = built(layers.Conv2D(5, 3, padding=1, activation="relu"), (1, 9, 7))
+    assert layer32._direct and layer64._direct
+    y32, dx32, grads32 = training_pass(layer32, x.astype(np.float32))
+    y64, dx64, grads64 = training_pass(layer64, x)
+    for got, want in ((y32, y64), (dx32, dx64), (grads32["W"], grads64["W"]),
+                      (grads32["b"], grads64["b"])):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_winograd_in_float32_follows_float64():
@@ -300,14 +324,29 @@ def test_winograd_in_float32_follows_float64():
 @pytest.mark.parametrize("make,channels,winograd", [
     (lambda: layers.Conv2D(32, 3, padding=1), 32, True),
     (lambda: layers.Conv2D(64, 3), 48, True),
-    (lambda: layers.Conv2D(32, 3, padding=1), 16, False),  # im2col: too few channels in
-    (lambda: layers.Conv2D(16, 3, padding=1), 32, False),  # or out
+    (lambda: layers.Conv2D(32, 3, padding=1), 16, True),
+    (lambda: layers.Conv2D(32, 3, padding=1), 8, False),  # im2col: too few channels in
+    (lambda: layers.Conv2D(8, 3, padding=1), 32, False),  # or out
     (lambda: layers.Conv2D(32, 3, stride=2), 32, False),
     (lambda: layers.Conv2D(32, 3, dilation=2), 32, False),
     (lambda: layers.Conv2D(32, 5), 32, False),
 ])
 def test_winograd_takes_wide_3x3_stride_1_layers(make, channels, winograd):
     assert built(make(), (channels, 9, 9))._winograd == winograd
+
+
+@pytest.mark.parametrize("make,channels,direct", [
+    (lambda: layers.Conv2D(16, 3, padding=1), 1, True),
+    (lambda: layers.Conv2D(16, 3), 1, True),
+    (lambda: layers.Conv2D(16, 3, padding=1), 3, False),  # im2col
+    (lambda: layers.Conv2D(16, 3, stride=2), 1, False),
+    (lambda: layers.Conv2D(16, 5), 1, False),
+    (lambda: layers.Conv1D(16, 3), 1, False),
+])
+def test_direct_loops_take_3x3_stride_1_layers_of_one_channel(make, channels, direct):
+    layer = make()
+    shape = (channels, 9) if layer.rank == 1 else (channels, 9, 9)
+    assert built(layer, shape)._direct == direct
 
 
 def test_first_layer_skips_the_input_gradient_but_fills_grads():
