@@ -5,6 +5,8 @@ Direct loops: a pooling pass reads every input once and does no arithmetic worth
 works on the samples first..stop-1 (the layer runs parts of a batch on several threads).
 """
 
+import numpy as np
+
 from nnx.kernels.jit import inline_kernel, kernel
 
 
@@ -23,29 +25,20 @@ def max_pool_forward(x, g, y, argmax, first, stop):
     last NaN wins (as in PyTorch, so divergence shows).
 
     The max is a branch-free select (a data-dependent branch mispredicts on every other
-    element). The common 2x2 window at stride 2 has its own loop that reduces each window as
-    a tree, the two rows' pairs first: the same winner as the sequential scan (a later
-    candidate wins only if larger or NaN), and 20-30% faster than the unrolled scan."""
+    element). The common 2x2 window at stride 2 over an even width has its own kernel."""
+    if (g.kernel_h == 2 and g.kernel_w == 2 and g.stride_h == 2 and g.stride_w == 2
+            and x.shape[3] % 2 == 0):
+        _max_pool_pairs(x, y, argmax, first, stop)
+        return
     channels, width = x.shape[1], x.shape[3]
     ho, wo = y.shape[2], y.shape[3]
     kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
-    pairs = kh == 2 and kw == 2 and sh == 2 and sw == 2
     for n in range(first, stop):
         for c in range(channels):
             plane = x[n, c]
             for oh in range(ho):
                 h0 = oh * sh
                 out, arg = y[n, c, oh], argmax[n, c, oh]
-                if pairs:
-                    top, bottom = plane[h0], plane[h0 + 1]
-                    for ow in range(wo):
-                        w0 = 2 * ow
-                        at = h0 * width + w0
-                        upper, up_at = _take(top[w0], at, top[w0 + 1], at + 1)
-                        lower, low_at = _take(bottom[w0], at + width, bottom[w0 + 1],
-                                              at + width + 1)
-                        out[ow], arg[ow] = _take(upper, up_at, lower, low_at)
-                    continue
                 for ow in range(wo):
                     w0 = ow * sw
                     best, where = plane[h0, w0], h0 * width + w0
@@ -54,6 +47,32 @@ def max_pool_forward(x, g, y, argmax, first, stop):
                         for j in range(w0, w0 + kw):
                             best, where = _take(best, where, row[j], base + j)
                     out[ow], arg[ow] = best, where
+
+
+@kernel
+def _max_pool_pairs(x, y, argmax, first, stop):
+    """max_pool_forward's 2x2 window at stride 2, W even, in two passes over each plane.
+    First the max of each pair of neighbours in a row, over the plane as one flat run: an
+    even width keeps every pair inside its row, and the long loop vectorizes (a loop over
+    one row's Wo windows is too short: LLVM runs it scalar, behind its alias checks). Then
+    the upper pair against the lower one, row by row. A tree with the sequential scan's
+    winner (a later candidate wins only if larger or NaN); 1.3x faster on cnn2d's planes
+    than reducing each window on its own."""
+    channels, width = x.shape[1], x.shape[3]
+    ho, wo = y.shape[2], y.shape[3]
+    pairs = 2 * ho * wo
+    best, where = np.empty(pairs, x.dtype), np.empty(pairs, np.int32)
+    for n in range(first, stop):
+        for c in range(channels):
+            plane = x[n, c].reshape(x.shape[2] * width)
+            for p in range(pairs):
+                best[p], where[p] = _take(plane[2 * p], 2 * p, plane[2 * p + 1], 2 * p + 1)
+            for oh in range(ho):
+                up, down = 2 * oh * wo, (2 * oh + 1) * wo
+                out, arg = y[n, c, oh], argmax[n, c, oh]
+                for ow in range(wo):
+                    out[ow], arg[ow] = _take(best[up + ow], where[up + ow], best[down + ow],
+                                             where[down + ow])
 
 
 @kernel
