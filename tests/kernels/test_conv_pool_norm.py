@@ -10,7 +10,7 @@ from nnx.kernels.geometry import PoolGeometry
 
 @pytest.mark.parametrize("geom", [[2, 2, 2, 2], [3, 2, 2, 2], [2, 2, 2, 1]])
 def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
-    """The unrolled 2x2 stride-2 path and the general one agree with a numpy search."""
+    """The two-pass 2x2 stride-2 path and the general one agree with a numpy search."""
     x = np.random.default_rng(4).standard_normal((2, 3, 5, 6)).astype(np.float32)
     g = PoolGeometry(*geom)
     kh, kw, sh, sw = geom
@@ -38,22 +38,25 @@ def sequential_winner(window):
     return best
 
 
-@pytest.mark.parametrize("geom", [[2, 2, 2, 2], [2, 2, 1, 1]])
-def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom):
-    """The 2x2 stride-2 path reduces each window as a tree; on ties (small integers) and
-    NaNs it still picks what a left-to-right, top-to-bottom scan picks."""
+@pytest.mark.parametrize("geom,size", [([2, 2, 2, 2], (6, 6)), ([2, 2, 2, 2], (7, 8)),
+                                       ([2, 2, 2, 2], (6, 7)), ([2, 2, 1, 1], (6, 6))])
+def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom, size):
+    """The 2x2 stride-2 path over an even width reduces row pairs, then rows, as a tree; on
+    ties (small integers) and NaNs it still picks what a left-to-right, top-to-bottom scan
+    picks, as the general path does (odd width)."""
     rng = np.random.default_rng(7)
-    x = rng.integers(0, 3, (4, 3, 6, 6)).astype(np.float64)
+    x = rng.integers(0, 3, (4, 3) + size).astype(np.float64)
     x[rng.random(x.shape) < 0.15] = np.nan
     g = PoolGeometry(*geom)
     kh, kw, sh, sw = geom
-    ho, wo = (6 - kh) // sh + 1, (6 - kw) // sw + 1
+    height, width = size
+    ho, wo = (height - kh) // sh + 1, (width - kw) // sw + 1
     y, argmax = np.empty((4, 3, ho, wo)), np.empty((4, 3, ho, wo), np.int32)
     pool.max_pool_forward(x, g, y, argmax, 0, len(x))
     for n, c, oh, ow in np.ndindex(y.shape):
         window = x[n, c, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw].ravel()
         k = sequential_winner(window)
-        assert argmax[n, c, oh, ow] == (oh * sh + k // kw) * 6 + ow * sw + k % kw
+        assert argmax[n, c, oh, ow] == (oh * sh + k // kw) * width + ow * sw + k % kw
         np.testing.assert_array_equal(y[n, c, oh, ow], window[k])
 
 
