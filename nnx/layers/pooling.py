@@ -64,9 +64,7 @@ class _Pool(Layer):
 class _MaxPool(_Pool):
     def create_params(self, input_shape, rng):
         super().create_params(input_shape, rng)
-        # the common 2x2 window at stride 2 over an even width has kernels of its own
-        self._pairs = (tuple(self._geom) == (2, 2, 2, 2)
-                       and as_2d(input_shape, self.rank)[-1] % 2 == 0)
+        self._pairs = tuple(self._geom) == (2, 2, 2, 2)  # the common window: kernels of its own
 
     def _pool_forward(self, x4, y, training):
         argmax = np.empty(y.shape, dtype=np.uint8 if self._pairs else np.int32)
