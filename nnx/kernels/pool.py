@@ -81,7 +81,7 @@ def max_pool_pairs_forward(x, y, corner, first, stop):
     loop that vectorizes (a loop over one row's Wo windows is too short: LLVM runs it
     scalar, behind its alias checks). Then the upper pair against the lower one, row by
     row. A tree with the sequential scan's winner (a later candidate wins only if larger
-    or NaN); 1.6-1.8x faster on cnn2d's planes than a tree per window."""
+    or NaN); 1.5-1.8x faster on cnn2d's planes than a tree per window."""
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
     ho, wo = y.shape[2], y.shape[3]
     pairs = 2 * ho * wo
@@ -105,8 +105,10 @@ def max_pool_pairs_forward(x, y, corner, first, stop):
 @kernel
 def max_pool_pairs_backward(dy, corner, dx, first, stop):
     """max_pool_backward for max_pool_pairs_forward's windows (a last odd row or column of
-    dx, in no window, is zero). A corner's offset from its window's top left comes from a table of
-    four: 10% faster than computing it from the bits."""
+    dx, in no window, is zero). A corner's offset from its window's top left comes from a
+    table of four, 5-10% faster than computing it from the bits; the decoding makes this
+    kernel 10-30% slower than max_pool_backward alone, the same within a training step
+    (benchmarks/profile_step.py), where writing dx to memory bounds both."""
     channels, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
     ho, wo = dy.shape[2], dy.shape[3]
     offset = np.array([0, 1, width, width + 1])
