@@ -62,16 +62,27 @@ class _Pool(Layer):
 
 
 class _MaxPool(_Pool):
+    def create_params(self, input_shape, rng):
+        super().create_params(input_shape, rng)
+        self._pairs = tuple(self._geom) == (2, 2, 2, 2)  # the common window: kernels of its own
+
     def _pool_forward(self, x4, y, training):
-        argmax = np.empty(y.shape, dtype=np.int32)
-        self._in_parts(len(x4), lambda first, stop: pool.max_pool_forward(
-            x4, self._geom, y, argmax, first, stop))
+        argmax = np.empty(y.shape, dtype=np.uint8 if self._pairs else np.int32)
+
+        def run(first, stop):
+            if self._pairs:
+                pool.max_pool_pairs_forward(x4, y, argmax, first, stop)
+            else:
+                pool.max_pool_forward(x4, self._geom, y, argmax, first, stop)
+
+        self._in_parts(len(x4), run)
         if training:
             self._argmax = argmax
 
     def _pool_backward(self, dy4, dx):
-        self._in_parts(len(dy4), lambda first, stop: pool.max_pool_backward(
-            dy4, self._argmax, dx, first, stop))
+        backward = pool.max_pool_pairs_backward if self._pairs else pool.max_pool_backward
+        argmax = self._argmax
+        self._in_parts(len(dy4), lambda first, stop: backward(dy4, argmax, dx, first, stop))
 
 
 class _AvgPool(_Pool):

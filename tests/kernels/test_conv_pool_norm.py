@@ -1,5 +1,6 @@
-"""Pooling and batch-norm kernels: both max-pool paths find the first argmax (the last NaN),
-float32 stays float32, and batch statistics keep their digits on large float32 batches."""
+"""Pooling and batch-norm kernels: both max-pool kernels find the first argmax (the last NaN)
+and agree bit for bit, float32 stays float32, and batch statistics keep their digits on large
+float32 batches."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from nnx.kernels.geometry import PoolGeometry
 
 @pytest.mark.parametrize("geom", [[2, 2, 2, 2], [3, 2, 2, 2], [2, 2, 2, 1]])
 def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
-    """The unrolled 2x2 stride-2 path and the general one agree with a numpy search."""
+    """The general kernel (also on the 2x2 stride-2 window) agrees with a numpy search."""
     x = np.random.default_rng(4).standard_normal((2, 3, 5, 6)).astype(np.float32)
     g = PoolGeometry(*geom)
     kh, kw, sh, sw = geom
@@ -38,23 +39,63 @@ def sequential_winner(window):
     return best
 
 
-@pytest.mark.parametrize("geom", [[2, 2, 2, 2], [2, 2, 1, 1]])
-def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom):
-    """The 2x2 stride-2 path reduces each window as a tree; on ties (small integers) and
-    NaNs it still picks what a left-to-right, top-to-bottom scan picks."""
-    rng = np.random.default_rng(7)
-    x = rng.integers(0, 3, (4, 3, 6, 6)).astype(np.float64)
-    x[rng.random(x.shape) < 0.15] = np.nan
-    g = PoolGeometry(*geom)
+def pair_positions(corner, width):
+    """The flat positions in the plane of max_pool_pairs_forward's corners (2 * row + column)."""
+    oh, ow = np.indices(corner.shape[2:])
+    return (2 * oh + corner // 2) * width + 2 * ow + corner % 2
+
+
+def max_pool(x, geom, pairs):
+    """(y, argmax as flat positions) from the general kernel or the 2x2 stride-2 one."""
     kh, kw, sh, sw = geom
-    ho, wo = (6 - kh) // sh + 1, (6 - kw) // sw + 1
-    y, argmax = np.empty((4, 3, ho, wo)), np.empty((4, 3, ho, wo), np.int32)
-    pool.max_pool_forward(x, g, y, argmax, 0, len(x))
+    shape = x.shape[:2] + ((x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1)
+    y = np.empty(shape, x.dtype)
+    if pairs:
+        corner = np.empty(shape, np.uint8)
+        pool.max_pool_pairs_forward(x, y, corner, 0, len(x))
+        return y, pair_positions(corner, x.shape[3])
+    argmax = np.empty(shape, np.int32)
+    pool.max_pool_forward(x, PoolGeometry(*geom), y, argmax, 0, len(x))
+    return y, argmax
+
+
+@pytest.mark.parametrize("geom,size,pairs", [
+    ([2, 2, 2, 2], (6, 6), True), ([2, 2, 2, 2], (7, 8), True), ([2, 2, 2, 2], (6, 7), True),
+    ([2, 2, 2, 2], (6, 6), False), ([2, 2, 1, 1], (6, 6), False)])
+def test_max_pool_ties_and_nans_follow_the_sequential_scan(geom, size, pairs):
+    """The 2x2 kernel reduces a window as a tree; on ties (small integers) and NaNs it still
+    picks what the general kernel's left-to-right, top-to-bottom scan picks."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (4, 3) + size).astype(np.float64)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    kh, kw, sh, sw = geom
+    y, argmax = max_pool(x, geom, pairs)
     for n, c, oh, ow in np.ndindex(y.shape):
         window = x[n, c, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw].ravel()
         k = sequential_winner(window)
-        assert argmax[n, c, oh, ow] == (oh * sh + k // kw) * 6 + ow * sw + k % kw
+        assert argmax[n, c, oh, ow] == (oh * sh + k // kw) * size[1] + ow * sw + k % kw
         np.testing.assert_array_equal(y[n, c, oh, ow], window[k])
+
+
+@pytest.mark.parametrize("size", [(16, 16), (7, 14), (8, 9)])
+def test_max_pool_pairs_kernels_match_the_general_ones_bit_for_bit(size):
+    """float32 with ties, NaNs and signed zeros; dx keeps an odd last row or column 0."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2, 3, (3, 4) + size).astype(np.float32)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[x == 0] = np.where(rng.random((x == 0).sum()) < 0.5, 0.0, -0.0)
+    y, argmax = max_pool(x, [2, 2, 2, 2], False)
+    y2, positions = max_pool(x, [2, 2, 2, 2], True)
+    np.testing.assert_array_equal(y2.view(np.int32), y.view(np.int32))
+    np.testing.assert_array_equal(positions, argmax)
+    corner = np.empty(y.shape, np.uint8)
+    pool.max_pool_pairs_forward(x, y2, corner, 0, len(x))
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dy[rng.random(dy.shape) < 0.1] = -0.0
+    dx, dx2 = np.full_like(x, np.nan), np.full_like(x, np.nan)
+    pool.max_pool_backward(dy, argmax, dx, 0, len(x))
+    pool.max_pool_pairs_backward(dy, corner, dx2, 0, len(x))
+    np.testing.assert_array_equal(dx2.view(np.int32), dx.view(np.int32))
 
 
 def test_avg_pool_float32_stays_float32():

@@ -34,6 +34,7 @@ def windows(x, size, stride):
 POOL2D_CASES = [  # pool_size, stride, input (C, H, W)
     (2, None, (2, 6, 6)),
     (2, None, (2, 7, 9)),
+    (2, None, (2, 7, 8)),
     (3, 2, (2, 9, 8)),
     ((2, 3), (1, 2), (3, 5, 8)),
     (3, 1, (1, 5, 5)),
