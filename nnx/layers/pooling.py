@@ -11,7 +11,7 @@ import numpy as np
 from nnx.kernels import lazy
 from nnx.kernels.geometry import PoolGeometry
 from nnx.layers.base import Layer
-from nnx.layers.conv import as_2d, config_value, expects_rank, size_tuple, window_outputs
+from nnx.layers.window import as_2d, config_value, expects_rank, size_tuple, window_outputs
 
 pool = lazy("pool")
 threads = lazy("threads")
