@@ -29,6 +29,7 @@ A whole layer can run over parts too (a transformer block, nnx/layers/transforme
 its range whole, on that thread: no part waits on the pool it is part of.
 """
 
+import itertools
 import os
 import platform
 import threading
@@ -117,6 +118,7 @@ def caller_sleeps(flags, posted):
 
 
 _blas = None
+_counts = None  # (get, set) of each library's thread count
 _local = threading.local()  # .in_part: this thread runs a part (BLAS is held to one thread)
 
 
@@ -132,21 +134,36 @@ def _blas_libraries():
     return _blas
 
 
+def _thread_counts(lib):
+    """(get, set) of an OpenBLAS library's thread count: its own functions, called directly
+    (threadpoolctl's checks around each call cost more than the call: lstm's step spent
+    ~30 us more in one_blas_thread through them), or threadpoolctl's on OpenMP."""
+    if lib.threading_layer != "openmp":
+        for prefix, suffix in itertools.product(("", "scipy_"), ("", "64_", "_64")):
+            get = getattr(lib.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
+            if get is not None:
+                return get, getattr(lib.dynlib, f"{prefix}openblas_set_num_threads{suffix}")
+    return (lambda: lib.num_threads), lib.set_num_threads
+
+
 @contextmanager
 def one_blas_thread():
     """OpenBLAS held to one thread inside the block; its thread counts are restored after.
     Inside a part it is held already: nothing to do."""
+    global _counts
     if getattr(_local, "in_part", False):
         yield
         return
-    blas = [(lib, lib.num_threads) for lib in _blas_libraries()]
-    for lib, _ in blas:
-        lib.set_num_threads(1)
+    if _counts is None:
+        _counts = [_thread_counts(lib) for lib in _blas_libraries()]
+    blas = [(set_count, get()) for get, set_count in _counts]
+    for set_count, _ in blas:
+        set_count(1)
     try:
         yield
     finally:
-        for lib, count in blas:
-            lib.set_num_threads(count)
+        for set_count, count in blas:
+            set_count(count)
 
 
 def part_count(n, min_part=1):
