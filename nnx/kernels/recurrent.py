@@ -218,6 +218,17 @@ def zero_grads(grads):
 
 
 @kernel
+def add_grads(grads, share):
+    """grads += another part's share of them, array by array (one call instead of four
+    numpy additions: the layer's backward spent ~20 us on those after the parts)."""
+    dW_ih, dW_hh, db_ih, db_hh = grads
+    dW_ih += share[0]
+    dW_hh += share[1]
+    db_ih += share[2]
+    db_hh += share[3]
+
+
+@kernel
 def carry_masked(mask, t, prev, new):
     """new[n] = prev[n] for the samples n whose step t is padding; both (N, H)."""
     if mask.shape[0] == 0:

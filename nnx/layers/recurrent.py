@@ -153,12 +153,11 @@ class Recurrent(Layer):
         bounds = threads.part_bounds(n, threads.part_count(n, MIN_PART))
         shapes = ((G, F), grads[1].shape, (G,), (G if self.own_hidden_bias else 0,))
         shares = [(*grads[:3], grads[3] if self.own_hidden_bias else work("no db_hh", (0,)))]
-        shares += [tuple(work(f"part {i} share {k}", shape) for k, shape in enumerate(shapes))
+        shares += [tuple(work(("share", i, k), shape) for k, shape in enumerate(shapes))
                    for i in range(1, len(bounds) - 1)]
         threads.run_over(lambda i, first, stop: run(first, stop, shares[i]), bounds)
         for share in shares[1:]:
-            for grad, part in zip(shares[0], share, strict=True):
-                np.add(grad, part, out=grad)
+            rnn.add_grads(shares[0], share)
         if not self.own_hidden_bias:
             grads[3][:] = grads[2]
 
