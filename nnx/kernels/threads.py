@@ -29,6 +29,7 @@ A whole layer can run over parts too (a transformer block, nnx/layers/transforme
 its range whole, on that thread: no part waits on the pool it is part of.
 """
 
+import atexit
 import itertools
 import os
 import platform
@@ -187,25 +188,50 @@ def _run_part(fn, i, start, stop):
         _local.in_part = held
 
 
-_helpers = None  # (pid, flags, jobs, wake condition, done condition, the busy lock)
+_helpers = None  # (pid, flags, jobs, wake condition, done condition, busy lock, threads)
 
 
 def _start_helpers(count):
     """The helper threads (new ones after a fork: a child has no threads), at least `count`."""
     global _helpers
     if _helpers is None or _helpers[0] != os.getpid() or len(_helpers[2]) < count:
-        flags = np.zeros((count, 24), np.int64)
-        _helpers = (os.getpid(), flags, [None] * count, threading.Condition(),
-                    threading.Condition(), threading.Lock())
+        _stop_helpers()
+        threads = []
+        _helpers = (os.getpid(), np.zeros((count, 24), np.int64), [None] * count,
+                    threading.Condition(), threading.Condition(), threading.Lock(), threads)
         for k in range(count):
-            threading.Thread(target=_serve, args=(_helpers, k), name=f"nnx-part-{k + 1}",
-                             daemon=True).start()
+            threads.append(threading.Thread(target=_serve, args=(_helpers, k),
+                                            name=f"nnx-part-{k + 1}", daemon=True))
+            threads[-1].start()
     return _helpers
+
+
+def _stop_helpers():
+    """Ends this process's helper threads, unless another thread's parts hold them: at exit,
+    so that none runs compiled code while the interpreter unloads numba's, and before a
+    larger set replaces them."""
+    global _helpers
+    if _helpers is None or _helpers[0] != os.getpid():
+        return
+    _, flags, jobs, wake, _, busy, threads = _helpers
+    if not busy.acquire(blocking=False):
+        return
+    for k in range(len(jobs)):
+        jobs[k] = (None, 0, 0, 0)
+        flags[k, POSTED] += 1
+    with wake:
+        wake.notify_all()
+    for thread in threads:
+        thread.join(timeout=1)
+    _helpers = None
+
+
+atexit.register(_stop_helpers)
 
 
 def _serve(helpers, k):
     """Helper k's loop: wait for a job (spinning, then asleep), run it, report it done."""
-    _, flags, jobs, wake, done, _ = helpers
+    _, flags, jobs, wake, done, _, _ = helpers
     row, seen = flags[k], 0
     posted = spin_until(row, POSTED, 1, SPINS)
     while True:
@@ -215,6 +241,8 @@ def _serve(helpers, k):
                     wake.wait()
         seen += 1
         fn, i, start, stop = jobs[k]
+        if fn is None:
+            return
         try:
             _run_part(fn, i, start, stop)
             jobs[k] = None
@@ -246,7 +274,7 @@ def run_over(fn, bounds):
     if parts == 1:
         fn(0, bounds[0], bounds[1])
         return
-    _, flags, jobs, wake, done, busy = _start_helpers(parts - 1)
+    _, flags, jobs, wake, done, busy, _ = _start_helpers(parts - 1)
     if not busy.acquire(blocking=False):  # another thread's parts hold the helpers
         for i in range(parts):
             _run_part(fn, i, bounds[i], bounds[i + 1])
