@@ -261,10 +261,12 @@ def _wait_done(row, done):
     posted = row[POSTED]
     if spin_until(row, DONE, posted, SPINS):
         return
-    with done:
-        while not caller_sleeps(row, posted):
-            done.wait()
-    row[CALLER_SLEEPS] = 0
+    try:
+        with done:
+            while not caller_sleeps(row, posted):
+                done.wait()
+    finally:
+        row[CALLER_SLEEPS] = 0
 
 
 def run_over(fn, bounds):
