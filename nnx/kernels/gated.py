@@ -82,11 +82,12 @@ def lstm_steps(params, mask, x, hs, cs, tanh_c, gates, first, stop):
     scale = gate_scales(4, 2, H, hs)
     hs[0, first:stop] = 0
     cs[0, first:stop] = 0
-    input_projection(x, W_ih, gates, first, stop)
+    W_t = np.ascontiguousarray(W_ih.T)
     part = mask[:, first:stop]
     hh = np.empty((stop - first, 4 * H), hs.dtype)
     W_hh_t = aligned_copy(W_hh.T)
     for t in range(gates.shape[0]):
+        input_projection(x[t, first:stop], W_t, gates[t, first:stop])
         hidden_projection(hs, t, first, stop, W_hh_t, hh)
         lstm_cell(gates[t, first:stop], hh, b, scale, cs[t, first:stop], cs[t + 1, first:stop],
                   tanh_c[t, first:stop], hs[t + 1, first:stop])
@@ -174,11 +175,12 @@ def gru_steps(params, mask, x, hs, gates, hn, first, stop):
     H = W_hh.shape[1]
     b_rz = b_ih[:2 * H] + b_hh[:2 * H]
     hs[0, first:stop] = 0
-    input_projection(x, W_ih, gates, first, stop)
+    W_t = np.ascontiguousarray(W_ih.T)
     part = mask[:, first:stop]
     hh = np.empty((stop - first, 3 * H), hs.dtype)
     W_hh_t = aligned_copy(W_hh.T)
     for t in range(gates.shape[0]):
+        input_projection(x[t, first:stop], W_t, gates[t, first:stop])
         hidden_projection(hs, t, first, stop, W_hh_t, hh)
         gru_cell(gates[t, first:stop], hh, b_rz, b_ih[2 * H:], b_hh[2 * H:], hn[t, first:stop],
                  hs[t, first:stop], hs[t + 1, first:stop])

@@ -137,31 +137,29 @@ class Recurrent(Layer):
         raise NotImplementedError
 
     @staticmethod
-    def in_parts(n, run, *share_shapes, dtype=None):
-        """run(first, stop, shares) over parts of the n samples, on threads (samples are
-        independent through time); `shares` holds one array per shape for the part's share of
-        the gradients. Returns the shares summed over the parts."""
-        results = []
+    def in_parts(n, run):
+        """run(first, stop) over parts of the n samples, on threads (samples are independent
+        through time)."""
+        threads.run_parts(run, n, MIN_PART)
 
-        def part(first, stop):
-            shares = tuple(np.empty(shape, dtype) for shape in share_shapes)
-            run(first, stop, shares)
-            results.append(shares)
-
-        threads.run_parts(part, n, MIN_PART)
-        return tuple(sum(shares[i] for shares in results) for i in range(len(share_shapes)))
-
-    def backward_in_parts(self, x, grads, run):
+    def backward_in_parts(self, x, grads, work, run):
         """run(first, stop, shares): the layer's backward loop over parts of the batch, each
         adding up its share of (dW_ih, dW_hh, db_ih, db_hh); grads gets their sums. db_hh is
-        db_ih but where the hidden bias has a gradient of its own (`own_hidden_bias`)."""
+        db_ih but where the hidden bias has a gradient of its own (`own_hidden_bias`). The
+        first part writes its shares into grads, the others into buffers kept for the next
+        call, added to grads in part order."""
         G, F = grads[0].shape
-        shares = self.in_parts(x.shape[1], run, (G, F), grads[1].shape, (G,),
-                               (G if self.own_hidden_bias else 0,), dtype=x.dtype)
-        dW_ih, dW_hh, db_ih, db_hh = shares
-        for grad, share in zip(grads, (dW_ih, dW_hh, db_ih,
-                                       db_hh if self.own_hidden_bias else db_ih), strict=True):
-            grad[:] = share
+        n = x.shape[1]
+        bounds = threads.part_bounds(n, threads.part_count(n, MIN_PART))
+        shapes = ((G, F), grads[1].shape, (G,), (G if self.own_hidden_bias else 0,))
+        shares = [(*grads[:3], grads[3] if self.own_hidden_bias else work("no db_hh", (0,)))]
+        shares += [tuple(work(("share", i, k), shape) for k, shape in enumerate(shapes))
+                   for i in range(1, len(bounds) - 1)]
+        threads.run_over(lambda i, first, stop: run(first, stop, shares[i]), bounds)
+        for share in shares[1:]:
+            rnn.add_grads(shares[0], share)
+        if not self.own_hidden_bias:
+            grads[3][:] = grads[2]
 
     # -- helpers ----------------------------------------------------------------------
     def _weights(self):
@@ -239,13 +237,15 @@ class SimpleRNN(Recurrent):
     def run_forward(self, x, params, mask, work):
         T, N, _ = x.shape
         hs = work("hs", (T + 1, N, self.units))
-        self.in_parts(N, lambda first, stop, _: rnn.rnn_steps(params, self.code, mask, x, hs,
-                                                              first, stop))
+        self.in_parts(N, lambda first, stop: rnn.rnn_steps(params, self.code, mask, x, hs,
+                                                           first, stop))
         return hs, None
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
-        self.backward_in_parts(x, grads, lambda first, stop, shares: rnn.rnn_steps_backward(
-            params, self.code, mask, x, hs, dhs, shares, dx, first, stop))
+        def run(first, stop, shares):
+            rnn.rnn_steps_backward(params, self.code, mask, x, hs, dhs, shares, dx, first, stop)
+
+        self.backward_in_parts(x, grads, work, run)
 
 
 class LSTM(Recurrent):
@@ -258,14 +258,17 @@ class LSTM(Recurrent):
         H = self.units
         hs, cs = work("hs", (T + 1, N, H)), work("cs", (T + 1, N, H))
         tanh_c, gates = work("tanh_c", (T, N, H)), work("gates", (T, N, 4 * H))
-        self.in_parts(N, lambda first, stop, _: gated.lstm_steps(params, mask, x, hs, cs,
-                                                               tanh_c, gates, first, stop))
+        self.in_parts(N, lambda first, stop: gated.lstm_steps(params, mask, x, hs, cs, tanh_c,
+                                                            gates, first, stop))
         return hs, (cs, tanh_c, gates)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         saved = (hs, *cache)
-        self.backward_in_parts(x, grads, lambda first, stop, shares: gated.lstm_steps_backward(
-            params, mask, x, saved, dhs, shares, dx, first, stop))
+
+        def run(first, stop, shares):
+            gated.lstm_steps_backward(params, mask, x, saved, dhs, shares, dx, first, stop)
+
+        self.backward_in_parts(x, grads, work, run)
 
 
 class GRU(Recurrent):
@@ -280,14 +283,17 @@ class GRU(Recurrent):
         H = self.units
         hs, hn = work("hs", (T + 1, N, H)), work("hn", (T, N, H))
         gates = work("gates", (T, N, 3 * H))
-        self.in_parts(N, lambda first, stop, _: gated.gru_steps(params, mask, x, hs, gates, hn,
-                                                              first, stop))
+        self.in_parts(N, lambda first, stop: gated.gru_steps(params, mask, x, hs, gates, hn,
+                                                           first, stop))
         return hs, (gates, hn)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         saved = (hs, *cache)
-        self.backward_in_parts(x, grads, lambda first, stop, shares: gated.gru_steps_backward(
-            params, mask, x, saved, dhs, shares, dx, first, stop))
+
+        def run(first, stop, shares):
+            gated.gru_steps_backward(params, mask, x, saved, dhs, shares, dx, first, stop)
+
+        self.backward_in_parts(x, grads, work, run)
 
 
 RECURRENT_LAYERS = Registry("recurrent layer type", {

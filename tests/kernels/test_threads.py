@@ -1,8 +1,11 @@
 """Batch parts on threads: every item is run exactly once, parts respect the minimum size,
 a run_parts inside a part runs whole on its thread, an error in a part reaches the caller,
+the helper threads end when stopped (at exit) and new ones take over,
 and attention (and a whole transformer block) split over parts gives the numbers of one
 pass."""
 
+import subprocess
+import sys
 import threading
 
 import numba
@@ -67,6 +70,32 @@ def test_an_error_in_a_part_reaches_the_caller(three_threads):
 
     with pytest.raises(ValueError, match="part"):
         threads.run_parts(fail_late, 9)
+
+
+def test_helpers_end_when_stopped_and_new_ones_start_after(three_threads):
+    threads.run_parts(lambda start, stop: None, 6)
+    helpers = threads._helpers[-1]
+    assert len(helpers) == 2 and all(thread.is_alive() for thread in helpers)
+    threads._stop_helpers()  # as at exit: no helper runs compiled code while numba unloads
+    assert not any(thread.is_alive() for thread in helpers)
+    seen, lock = [], threading.Lock()
+
+    def record(start, stop):
+        with lock:
+            seen.append(start)
+
+    threads.run_parts(record, 6)
+    assert sorted(seen) == [0, 2, 4]
+
+
+def test_a_process_ends_cleanly_right_after_its_parts():
+    script = ("import numba\n"
+              "from nnx.kernels import threads\n"
+              "numba.get_num_threads = lambda: 3\n"
+              "threads.run_parts(lambda start, stop: None, 6)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_attention_in_parts_gives_the_numbers_of_one_pass(monkeypatch):
