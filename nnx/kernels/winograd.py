@@ -186,35 +186,33 @@ def output_gradient(dz, first, count, g, dM):
     (outputs past an odd edge count as 0).
 
     A plane at a time, in two passes of long loops: the row combinations of A (top, sum,
-    difference, -bottom of each tile's two rows) into R (4, th * 2tw), then the same
-    combinations of each R's column pairs straight into the plane's run of tiles in dM.
-    Tile row by tile row instead (loops of tw, a slice per row and combination), the pass
-    took 3-4x as long."""
+    difference, -bottom of each tile's two rows) into R (4, th * 2tw), one loop over the
+    plane kept as its even and its odd rows, then the same combinations of each R's column
+    pairs straight into the plane's run of tiles in dM. Tile row by tile row instead (loops
+    of 2tw, a slice per row and combination), the first pass took 3-4x as long."""
     th, tw = tiles(g)
     ho, wo = g.out_h, g.out_w
     filters = dM.shape[1]
     per_sample, width = th * tw, 2 * tw
-    padded = np.zeros((2 * th, width), dz.dtype)  # the plane; odd edges stay 0
-    R = np.empty((4, th * width), dz.dtype)
+    size = th * width
+    rows = np.zeros((2, size), dz.dtype)  # the plane's even and odd rows; odd edges stay 0
+    top, bottom = rows[0], rows[1]
+    R = np.empty((4, size), dz.dtype)
     r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
     for m in range(count):
         for f in range(filters):
             plane = dz[first + m, f]
             for h in range(ho):
-                dst, src = padded[h], plane[h]
+                at = h // 2 * width
+                dst, src = rows[h % 2, at:at + wo], plane[h]
                 for w in range(wo):
                     dst[w] = src[w]
-            for ty in range(th):
-                top, bottom = padded[2 * ty], padded[2 * ty + 1]
-                base = ty * width
-                s0, s1 = r0[base:base + width], r1[base:base + width]
-                s2, s3 = r2[base:base + width], r3[base:base + width]
-                for u in range(width):
-                    a, b = top[u], bottom[u]
-                    s0[u] = a
-                    s1[u] = a + b
-                    s2[u] = a - b
-                    s3[u] = -b
+            for u in range(size):
+                a, b = top[u], bottom[u]
+                r0[u] = a
+                r1[u] = a + b
+                r2[u] = a - b
+                r3[u] = -b
             p = m * per_sample
             for i in range(4):
                 r = R[i]
