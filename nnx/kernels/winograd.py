@@ -233,15 +233,21 @@ def input_gradient(dV, first, count, g, dx):
 
     The adjoint of input_transform, pass by pass: B across each tile's columns from the
     plane's run of tiles in dV into L and R (patch columns 2t, 2t+1 and 2t+2, 2t+3), their
-    sum per tile row, then B down the rows into a padded plane, cropped into dx."""
+    sum per tile row into S (rows of the padded plane's pitch 2tw + 2), then B down the
+    rows in long loops over the plane, into its even and odd rows, cropped into dx."""
     _, channels, height, width = dx.shape
     th, tw = tiles(g)
     pt, pl = g.pad_top, g.pad_left
     per_sample, pitch = th * tw, 2 * tw
-    acc = np.empty((2 * th + 2, pitch + 2), dx.dtype)  # one padded plane
+    wide = pitch + 2
+    size = th * wide
     L = np.empty((4, th * pitch), dx.dtype)
     R = np.empty((4, th * pitch), dx.dtype)
-    row = np.empty((4, pitch + 2), dx.dtype)  # L + R shifted, of one tile row
+    S = np.empty((4, size), dx.dtype)
+    s0, s1, s2, s3 = S[0], S[1], S[2], S[3]
+    rows = np.empty((2, size + wide), dx.dtype)  # the padded plane's even and odd rows
+    even, odd = rows[0], rows[1]
+    below_even, below_odd = even[wide:], odd[wide:]
     for m in range(count):
         p = m * per_sample
         for c in range(channels):
@@ -254,27 +260,25 @@ def input_gradient(dV, first, count, g, dx):
                     lo[2 * q + 1] = d1[q] - d2[q] + d3[q]
                     hi[2 * q] = d1[q] + d2[q] - d0[q]
                     hi[2 * q + 1] = -d3[q]
-            acc[:, :] = 0
-            for ty in range(th):
-                base = ty * pitch
-                for k in range(4):
-                    w = row[k]
-                    lo, hi = L[k, base:base + pitch], R[k, base:base + pitch]
+                for ty in range(th):
+                    w = S[k, ty * wide:(ty + 1) * wide]
+                    lo, hi = L[k, ty * pitch:(ty + 1) * pitch], R[k, ty * pitch:(ty + 1) * pitch]
                     w[0], w[1] = lo[0], lo[1]
                     for u in range(2, pitch):
                         w[u] = lo[u] + hi[u - 2]
                     w[pitch], w[pitch + 1] = hi[pitch - 2], hi[pitch - 1]
-                a, b, c2, d = row[0], row[1], row[2], row[3]
-                r0, r1 = acc[2 * ty], acc[2 * ty + 1]
-                r2, r3 = acc[2 * ty + 2], acc[2 * ty + 3]
-                for u in range(pitch + 2):
-                    r0[u] += a[u]
-                    r1[u] += b[u] - c2[u] + d[u]
-                    r2[u] += b[u] + c2[u] - a[u]
-                    r3[u] -= d[u]
+            for i in range(size):
+                even[i] = s0[i]
+                odd[i] = s1[i] - s2[i] + s3[i]
+            even[size:] = 0
+            odd[size:] = 0
+            for i in range(size):
+                below_even[i] += s1[i] + s2[i] - s0[i]
+                below_odd[i] -= s3[i]
             out = dx[first + m, c]
             for h in range(height):
-                src, dst = acc[h + pt, pl:pl + width], out[h]
+                at = (h + pt) // 2 * wide + pl
+                src, dst = rows[(h + pt) % 2, at:at + width], out[h]
                 for u in range(width):
                     dst[u] = src[u]
 
