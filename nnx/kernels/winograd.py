@@ -39,6 +39,7 @@ import numpy as np
 
 from nnx.kernels.activations import activate, activation_grad
 from nnx.kernels.blas import gemm
+from nnx.kernels.conv import add_row_sums
 from nnx.kernels.jit import kernel
 
 
@@ -362,12 +363,7 @@ def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
                             y[start + m].reshape(filters, plane),
                             z[start + m].reshape(filters, plane), code, d)
             if has_bias:
-                for f in range(filters):
-                    row = d[f]
-                    total = row.dtype.type(0.0)
-                    for q in range(plane):
-                        total += row[q]
-                    db[f] += total
+                add_row_sums(d, db)
         output_gradient(dz, 0, count, g, dM)
         v_start = 0 if again else start * per_sample
         if again:
