@@ -50,7 +50,7 @@ import numpy as np
 from nnx.kernels.activations import activate, activation_grad
 from nnx.kernels.blas import gemm
 from nnx.kernels.codes import LINEAR
-from nnx.kernels.jit import kernel
+from nnx.kernels.jit import kernel, reassociating_kernel
 
 
 @kernel
@@ -135,6 +135,18 @@ def padded_shape(g):
 def pitch(g):
     """Columns per output row: Wp in the flat layout, Wo in the gathered one."""
     return padded_shape(g)[1] if g.flat else g.out_w
+
+
+@reassociating_kernel
+def add_row_sums(a, out):
+    """out (n,) += the sums of the rows of a (n, m): a bias gradient from dL/dz. In any order
+    (reassoc), so that the sums vectorize: in order, a float32 sum runs one addition at a
+    time (32 filters of 14x14, 32 samples: 0.1 ms of a 1.24 ms Winograd backward)."""
+    for i in range(a.shape[0]):
+        row, total = a[i], a.dtype.type(0.0)
+        for j in range(a.shape[1]):
+            total += row[j]
+        out[i] += total
 
 
 @kernel
@@ -320,18 +332,16 @@ def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop):
             else:
                 activation_grad(dy3[n], y3[n], z3[n], code, scratch)
                 dzn = scratch
+            if has_bias:
+                add_row_sums(dzn, db)
             for f in range(filters):
-                total = zero
                 for r in range(rows):
                     dst = dzc[f, m * span + r * step:m * span + (r + 1) * step]
                     src = dzn[f, r * width:(r + 1) * width]
                     for p in range(width):
                         dst[p] = src[p]
-                        total += src[p]
                     for p in range(width, step):  # the flat layout's dropped columns
                         dst[p] = zero
-                if has_bias:
-                    db[f] += total
         # dW.T += cols @ dzT.T: BLAS runs this orientation 10-25% faster than dzT @ cols.T
         # (0.73 vs 1.00 ms for the 144 x 14336 columns of a 16->32 3x3 layer on 64 14x14
         # images).

@@ -17,7 +17,7 @@ convolution's up to float rounding.
 import numpy as np
 
 from nnx.kernels.activations import activate, activation_grad
-from nnx.kernels.conv import pad_planes, padded_shape
+from nnx.kernels.conv import add_row_sums, pad_planes, padded_shape
 from nnx.kernels.jit import fma_kernel, kernel
 
 
@@ -109,22 +109,20 @@ def direct_backward(W, g, code, saved, dy, grads, scratch, first, stop):
         pad_planes(x, n, 1, g, xp)
         activation_grad(dy[n].reshape(filters, ho * wo), y[n].reshape(filters, ho * wo),
                         z[n].reshape(filters, ho * wo), code, dzn)
+        if has_bias:
+            add_row_sums(dzn, db)
         if wants_dx:
             dxp[:] = 0
         for f in range(0, filters, 2):
             pair, count = (f, min(f + 1, filters - 1)), min(2, filters - f)
             for k in range(2):
-                total = zero
                 for oh in range(ho):
                     src = dzn[pair[k], oh * wo:(oh + 1) * wo]
                     dst = dzp[k, lead + oh * wp:lead + (oh + 1) * wp]
                     for q in range(wo):
                         dst[q] = src[q]
-                        total += src[q]
                     for q in range(wo, wp):  # the dropped columns
                         dst[q] = zero
-                if has_bias and k < count:
-                    db[pair[k]] += total
             d0s, d1s = dzp[0, lead:lead + span], dzp[1, lead:lead + span]
             for c in range(channels):
                 s0, s1, s2, s3, s4, s5, s6, s7, s8 = _taps(xp, c * plane, wp, span)

@@ -39,6 +39,7 @@ import numpy as np
 
 from nnx.kernels.activations import activate, activation_grad
 from nnx.kernels.blas import gemm
+from nnx.kernels.conv import add_row_sums
 from nnx.kernels.jit import kernel
 
 
@@ -92,55 +93,50 @@ def input_transform(x, first, count, g, V, p0):
     """V[:, c, p0 + p] = B^T d B for the 4x4 patch d of every tile p of samples
     first..first+count-1 of x (N, C, H, W); rows and columns outside the input read 0.
 
-    A plane at a time, in long loops like output_gradient: the plane is copied into a
-    zero-padded one, B^T's combinations of each tile row's four input rows go into L (the
-    patch columns 2t, 2t+1 of every tile t) and R (columns 2t+2, 2t+3), and B's
-    combinations across them straight into the plane's run of tiles in V."""
+    A plane at a time: the plane is copied into a zero-padded one of pitch 2tw + 2, stored
+    as its even rows and its odd rows (`rows`), so that B^T's combinations of every tile
+    row's four input rows are one long loop over the whole plane into L (a tile row's are
+    even[i], odd[i], even[i + pitch], odd[i + pitch]); then B's combinations across each
+    tile's four columns of L, row by row, into the plane's run of tiles in V. Row by row
+    in both passes (loops of 2tw, which LLVM runs scalar) it took 1.5x as long."""
     _, channels, height, width = x.shape
     th, tw = tiles(g)
     pt, pl = g.pad_top, g.pad_left
-    per_sample, pitch = th * tw, 2 * tw
-    padded = np.zeros((2 * th + 2, pitch + 2), x.dtype)
-    L = np.empty((4, th * pitch), x.dtype)
-    R = np.empty((4, th * pitch), x.dtype)
+    per_sample, pitch = th * tw, 2 * tw + 2
+    size = th * pitch
+    rows = np.zeros((2, size + pitch), x.dtype)
+    even, odd = rows[0], rows[1]
+    below_even, below_odd = even[pitch:], odd[pitch:]
+    L = np.empty((4, size), x.dtype)
+    l0, l1, l2, l3 = L[0], L[1], L[2], L[3]
     top, left = max(0, -pt), max(0, -pl)  # the first input row and column that are read
-    bottom, right = min(height, 2 * th + 2 - pt), min(width, pitch + 2 - pl)
+    bottom, right = min(height, 2 * th + 2 - pt), min(width, pitch - pl)
     for m in range(count):
         for c in range(channels):
             plane = x[first + m, c]
             for h in range(top, bottom):
-                dst, src = padded[h + pt, left + pl:right + pl], plane[h, left:right]
+                at = (h + pt) // 2 * pitch + left + pl
+                dst, src = rows[(h + pt) % 2, at:at + right - left], plane[h, left:right]
                 for u in range(dst.shape[0]):
                     dst[u] = src[u]
-            for ty in range(th):
-                r0, r1 = padded[2 * ty], padded[2 * ty + 1]
-                r2, r3 = padded[2 * ty + 2], padded[2 * ty + 3]
-                base = ty * pitch
-                l0, l1 = L[0, base:base + pitch], L[1, base:base + pitch]
-                l2, l3 = L[2, base:base + pitch], L[3, base:base + pitch]
-                h0, h1 = R[0, base:base + pitch], R[1, base:base + pitch]
-                h2, h3 = R[2, base:base + pitch], R[3, base:base + pitch]
-                s0, s1, s2, s3 = r0[2:], r1[2:], r2[2:], r3[2:]
-                for u in range(pitch):
-                    l0[u] = r0[u] - r2[u]
-                    l1[u] = r1[u] + r2[u]
-                    l2[u] = r2[u] - r1[u]
-                    l3[u] = r1[u] - r3[u]
-                    h0[u] = s0[u] - s2[u]
-                    h1[u] = s1[u] + s2[u]
-                    h2[u] = s2[u] - s1[u]
-                    h3[u] = s1[u] - s3[u]
-            p = p0 + m * per_sample
+            for i in range(size):
+                r0, r1, r2, r3 = even[i], odd[i], below_even[i], below_odd[i]
+                l0[i] = r0 - r2
+                l1[i] = r1 + r2
+                l2[i] = r2 - r1
+                l3[i] = r1 - r3
             for k in range(4):
-                lo, hi = L[k], R[k]
-                v0, v1 = V[4 * k, c, p:p + per_sample], V[4 * k + 1, c, p:p + per_sample]
-                v2, v3 = V[4 * k + 2, c, p:p + per_sample], V[4 * k + 3, c, p:p + per_sample]
-                for q in range(per_sample):
-                    a0, a1, a2, a3 = lo[2 * q], lo[2 * q + 1], hi[2 * q], hi[2 * q + 1]
-                    v0[q] = a0 - a2
-                    v1[q] = a1 + a2
-                    v2[q] = a2 - a1
-                    v3[q] = a1 - a3
+                for ty in range(th):
+                    q0, run = p0 + m * per_sample + ty * tw, L[k, ty * pitch:(ty + 1) * pitch]
+                    v0, v1 = V[4 * k, c, q0:q0 + tw], V[4 * k + 1, c, q0:q0 + tw]
+                    v2, v3 = V[4 * k + 2, c, q0:q0 + tw], V[4 * k + 3, c, q0:q0 + tw]
+                    for q in range(tw):
+                        a0, a1, a2, a3 = run[2 * q], run[2 * q + 1], run[2 * q + 2], \
+                            run[2 * q + 3]
+                        v0[q] = a0 - a2
+                        v1[q] = a1 + a2
+                        v2[q] = a2 - a1
+                        v3[q] = a1 - a3
 
 
 @kernel
@@ -191,35 +187,33 @@ def output_gradient(dz, first, count, g, dM):
     (outputs past an odd edge count as 0).
 
     A plane at a time, in two passes of long loops: the row combinations of A (top, sum,
-    difference, -bottom of each tile's two rows) into R (4, th * 2tw), then the same
-    combinations of each R's column pairs straight into the plane's run of tiles in dM.
-    Tile row by tile row instead (loops of tw, a slice per row and combination), the pass
-    took 3-4x as long."""
+    difference, -bottom of each tile's two rows) into R (4, th * 2tw), one loop over the
+    plane kept as its even and its odd rows, then the same combinations of each R's column
+    pairs straight into the plane's run of tiles in dM. Tile row by tile row instead (loops
+    of 2tw, a slice per row and combination), the first pass took 3-4x as long."""
     th, tw = tiles(g)
     ho, wo = g.out_h, g.out_w
     filters = dM.shape[1]
     per_sample, width = th * tw, 2 * tw
-    padded = np.zeros((2 * th, width), dz.dtype)  # the plane; odd edges stay 0
-    R = np.empty((4, th * width), dz.dtype)
+    size = th * width
+    rows = np.zeros((2, size), dz.dtype)  # the plane's even and odd rows; odd edges stay 0
+    top, bottom = rows[0], rows[1]
+    R = np.empty((4, size), dz.dtype)
     r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
     for m in range(count):
         for f in range(filters):
             plane = dz[first + m, f]
             for h in range(ho):
-                dst, src = padded[h], plane[h]
+                at = h // 2 * width
+                dst, src = rows[h % 2, at:at + wo], plane[h]
                 for w in range(wo):
                     dst[w] = src[w]
-            for ty in range(th):
-                top, bottom = padded[2 * ty], padded[2 * ty + 1]
-                base = ty * width
-                s0, s1 = r0[base:base + width], r1[base:base + width]
-                s2, s3 = r2[base:base + width], r3[base:base + width]
-                for u in range(width):
-                    a, b = top[u], bottom[u]
-                    s0[u] = a
-                    s1[u] = a + b
-                    s2[u] = a - b
-                    s3[u] = -b
+            for u in range(size):
+                a, b = top[u], bottom[u]
+                r0[u] = a
+                r1[u] = a + b
+                r2[u] = a - b
+                r3[u] = -b
             p = m * per_sample
             for i in range(4):
                 r = R[i]
@@ -240,15 +234,21 @@ def input_gradient(dV, first, count, g, dx):
 
     The adjoint of input_transform, pass by pass: B across each tile's columns from the
     plane's run of tiles in dV into L and R (patch columns 2t, 2t+1 and 2t+2, 2t+3), their
-    sum per tile row, then B down the rows into a padded plane, cropped into dx."""
+    sum per tile row into S (rows of the padded plane's pitch 2tw + 2), then B down the
+    rows in long loops over the plane, into its even and odd rows, cropped into dx."""
     _, channels, height, width = dx.shape
     th, tw = tiles(g)
     pt, pl = g.pad_top, g.pad_left
     per_sample, pitch = th * tw, 2 * tw
-    acc = np.empty((2 * th + 2, pitch + 2), dx.dtype)  # one padded plane
+    wide = pitch + 2
+    size = th * wide
     L = np.empty((4, th * pitch), dx.dtype)
     R = np.empty((4, th * pitch), dx.dtype)
-    row = np.empty((4, pitch + 2), dx.dtype)  # L + R shifted, of one tile row
+    S = np.empty((4, size), dx.dtype)
+    s0, s1, s2, s3 = S[0], S[1], S[2], S[3]
+    rows = np.empty((2, size + wide), dx.dtype)  # the padded plane's even and odd rows
+    even, odd = rows[0], rows[1]
+    below_even, below_odd = even[wide:], odd[wide:]
     for m in range(count):
         p = m * per_sample
         for c in range(channels):
@@ -261,27 +261,25 @@ def input_gradient(dV, first, count, g, dx):
                     lo[2 * q + 1] = d1[q] - d2[q] + d3[q]
                     hi[2 * q] = d1[q] + d2[q] - d0[q]
                     hi[2 * q + 1] = -d3[q]
-            acc[:, :] = 0
-            for ty in range(th):
-                base = ty * pitch
-                for k in range(4):
-                    w = row[k]
-                    lo, hi = L[k, base:base + pitch], R[k, base:base + pitch]
+                for ty in range(th):
+                    w = S[k, ty * wide:(ty + 1) * wide]
+                    lo, hi = L[k, ty * pitch:(ty + 1) * pitch], R[k, ty * pitch:(ty + 1) * pitch]
                     w[0], w[1] = lo[0], lo[1]
                     for u in range(2, pitch):
                         w[u] = lo[u] + hi[u - 2]
                     w[pitch], w[pitch + 1] = hi[pitch - 2], hi[pitch - 1]
-                a, b, c2, d = row[0], row[1], row[2], row[3]
-                r0, r1 = acc[2 * ty], acc[2 * ty + 1]
-                r2, r3 = acc[2 * ty + 2], acc[2 * ty + 3]
-                for u in range(pitch + 2):
-                    r0[u] += a[u]
-                    r1[u] += b[u] - c2[u] + d[u]
-                    r2[u] += b[u] + c2[u] - a[u]
-                    r3[u] -= d[u]
+            for i in range(size):
+                even[i] = s0[i]
+                odd[i] = s1[i] - s2[i] + s3[i]
+            even[size:] = 0
+            odd[size:] = 0
+            for i in range(size):
+                below_even[i] += s1[i] + s2[i] - s0[i]
+                below_odd[i] -= s3[i]
             out = dx[first + m, c]
             for h in range(height):
-                src, dst = acc[h + pt, pl:pl + width], out[h]
+                at = (h + pt) // 2 * wide + pl
+                src, dst = rows[(h + pt) % 2, at:at + width], out[h]
                 for u in range(width):
                     dst[u] = src[u]
 
@@ -365,12 +363,7 @@ def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
                             y[start + m].reshape(filters, plane),
                             z[start + m].reshape(filters, plane), code, d)
             if has_bias:
-                for f in range(filters):
-                    row = d[f]
-                    total = row.dtype.type(0.0)
-                    for q in range(plane):
-                        total += row[q]
-                    db[f] += total
+                add_row_sums(d, db)
         output_gradient(dz, 0, count, g, dM)
         v_start = 0 if again else start * per_sample
         if again:
