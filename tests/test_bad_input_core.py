@@ -100,6 +100,10 @@ def test_non_finite_inputs():
     raises(lambda: regression_model().fit(x, Y), "inputs contain NaN or infinite values")
     x[2, 1] = np.inf
     raises(lambda: regression_model().predict(x), "inputs contain NaN or infinite values")
+    huge = np.full((8, 4), np.finfo(np.float32).max, dtype=np.float32)
+    regression_model().predict(huge)  # finite, though their sum overflows
+    huge[7, 3] = -np.inf
+    raises(lambda: regression_model().predict(huge), "inputs contain NaN or infinite values")
 
 
 def test_non_finite_targets():

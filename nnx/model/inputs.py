@@ -57,11 +57,20 @@ def input_arrays(x, names, dtype):
             raise NnxError(f"{what} must have a batch axis and at least one sample, got "
                            f"shape {a.shape}")
         a = np.ascontiguousarray(a, dtype=dtype)
-        if not np.isfinite(a).all():
+        if not all_finite(a):
             raise NnxError(f"{what} contain NaN or infinite values" if single else
                            f"{what} contains NaN or infinite values")
         xs.append(a)
     return xs
+
+
+def all_finite(a):
+    """Whether every value of the float array `a` is finite: a finite sum says so without
+    the full-size boolean temporary (NaN and infinities carry into any sum); only a sum
+    that overflowed (or found one) needs the elementwise check."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(a, axis=None)
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
 def epoch_order(xs, rng):
