@@ -180,11 +180,10 @@ class BaseModel:
         preds = self._prediction_buffers(n)
         total, seen = 0.0, 0
         per_output = [0.0] * len(ys)
-        for step, start in enumerate(range(0, n, batch)):
-            stop = min(start + batch, n)
-            rows = slice(start, stop) if order is None else order[start:stop]
-            xb, yb = [a[rows] for a in xs], [t[rows] for t in ys]
-            wb = [None if w is None else w[rows] for w in ws]
+        groups = (len(xs), len(xs) + len(ys))
+        for step, (start, stop, rows) in enumerate(inputs.epoch_batches([*xs, *ys, *ws],
+                                                                        order, batch)):
+            xb, yb, wb = rows[:groups[0]], rows[groups[0]:groups[1]], rows[groups[1]:]
             loss, out = self._train_step(xb, yb, wb)
             outs = [out] if len(ys) == 1 else out
             for buffer, o in zip(preds, outs):

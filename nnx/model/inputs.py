@@ -81,6 +81,23 @@ def epoch_order(xs, rng):
         rng.permutation(len(source))
 
 
+def epoch_batches(arrays, order, batch):
+    """(start, stop, the batch of each array) for each batch of one epoch over `arrays`
+    (None entries stay None): views in `order` None, else the rows `order[start:stop]`
+    gathered into one buffer per array reused by every batch (fancy indexing would allocate
+    fresh arrays each time), a row source reading its own. A batch lives until the next."""
+    n = len(arrays[0])
+    buffers = [None if order is None or a is None or hasattr(a, "epoch_order") else
+               np.empty((min(batch, n),) + a.shape[1:], dtype=a.dtype) for a in arrays]
+    for start in range(0, n, batch):
+        stop = min(start + batch, n)
+        rows = slice(start, stop) if order is None else order[start:stop]
+        # mode="wrap": the rows are in range, and "raise" would gather through a temporary
+        yield start, stop, [a if a is None else a[rows] if buffer is None else
+                            a.take(rows, axis=0, out=buffer[:stop - start], mode="wrap")
+                            for a, buffer in zip(arrays, buffers)]
+
+
 def check_inputs(xs, names, shapes):
     """NnxError unless each input has the per-sample shape the model expects and all have
     as many samples."""
