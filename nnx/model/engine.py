@@ -180,10 +180,8 @@ class BaseModel:
         preds = self._prediction_buffers(n)
         total, seen = 0.0, 0
         per_output = [0.0] * len(ys)
-        groups = (len(xs), len(xs) + len(ys))
-        for step, (start, stop, rows) in enumerate(inputs.epoch_batches([*xs, *ys, *ws],
-                                                                        order, batch)):
-            xb, yb, wb = rows[:groups[0]], rows[groups[0]:groups[1]], rows[groups[1]:]
+        batches = inputs.epoch_batches((xs, ys, ws), order, batch)
+        for step, (start, stop, (xb, yb, wb)) in enumerate(batches):
             loss, out = self._train_step(xb, yb, wb)
             outs = [out] if len(ys) == 1 else out
             for buffer, o in zip(preds, outs):

@@ -81,21 +81,29 @@ def epoch_order(xs, rng):
         rng.permutation(len(source))
 
 
-def epoch_batches(arrays, order, batch):
-    """(start, stop, the batch of each array) for each batch of one epoch over `arrays`
-    (None entries stay None): views in `order` None, else the rows `order[start:stop]`
-    gathered into one buffer per array reused by every batch (fancy indexing would allocate
-    fresh arrays each time), a row source reading its own. A batch lives until the next."""
-    n = len(arrays[0])
-    buffers = [None if order is None or a is None or hasattr(a, "epoch_order") else
-               np.empty((min(batch, n),) + a.shape[1:], dtype=a.dtype) for a in arrays]
+def epoch_batches(groups, order, batch):
+    """(start, stop, per group the batch of each of its arrays) for each batch of one epoch
+    over `groups` (lists of arrays with as many rows, None entries kept): views when `order`
+    is None, else the rows `order[start:stop]` gathered into one buffer per array that every
+    batch reuses (no fresh array per batch), a row source reading its own. A batch lives
+    until the next."""
+    n = len(groups[0][0])
+    buffers = [[None if order is None or a is None or hasattr(a, "epoch_order") else
+                np.empty((min(batch, n),) + a.shape[1:], dtype=a.dtype) for a in group]
+               for group in groups]
     for start in range(0, n, batch):
         stop = min(start + batch, n)
         rows = slice(start, stop) if order is None else order[start:stop]
-        # mode="wrap": the rows are in range, and "raise" would gather through a temporary
-        yield start, stop, [a if a is None else a[rows] if buffer is None else
-                            a.take(rows, axis=0, out=buffer[:stop - start], mode="wrap")
-                            for a, buffer in zip(arrays, buffers)]
+        yield start, stop, [[_rows(a, rows, buffer) for a, buffer in zip(group, group_buffers)]
+                            for group, group_buffers in zip(groups, buffers)]
+
+
+def _rows(a, rows, buffer):
+    """`a[rows]`, gathered into `buffer` where there is one (mode="wrap": the rows are in
+    range, and "raise" would gather through a temporary)."""
+    if buffer is None:
+        return None if a is None else a[rows]
+    return a.take(rows, axis=0, out=buffer[:len(rows)], mode="wrap")
 
 
 def check_inputs(xs, names, shapes):
