@@ -88,22 +88,22 @@ def epoch_batches(groups, order, batch):
     batch reuses (no fresh array per batch), a row source reading its own. A batch lives
     until the next."""
     n = len(groups[0][0])
-    buffers = [[None if order is None or a is None or hasattr(a, "epoch_order") else
-                np.empty((min(batch, n),) + a.shape[1:], dtype=a.dtype) for a in group]
-               for group in groups]
+    if order is None:
+        for start in range(0, n, batch):
+            stop = min(start + batch, n)
+            yield start, stop, [[None if a is None else a[start:stop] for a in group]
+                                for group in groups]
+        return
+    buffered = [[(a, None if a is None or hasattr(a, "epoch_order") else
+                  np.empty((min(batch, n),) + a.shape[1:], dtype=a.dtype)) for a in group]
+                for group in groups]
     for start in range(0, n, batch):
         stop = min(start + batch, n)
-        rows = slice(start, stop) if order is None else order[start:stop]
-        yield start, stop, [[_rows(a, rows, buffer) for a, buffer in zip(group, group_buffers)]
-                            for group, group_buffers in zip(groups, buffers)]
-
-
-def _rows(a, rows, buffer):
-    """`a[rows]`, gathered into `buffer` where there is one (mode="wrap": the rows are in
-    range, and "raise" would gather through a temporary)."""
-    if buffer is None:
-        return None if a is None else a[rows]
-    return a.take(rows, axis=0, out=buffer[:len(rows)], mode="wrap")
+        rows = order[start:stop]
+        # mode="wrap": the rows are in range, and "raise" would gather through a temporary
+        yield start, stop, [[a if a is None else a[rows] if buffer is None else
+                             a.take(rows, axis=0, out=buffer[:stop - start], mode="wrap")
+                             for a, buffer in group] for group in buffered]
 
 
 def check_inputs(xs, names, shapes):
