@@ -65,9 +65,12 @@ def input_arrays(x, names, dtype):
 
 
 def all_finite(a):
-    """Whether every value of the float array `a` is finite: a finite sum says so without
-    the full-size boolean temporary (NaN and infinities carry into any sum); only a sum
-    that overflowed (or found one) needs the elementwise check."""
+    """Whether every value of the float array `a` is finite. From a million values on, a sum
+    says so faster than the elementwise check, whose boolean temporary that large is fresh
+    memory at every call: NaN and infinities carry into any sum, and only a sum that
+    overflowed (or found one) needs the elementwise check."""
+    if a.size < 1 << 20:
+        return bool(np.isfinite(a).all())
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.add.reduce(a, axis=None)
     return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
