@@ -100,6 +100,11 @@ def test_non_finite_inputs():
     raises(lambda: regression_model().fit(x, Y), "inputs contain NaN or infinite values")
     x[2, 1] = np.inf
     raises(lambda: regression_model().predict(x), "inputs contain NaN or infinite values")
+    huge = np.full((1 << 18, 4), np.finfo(np.float32).max, dtype=np.float32)
+    regression_model().predict(huge[:8])
+    regression_model().predict(huge, batch_size=1 << 18)  # finite, though their sum overflows
+    huge[-1, 3] = -np.inf
+    raises(lambda: regression_model().predict(huge), "inputs contain NaN or infinite values")
 
 
 def test_non_finite_targets():

@@ -146,6 +146,23 @@ def test_same_seed_gives_bit_identical_runs_different_seed_differs():
     assert runs[0][1]["loss"] != runs[2][1]["loss"]
 
 
+def test_fit_trains_on_the_shuffled_rows_of_each_batch_as_train_step_does():
+    """fit gathers shuffled batches into reused buffers: the same numbers as train_step on
+    freshly indexed rows, the last batch short."""
+    fitted, stepped = small_mlp(6), small_mlp(6)
+    losses_fit = [fitted.fit(CLS_X, CLS_Y, epochs=1, batch_size=7).history["loss"][0]
+                  for _ in range(2)]
+    losses_step = []
+    for _ in range(2):
+        order = stepped._shuffle_rng.permutation(len(CLS_X))
+        batches = [order[s:s + 7] for s in range(0, len(CLS_X), 7)]
+        losses = [stepped.train_step(CLS_X[rows], CLS_Y[rows])[0] * len(rows)
+                  for rows in batches]
+        losses_step.append(sum(losses) / len(CLS_X))
+    np.testing.assert_array_equal(flat_weights(fitted), flat_weights(stepped))
+    assert losses_fit == losses_step
+
+
 def test_seed_drives_dropout_and_shuffle_not_only_init():
     """Same initial weights, different model seeds: dropout masks and order differ."""
     a, b = small_mlp(3), small_mlp(4)

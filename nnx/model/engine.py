@@ -180,11 +180,8 @@ class BaseModel:
         preds = self._prediction_buffers(n)
         total, seen = 0.0, 0
         per_output = [0.0] * len(ys)
-        for step, start in enumerate(range(0, n, batch)):
-            stop = min(start + batch, n)
-            rows = slice(start, stop) if order is None else order[start:stop]
-            xb, yb = [a[rows] for a in xs], [t[rows] for t in ys]
-            wb = [None if w is None else w[rows] for w in ws]
+        batches = inputs.epoch_batches((xs, ys, ws), order, batch)
+        for step, (start, stop, (xb, yb, wb)) in enumerate(batches):
             loss, out = self._train_step(xb, yb, wb)
             outs = [out] if len(ys) == 1 else out
             for buffer, o in zip(preds, outs):

@@ -57,11 +57,23 @@ def input_arrays(x, names, dtype):
             raise NnxError(f"{what} must have a batch axis and at least one sample, got "
                            f"shape {a.shape}")
         a = np.ascontiguousarray(a, dtype=dtype)
-        if not np.isfinite(a).all():
+        if not all_finite(a):
             raise NnxError(f"{what} contain NaN or infinite values" if single else
                            f"{what} contains NaN or infinite values")
         xs.append(a)
     return xs
+
+
+def all_finite(a):
+    """Whether every value of the float array `a` is finite. From a million values on, a sum
+    says so faster than the elementwise check, whose boolean temporary that large is fresh
+    memory at every call: NaN and infinities carry into any sum, and only a sum that
+    overflowed (or found one) needs the elementwise check."""
+    if a.size < 1 << 20:
+        return bool(np.isfinite(a).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(a, axis=None)
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
 def epoch_order(xs, rng):
@@ -70,6 +82,31 @@ def epoch_order(xs, rng):
     source = xs[0]
     return source.epoch_order(rng) if hasattr(source, "epoch_order") else \
         rng.permutation(len(source))
+
+
+def epoch_batches(groups, order, batch):
+    """(start, stop, per group the batch of each of its arrays) for each batch of one epoch
+    over `groups` (lists of arrays with as many rows, None entries kept): views when `order`
+    is None, else the rows `order[start:stop]` gathered into one buffer per array that every
+    batch reuses (no fresh array per batch), a row source reading its own. A batch lives
+    until the next."""
+    n = len(groups[0][0])
+    if order is None:
+        for start in range(0, n, batch):
+            stop = min(start + batch, n)
+            yield start, stop, [[None if a is None else a[start:stop] for a in group]
+                                for group in groups]
+        return
+    buffered = [[(a, None if a is None or hasattr(a, "epoch_order") else
+                  np.empty((min(batch, n),) + a.shape[1:], dtype=a.dtype)) for a in group]
+                for group in groups]
+    for start in range(0, n, batch):
+        stop = min(start + batch, n)
+        rows = order[start:stop]
+        # mode="wrap": the rows are in range, and "raise" would gather through a temporary
+        yield start, stop, [[a if a is None else a[rows] if buffer is None else
+                             a.take(rows, axis=0, out=buffer[:stop - start], mode="wrap")
+                             for a, buffer in group] for group in buffered]
 
 
 def check_inputs(xs, names, shapes):
