@@ -21,7 +21,7 @@ LAYERS_DENSE = [
 
 
 def _experiment(name, dataset, layers, loss, metrics, *, data=None, optimizer="adam",
-                diagnostics="basic", graph=None):
+                diagnostics="basic", graph=None, batch_size=16):
     """A one-epoch experiment mapping (the YAML's shape) on a built-in dataset; graph =
     (inputs, outputs) for a graph model."""
     model = {"layers": layers}
@@ -29,7 +29,7 @@ def _experiment(name, dataset, layers, loss, metrics, *, data=None, optimizer="a
         model.update(inputs=graph[0], outputs=graph[1])
     return {"name": f"warmup-{name}", "seed": 0, "diagnostics": diagnostics,
             "data": {"dataset": dataset, **(data or {})}, "model": model,
-            "train": {"loss": loss, "optimizer": optimizer, "batch_size": 16, "epochs": 1,
+            "train": {"loss": loss, "optimizer": optimizer, "batch_size": batch_size, "epochs": 1,
                       "metrics": metrics}}
 
 
@@ -48,6 +48,8 @@ def _softmax(classes):
 
 def curriculum():
     """(description, experiment mapping) of every warm-up run, in order."""
+    from nnx.layers.recurrent import MIN_PART
+
     small = {"n_samples": 64}
     sequences = {"n_samples": 64, "length": 6}
     classes = ["accuracy"]
@@ -109,7 +111,9 @@ def curriculum():
          _experiment("lstm", "digits_rows", [
              {"type": "lstm", "units": 8}, _softmax(10)],
              "categorical_crossentropy", classes,
-             optimizer={"type": "adam", "clipnorm": 1.0})),
+             optimizer={"type": "adam", "clipnorm": 1.0},
+             # two parts of MIN_PART samples on two threads: their gradient shares are added
+             batch_size=2 * MIN_PART)),
         ("GRU, simple RNN, bidirectional, sequences",
          _experiment("rnn", "noisy_sine_next", [
              {"type": "gru", "units": 8, "return_sequences": True},
