@@ -1,7 +1,8 @@
 """`nnx warmup`: the curriculum validates, the command reports each step and compiles into
 the cache that a later process loads from; a step that fails is named (exit 1). The whole
-curriculum, with a check that make run's experiment then compiles nothing, is slow."""
+curriculum, with a check that each shipped experiment then compiles nothing, is slow."""
 
+import glob
 import json
 import os
 import subprocess
@@ -12,8 +13,8 @@ import pytest
 from nnx import warmup
 from nnx.config import resolve_config
 
-REPO_EXPERIMENT = os.path.join(os.path.dirname(__file__), "..", "..", "experiments",
-                               "digits_mlp.yaml")
+EXPERIMENTS = os.path.join(os.path.dirname(__file__), "..", "..", "experiments")
+SHIPPED = sorted(glob.glob(os.path.join(EXPERIMENTS, "*.yaml")))
 COMPILED = """
 import json, sys
 from nnx.config import load_experiment
@@ -71,12 +72,21 @@ def test_a_failed_step_is_named(ws, monkeypatch):
     assert result.stdout == ""
 
 
+@pytest.fixture(scope="module")
+def warmed_cache(tmp_path_factory):
+    """A kernel cache that `nnx warmup` filled, shared by the checks below."""
+    cache = tmp_path_factory.mktemp("cache")
+    subprocess.run([sys.executable, "-m", "nnx.cli", "warmup", "--quiet"], check=True,
+                   env={**os.environ, "NUMBA_CACHE_DIR": str(cache)}, timeout=1800)
+    return cache
+
+
 @pytest.mark.slow
-def test_after_warmup_make_run_compiles_nothing(tmp_path):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    subprocess.run([sys.executable, "-m", "nnx.cli", "warmup", "--quiet"], env=env, check=True,
-                   timeout=1800)
-    done = subprocess.run([sys.executable, "-c", COMPILED, REPO_EXPERIMENT, str(tmp_path)],
+@pytest.mark.parametrize("experiment", SHIPPED, ids=lambda path: os.path.basename(path))
+def test_after_warmup_each_shipped_experiment_compiles_nothing(warmed_cache, experiment,
+                                                               tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(warmed_cache)}
+    done = subprocess.run([sys.executable, "-c", COMPILED, experiment, str(tmp_path)],
                           env=env, check=True, capture_output=True, text=True, timeout=600)
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     assert counts and not {name: n for name, n in counts.items() if n}
