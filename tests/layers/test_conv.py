@@ -295,30 +295,23 @@ def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept, padding, act
         np.testing.assert_allclose(first_layer[2][key], grad, rtol=1e-12, atol=1e-13)
 
 
-def test_direct_loops_in_float32_follow_float64():
-    x = inputs((3, 1, 9, 7))
-    layer32 = built(layers.Conv2D(5, 3, padding=1, activation="relu"), (1, 9, 7), "float32")
-    layer64 = built(layers.Conv2D(5, 3, padding=1, activation="relu"), (1, 9, 7))
-    assert layer32._direct and layer64._direct
+@pytest.mark.parametrize("path,filters,input_shape,tolerance", [
+    ("_direct", 5, (1, 9, 7), 1e-5),
+    ("_winograd", 32, (32, 6, 6), 1e-4),  # 288 products a sum: looser for dW
+])
+def test_fast_paths_in_float32_follow_float64(path, filters, input_shape, tolerance):
+    x = inputs((4, *input_shape))
+    layer32 = built(layers.Conv2D(filters, 3, padding=1, activation="relu"), input_shape,
+                    "float32")
+    layer64 = built(layers.Conv2D(filters, 3, padding=1, activation="relu"), input_shape)
+    assert getattr(layer32, path) and getattr(layer64, path)
     y32, dx32, grads32 = training_pass(layer32, x.astype(np.float32))
     y64, dx64, grads64 = training_pass(layer64, x)
-    for got, want in ((y32, y64), (dx32, dx64), (grads32["W"], grads64["W"]),
-                      (grads32["b"], grads64["b"])):
+    for got, want, tol in ((y32, y64, 1e-5), (dx32, dx64, 1e-5),
+                           (grads32["W"], grads64["W"], tolerance),
+                           (grads32["b"], grads64["b"], tolerance)):
         assert got.dtype == np.float32
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-
-
-def test_winograd_in_float32_follows_float64():
-    x = inputs((4, 32, 6, 6))
-    layer32 = built(layers.Conv2D(32, 3, padding=1, activation="relu"), (32, 6, 6), "float32")
-    layer64 = built(layers.Conv2D(32, 3, padding=1, activation="relu"), (32, 6, 6))
-    assert layer32._winograd and layer64._winograd
-    y32, dx32, grads32 = training_pass(layer32, x.astype(np.float32))
-    y64, dx64, grads64 = training_pass(layer64, x)
-    assert y32.dtype == dx32.dtype == grads32["W"].dtype == np.float32
-    np.testing.assert_allclose(y32, y64, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(dx32, dx64, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(grads32["W"], grads64["W"], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("make,channels,winograd", [
