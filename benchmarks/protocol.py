@@ -12,9 +12,10 @@ def time_once(fn):
     return (time.perf_counter() - start) / units
 
 
-def alternate(fns, rounds=7, warmup=1):
+def alternate(fns, rounds=7, warmup=1, pause=0.0):
     """`fns` maps names to functions that each run one timed unit of work and return how
-    many steps it did. Runs them in turn, `rounds` times after `warmup` untimed rounds.
+    many steps it did. Runs them in turn, `rounds` times after `warmup` untimed rounds,
+    each timed unit after `pause` idle seconds.
 
     Returns {name: [seconds per step, one per round]}."""
     for _ in range(warmup):
@@ -23,6 +24,7 @@ def alternate(fns, rounds=7, warmup=1):
     times = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            time.sleep(pause)
             times[name].append(time_once(fn))
     return times
 
@@ -36,10 +38,12 @@ def ratios(times, name, base):
             "ratio_max": max(pairs), "pairs": len(pairs)}
 
 
-def compare(nnx_fn, peer_fn, pairs=7, warmup=1):
-    """Each fn runs one timed unit of work and returns how many steps it did.
+def compare(nnx_fn, peer_fn, pairs=7, warmup=1, pause=0.0):
+    """Each fn runs one timed unit of work and returns how many steps it did; `pause` idle
+    seconds come before each timed unit (see alternate).
 
     Returns medians of the per-step seconds of both, and the median per-pair ratio."""
-    result = ratios(alternate({"nnx": nnx_fn, "peer": peer_fn}, pairs, warmup), "nnx", "peer")
+    result = ratios(alternate({"nnx": nnx_fn, "peer": peer_fn}, pairs, warmup, pause),
+                    "nnx", "peer")
     return {"nnx_s": result["s"], "peer_s": result["base_s"], "ratio": result["ratio"],
             "ratio_min": result["ratio_min"], "ratio_max": result["ratio_max"], "pairs": pairs}
