@@ -6,11 +6,6 @@ from benchmarks.protocol import compare
 from nnx.kernels import matmul
 
 SIZES = (256, 512, 1024, 2048)
-# Idle seconds before each timed product. nnx (SciPy's OpenBLAS) and numpy (its own) have a
-# thread pool each, whose threads spin for a while after a product: run straight after the
-# other, each side shared the 2 cores with the other pool's spinning threads (n = 1024:
-# ~140 GFLOP/s for both, ~275 after a 0.3 s pause, and ratios from 0.4 to 3 run to run).
-BLAS_IDLE = 0.3
 
 
 def gemm_rows(torch, pairs):
@@ -33,14 +28,12 @@ def gemm_row(torch, n, pairs):
 
     ours = repeat(lambda: matmul.gemm(a, b, out))
     flops = 2.0 * n**3
-    vs_numpy = compare(ours, repeat(lambda: np.matmul(a, b, out=out)), pairs=pairs,
-                       pause=BLAS_IDLE)
+    vs_numpy = compare(ours, repeat(lambda: np.matmul(a, b, out=out)), pairs=pairs)
     row = {"n": n, "nnx_gflops": flops / vs_numpy["nnx_s"] / 1e9,
            "numpy_gflops": flops / vs_numpy["peer_s"] / 1e9,
            "ratio_vs_numpy": 1.0 / vs_numpy["ratio"]}
     if torch is not None:
         at, bt = torch.from_numpy(a), torch.from_numpy(b)
-        vs_torch = compare(ours, repeat(lambda: torch.mm(at, bt)), pairs=pairs,
-                           pause=BLAS_IDLE)
+        vs_torch = compare(ours, repeat(lambda: torch.mm(at, bt)), pairs=pairs)
         row["torch_gflops"] = flops / vs_torch["peer_s"] / 1e9
     return row

@@ -5,6 +5,13 @@ alike; a figure is the median of the per-round ratios."""
 import statistics
 import time
 
+# Idle seconds before each timed side of an nnx/peer comparison. nnx (SciPy's OpenBLAS),
+# numpy and PyTorch keep a thread pool each, whose threads spin for a while after a
+# product; a side run straight after the other shared the cores with them. Without the
+# pause PyTorch's mlp step took 4.5 ms instead of 2.1-2.7 and its mlp_infer batch 13-14 ms
+# instead of 2.8-3.2 (right after nnx's), and GEMM ran at half speed on both sides.
+IDLE = 0.3
+
 
 def time_once(fn):
     start = time.perf_counter()
@@ -38,7 +45,7 @@ def ratios(times, name, base):
             "ratio_max": max(pairs), "pairs": len(pairs)}
 
 
-def compare(nnx_fn, peer_fn, pairs=7, warmup=1, pause=0.0):
+def compare(nnx_fn, peer_fn, pairs=7, warmup=1, pause=IDLE):
     """Each fn runs one timed unit of work and returns how many steps it did; `pause` idle
     seconds come before each timed unit (see alternate).
 
