@@ -60,7 +60,10 @@ class Dense(Layer):
         W = self.params["W"]
         b = self.params["b"] if self.use_bias else self._no_bias.astype(W.dtype, copy=False)
         z = np.empty((x.shape[0], self.units), dtype=W.dtype)
-        y = z if self.code == activations.LINEAR else np.empty_like(z)
+        # z is needed after this call only to train or for a loss fused with the activation:
+        # otherwise the activation runs in place (one array less to fill per batch)
+        keeps_z = training or self.keeps_preactivation
+        y = np.empty_like(z) if keeps_z and self.code != activations.LINEAR else z
         self.preactivation = z
         with self._blas_threads(x):
             matmul.dense_forward(x, W, b, self.code, z, y)
