@@ -44,6 +44,19 @@ def test_forward_is_x_at_w_plus_b_in_keras_layout():
                                * np.ones((1, 3)), rtol=1e-14)
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_inference_keeps_z_only_where_a_fused_loss_reads_it(activation):
+    layer = built(layers.Dense(3, activation=activation,
+                               bias_init={"type": "random_normal", "stddev": 0.5}), (4,))
+    x = inputs((6, 4))
+    y_train = layer.forward(x, training=True).copy()
+    z_train = layer.preactivation.copy()
+    np.testing.assert_array_equal(layer.forward(x), y_train)  # activated in place
+    layer.keeps_preactivation = True  # the output layer of a fused softmax/sigmoid loss
+    np.testing.assert_array_equal(layer.forward(x), y_train)
+    np.testing.assert_array_equal(layer.preactivation, z_train)
+
+
 def test_float32_layer_computes_in_float32():
     layer = built(layers.Dense(3, activation="tanh"), (4,), dtype="float32")
     x = inputs((5, 4)).astype(np.float32)
