@@ -29,11 +29,34 @@ def bias_activate(z, b, code, y):
     y may be z itself (linear activation, or when z is not needed for backward).
     """
     n, m = z.shape
+    if code == codes.RELU:
+        bias_relu(z, b, y)
+        return
     if b.shape[0] > 0:
         for i in range(n):
             for j in range(m):
                 z[i, j] += b[j]
     activate(z, code, y)
+
+
+@kernel
+def bias_relu(z, b, y):
+    """bias_activate for relu in one pass over 1-D rows, which LLVM vectorizes (a bias pass
+    and a relu pass over the 2-D arrays, not vectorized when y is z: 120 us for the benchmark
+    MLP's 1024 x 256 at inference, 25 us so)."""
+    zero = z.dtype.type(0.0)
+    biased = b.shape[0] > 0
+    for i in range(z.shape[0]):
+        row, out = z[i], y[i]
+        if y is z:
+            for j in range(row.shape[0]):
+                v = row[j] + b[j] if biased else row[j]
+                row[j] = v if v > zero else zero
+        else:
+            for j in range(row.shape[0]):
+                v = row[j] + b[j] if biased else row[j]
+                row[j] = v
+                out[j] = v if v > zero else zero
 
 
 @kernel

@@ -167,6 +167,12 @@ def one_blas_thread():
             set_count(count)
 
 
+def parts_started():
+    """Whether this process has run parts on helper threads: until then OpenBLAS's spinning
+    threads take a core from nothing of nnx's."""
+    return _helpers is not None and _helpers[0] == os.getpid()
+
+
 def part_count(n, min_part=1):
     """How many parts of at least `min_part` items range(n) runs in: one per thread at most,
     and one inside a part."""

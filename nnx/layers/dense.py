@@ -12,11 +12,12 @@ from nnx.layers.base import Layer, positive_int
 matmul = lazy("matmul")
 activation_kernels = lazy("activations")
 threads = lazy("threads")
-# Products of fewer multiply-adds run on the calling thread: two threads gain little on them,
-# and OpenBLAS's threads, once woken, spin against the batch-split layers that follow
-# (nnx/kernels/threads.py). The mlp workload's 128 x 784 x 256 products stay threaded.
-# OpenBLAS itself keeps products of up to 2^18 on the calling thread, so those skip the
-# switch (~3 us a call: a fifth of mlp_small's 64 x 64 step).
+# Products of fewer multiply-adds run on the calling thread once batch-split layers have run
+# in the process: two threads gain little on them, and OpenBLAS's threads, once woken, spin
+# against the batch-split layers that follow (nnx/kernels/threads.py). The mlp workload's
+# 128 x 784 x 256 products stay threaded. OpenBLAS itself keeps products of up to 2^18 on
+# the calling thread, so those skip the switch (~3 us a call: a fifth of mlp_small's 64 x 64
+# step).
 THREADED_PRODUCT = 1 << 22
 UNTHREADED_PRODUCT = 1 << 18
 
@@ -91,8 +92,12 @@ class Dense(Layer):
         return dx if self.needs_input_grad else None
 
     def _blas_threads(self, x):
-        """The context of this batch's products: OpenBLAS's threads, or one thread when small."""
-        if UNTHREADED_PRODUCT < x.shape[0] * x.shape[1] * self.units < THREADED_PRODUCT:
+        """The context of this batch's products: OpenBLAS's threads, or one thread when small
+        and batch-split layers run in this process (a model of Dense layers alone gains from
+        both threads: the benchmark MLP's last layer at inference, 1024 x 256 x 10, took
+        157-211 us held and 136-137 us threaded)."""
+        if UNTHREADED_PRODUCT < x.shape[0] * x.shape[1] * self.units < THREADED_PRODUCT \
+                and threads.parts_started():
             return threads.one_blas_thread()
         return contextlib.nullcontext()
 

@@ -233,3 +233,39 @@ def test_blas_is_held_to_one_thread_while_parts_run_and_restored_after(three_thr
             [lib.num_threads for lib in libraries]), 6)
         assert [lib.num_threads for lib in libraries] == [2] * len(libraries)
     assert seen == [[1] * len(libraries)] * 3
+
+
+def test_parts_started_says_whether_this_process_ran_parts_on_helpers():
+    script = ("import numba\n"
+              "from nnx.kernels import threads\n"
+              "numba.get_num_threads = lambda: 3\n"
+              "before = threads.parts_started()\n"
+              "threads.run_parts(lambda start, stop: None, 2, min_part=2)\n"
+              "whole = threads.parts_started()\n"
+              "threads.run_parts(lambda start, stop: None, 6)\n"
+              "print(before, whole, threads.parts_started())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "True"]  # a part run whole starts none
+
+
+@pytest.mark.parametrize("started, held", [(False, False), (True, True)])
+def test_dense_holds_mid_size_products_to_one_blas_thread_once_parts_ran(monkeypatch, started,
+                                                                        held):
+    from threadpoolctl import threadpool_limits
+
+    from nnx.layers import dense as dense_module
+
+    handle = dense_module.threads  # a lazy handle: loaded, then patched in its own copy
+    assert handle.parts_started is threads.parts_started
+    monkeypatch.setattr(handle, "parts_started", lambda: started)
+    libraries = threads._blas_libraries()
+    dense = layers.Dense(10)
+    dense.build((256,))
+    seen = []
+    with threadpool_limits(2, user_api="blas"):
+        for rows in (1024, 8):  # 2.6e6 multiply-adds: held once parts ran; 2e4: never
+            with dense._blas_threads(np.zeros((rows, 256), np.float32)):
+                seen.append([lib.num_threads for lib in libraries])
+    assert seen == [[1 if held else 2] * len(libraries), [2] * len(libraries)]
