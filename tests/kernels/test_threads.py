@@ -88,14 +88,20 @@ def test_helpers_end_when_stopped_and_new_ones_start_after(three_threads):
     assert sorted(seen) == [0, 2, 4]
 
 
+def run_python(script):
+    """`script` run by a fresh interpreter (no helper threads yet); it must exit 0."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def test_a_process_ends_cleanly_right_after_its_parts():
     script = ("import numba\n"
               "from nnx.kernels import threads\n"
               "numba.get_num_threads = lambda: 3\n"
               "threads.run_parts(lambda start, stop: None, 6)\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(script)
 
 
 def test_attention_in_parts_gives_the_numbers_of_one_pass(monkeypatch):
@@ -244,9 +250,7 @@ def test_parts_started_says_whether_this_process_ran_parts_on_helpers():
               "whole = threads.parts_started()\n"
               "threads.run_parts(lambda start, stop: None, 6)\n"
               "print(before, whole, threads.parts_started())\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = run_python(script)
     assert done.stdout.split() == ["False", "False", "True"]  # a part run whole starts none
 
 
