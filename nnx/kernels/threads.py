@@ -168,8 +168,8 @@ def one_blas_thread():
 
 
 def parts_started():
-    """Whether this process has run parts on helper threads: until then OpenBLAS's spinning
-    threads take a core from nothing of nnx's."""
+    """Whether this process has run parts on helper threads: until then no part of nnx runs
+    beside the calling thread, so OpenBLAS's spinning threads take no core from one."""
     return _helpers is not None and _helpers[0] == os.getpid()
 
 
