@@ -23,6 +23,7 @@ from nnx.kernels.recurrent import (
     tanh,
     zero_grads,
 )
+from nnx.kernels.threads import mark_start
 
 # -- LSTM: i f g o; c' = f c + i g; h' = o tanh(c') ----------------------------------------------
 
@@ -73,9 +74,10 @@ def lstm_cell_backward(gates, c_prev, tanh_c, dh, dc, mask, t, d):
 
 
 @kernel
-def lstm_steps(params, mask, x, hs, cs, tanh_c, gates, first, stop):
+def lstm_steps(params, mask, x, hs, cs, tanh_c, gates, first, stop, mark):
     """Rows first..stop-1 of hs, cs (T+1, N, H), tanh_c (T, N, H) and gates (T, N, 4H), the
     activated i, f, g, o of every step, kept for backward."""
+    mark_start(mark)
     W_ih, W_hh, b_ih, b_hh = params
     H = W_hh.shape[1]
     b = b_ih + b_hh
@@ -96,9 +98,10 @@ def lstm_steps(params, mask, x, hs, cs, tanh_c, gates, first, stop):
 
 
 @kernel
-def lstm_steps_backward(params, mask, x, saved, dhs, grads, dx, first, stop):
+def lstm_steps_backward(params, mask, x, saved, dhs, grads, dx, first, stop, mark):
     """Backward through time of lstm_steps for samples first..stop-1, with saved = (hs, cs,
     tanh_c, gates): their share of grads and their rows of dx."""
+    mark_start(mark)
     hs, cs, tanh_c, gates = saved
     params = aligned_recurrent(params)
     dh = backward_state(dhs, first, stop)
@@ -168,9 +171,10 @@ def gru_cell_backward(gates, hn, h_prev, dh, mask, t, d, dd, direct):
 
 
 @kernel
-def gru_steps(params, mask, x, hs, gates, hn, first, stop):
+def gru_steps(params, mask, x, hs, gates, hn, first, stop, mark):
     """Rows first..stop-1 of hs (T+1, N, H); gates (T, N, 3H): the activated r, z, n of
     every step; hn (T, N, H): the hidden part of n's pre-activation, W_hn h + b_hn."""
+    mark_start(mark)
     W_ih, W_hh, b_ih, b_hh = params
     H = W_hh.shape[1]
     b_rz = b_ih[:2 * H] + b_hh[:2 * H]
@@ -188,10 +192,11 @@ def gru_steps(params, mask, x, hs, gates, hn, first, stop):
 
 
 @kernel
-def gru_steps_backward(params, mask, x, saved, dhs, grads, dx, first, stop):
+def gru_steps_backward(params, mask, x, saved, dhs, grads, dx, first, stop, mark):
     """Backward through time of gru_steps for samples first..stop-1, with saved = (hs,
     gates, hn): their share of grads and their rows of dx. The pre-activation gradients
     of a step are d on the input side and dd on the hidden side (see gru_cell_backward)."""
+    mark_start(mark)
     hs, gates, hn = saved
     params = aligned_recurrent(params)
     dh = backward_state(dhs, first, stop)

@@ -14,9 +14,11 @@ OS), 0.8 ms for two of 2 MB.
 
 Samples are independent through time, so the time loops (`*_steps`, `*_steps_backward`)
 run over a range of samples, first..stop-1, the rows [first:stop] of every step's slab: the
-layer runs parts of the batch on several threads (nnx.kernels.threads). Every BLAS call is
-one step of one part, cut into blocks that OpenBLAS multiplies on the calling thread
-(`step_gemm`, `add_products`): a product large enough for OpenBLAS's own threads wakes them,
+layer runs parts of the batch on several threads (nnx.kernels.threads). Their last argument,
+`mark`, is the threads' start mark, set first thing (`mark_start`): the other parts wait
+for it. Every BLAS call is one step of one part, cut into blocks that OpenBLAS multiplies
+on the calling thread (`step_gemm`, `add_products`): a product large enough for OpenBLAS's
+own threads wakes them,
 and they then spin for ~0.1 s, taking a core from the parts (a whole-batch weight gradient
 after the loop did so on every training step: 3.7 ms a step for the benchmark LSTM on 2
 cores, 2.4 ms with OPENBLAS_THREAD_TIMEOUT=4, which lets them sleep at once).
@@ -36,6 +38,7 @@ import numpy as np
 from nnx.kernels.blas import gemm
 from nnx.kernels.codes import RELU
 from nnx.kernels.jit import by_dtype, contracting_kernel, kernel
+from nnx.kernels.threads import mark_start
 
 # Gate nonlinearities. They dominate a step: numba's np.tanh is a libm call (~13 ns) and
 # np.exp (~2 ns) does not vectorize without SVML. In float32, tanh is a rational function
@@ -327,9 +330,10 @@ def rnn_cell_backward(h, dh, code, d):
 
 
 @kernel
-def rnn_steps(params, code, mask, x, hs, first, stop):
+def rnn_steps(params, code, mask, x, hs, first, stop, mark):
     """hs (T+1, N, H), rows first..stop-1: the states of x (T, N, F); `code` is
     activations.TANH or RELU."""
+    mark_start(mark)
     W_ih, W_hh, b_ih, b_hh = params
     hs[0, first:stop] = 0
     W_t = np.ascontiguousarray(W_ih.T)
@@ -345,9 +349,10 @@ def rnn_steps(params, code, mask, x, hs, first, stop):
 
 
 @kernel
-def rnn_steps_backward(params, code, mask, x, hs, dhs, grads, dx, first, stop):
+def rnn_steps_backward(params, code, mask, x, hs, dhs, grads, dx, first, stop, mark):
     """Backward through time of rnn_steps for samples first..stop-1: their share of grads
     and their rows of dx."""
+    mark_start(mark)
     params = aligned_recurrent(params)
     dh = backward_state(dhs, first, stop)
     keep = np.empty_like(dh)

@@ -140,7 +140,7 @@ class Recurrent(Layer):
     def in_parts(n, run):
         """run(first, stop) over parts of the n samples, on threads (samples are independent
         through time)."""
-        threads.run_parts(run, n, MIN_PART)
+        threads.run_parts(run, n, MIN_PART, marks_start=True)
 
     def backward_in_parts(self, x, grads, work, run):
         """run(first, stop, shares): the layer's backward loop over parts of the batch, each
@@ -155,7 +155,8 @@ class Recurrent(Layer):
         shares = [(*grads[:3], grads[3] if self.own_hidden_bias else work("no db_hh", (0,)))]
         shares += [tuple(work(("share", i, k), shape) for k, shape in enumerate(shapes))
                    for i in range(1, len(bounds) - 1)]
-        threads.run_over(lambda i, first, stop: run(first, stop, shares[i]), bounds)
+        threads.run_over(lambda i, first, stop: run(first, stop, shares[i]), bounds,
+                         marks_start=True)
         for share in shares[1:]:
             rnn.add_grads(shares[0], share)
         if not self.own_hidden_bias:
@@ -238,12 +239,13 @@ class SimpleRNN(Recurrent):
         T, N, _ = x.shape
         hs = work("hs", (T + 1, N, self.units))
         self.in_parts(N, lambda first, stop: rnn.rnn_steps(params, self.code, mask, x, hs,
-                                                           first, stop))
+                                                           first, stop, threads.start_mark()))
         return hs, None
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         def run(first, stop, shares):
-            rnn.rnn_steps_backward(params, self.code, mask, x, hs, dhs, shares, dx, first, stop)
+            rnn.rnn_steps_backward(params, self.code, mask, x, hs, dhs, shares, dx, first, stop,
+                                   threads.start_mark())
 
         self.backward_in_parts(x, grads, work, run)
 
@@ -258,15 +260,16 @@ class LSTM(Recurrent):
         H = self.units
         hs, cs = work("hs", (T + 1, N, H)), work("cs", (T + 1, N, H))
         tanh_c, gates = work("tanh_c", (T, N, H)), work("gates", (T, N, 4 * H))
-        self.in_parts(N, lambda first, stop: gated.lstm_steps(params, mask, x, hs, cs, tanh_c,
-                                                            gates, first, stop))
+        self.in_parts(N, lambda first, stop: gated.lstm_steps(
+            params, mask, x, hs, cs, tanh_c, gates, first, stop, threads.start_mark()))
         return hs, (cs, tanh_c, gates)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         saved = (hs, *cache)
 
         def run(first, stop, shares):
-            gated.lstm_steps_backward(params, mask, x, saved, dhs, shares, dx, first, stop)
+            gated.lstm_steps_backward(params, mask, x, saved, dhs, shares, dx, first, stop,
+                                      threads.start_mark())
 
         self.backward_in_parts(x, grads, work, run)
 
@@ -283,15 +286,16 @@ class GRU(Recurrent):
         H = self.units
         hs, hn = work("hs", (T + 1, N, H)), work("hn", (T, N, H))
         gates = work("gates", (T, N, 3 * H))
-        self.in_parts(N, lambda first, stop: gated.gru_steps(params, mask, x, hs, gates, hn,
-                                                           first, stop))
+        self.in_parts(N, lambda first, stop: gated.gru_steps(
+            params, mask, x, hs, gates, hn, first, stop, threads.start_mark()))
         return hs, (gates, hn)
 
     def run_backward(self, x, params, mask, hs, cache, dhs, grads, dx, work):
         saved = (hs, *cache)
 
         def run(first, stop, shares):
-            gated.gru_steps_backward(params, mask, x, saved, dhs, shares, dx, first, stop)
+            gated.gru_steps_backward(params, mask, x, saved, dhs, shares, dx, first, stop,
+                                     threads.start_mark())
 
         self.backward_in_parts(x, grads, work, run)
 

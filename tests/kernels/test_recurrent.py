@@ -15,6 +15,7 @@ from nnx.kernels import gated as G
 from nnx.kernels import recurrent as K
 
 NO_MASK = np.zeros((0, 0), np.uint8)
+NO_START = np.zeros(2, np.int64)  # a start mark no helper waits on
 
 
 @njit
@@ -71,7 +72,7 @@ def lstm_forward(x, params, parts=((0, None),)):
     hs, cs = np.empty((T + 1, N, H), x.dtype), np.empty((T + 1, N, H), x.dtype)
     tanh_c, gates = np.empty((T, N, H), x.dtype), np.empty((T, N, 4 * H), x.dtype)
     for first, stop in parts:
-        G.lstm_steps(params, NO_MASK, x, hs, cs, tanh_c, gates, first, stop or N)
+        G.lstm_steps(params, NO_MASK, x, hs, cs, tanh_c, gates, first, stop or N, NO_START)
     return hs, (hs, cs, tanh_c, gates)
 
 
@@ -85,7 +86,7 @@ def lstm_grads(dhs, dtype=np.float64, parts=((0, None),)):
         shares = (np.empty_like(W_ih), np.empty_like(W_hh), np.empty_like(b_ih),
                   np.empty(0, dtype))
         G.lstm_steps_backward(params, NO_MASK, x, saved, dhs.astype(dtype), shares, dx, first,
-                              stop or x.shape[1])
+                              stop or x.shape[1], NO_START)
         for total, share in zip(totals, shares, strict=False):
             total += share
     return hs, [*totals, dx]

@@ -1,6 +1,7 @@
 """Batch parts on threads: every item is run exactly once, parts respect the minimum size,
 a run_parts inside a part runs whole on its thread, an error in a part reaches the caller,
-the helper threads end when stopped (at exit) and new ones take over,
+the helper threads end when stopped (at exit) and new ones take over, helpers of a run
+that marks its start wait for the caller's kernel,
 and attention (and a whole transformer block) split over parts gives the numbers of one
 pass."""
 
@@ -273,3 +274,42 @@ def test_dense_holds_mid_size_products_to_one_blas_thread_once_parts_ran(monkeyp
             with dense._blas_threads(np.zeros((rows, 256), np.float32)):
                 seen.append([lib.num_threads for lib in libraries])
     assert seen == [[1 if held else 2] * len(libraries), [2] * len(libraries)]
+
+
+@pytest.mark.parametrize("marks_start, helper_first", [(False, "True"), (True, "False")])
+def test_helpers_of_a_marking_run_start_after_the_callers_kernel(marks_start, helper_first):
+    """The caller sleeps 0.2 s before its kernel marks the start: a helper that need not
+    wait runs meanwhile; one that waits (its spins made endless here) starts after. A first
+    run loads the helpers' kernels, which takes longer than the sleep."""
+    script = ("import time\n"
+              "import numba\n"
+              "from nnx.kernels import threads\n"
+              "numba.get_num_threads = lambda: 2\n"
+              "threads.SPINS = 10 ** 12\n"
+              "threads.mark_start(threads.start_mark())\n"
+              "threads.run_over(lambda i, start, stop: None, [0, 1, 2])  # kernels loaded\n"
+              "seen = {}\n"
+              "def part(i, start, stop):\n"
+              "    if i == 0:\n"
+              "        time.sleep(0.2)\n"
+              "        seen['marked'] = time.perf_counter()\n"
+              "        threads.mark_start(threads.start_mark())\n"
+              "    else:\n"
+              "        seen['helper'] = time.perf_counter()\n"
+              f"threads.run_over(part, [0, 1, 2], marks_start={marks_start})\n"
+              "print(seen['helper'] < seen['marked'])\n")
+    assert run_python(script).stdout.split() == [helper_first]
+
+
+def test_a_marking_run_whose_caller_never_marks_still_ends(three_threads):
+    """A helper waits for the caller's start mark only so long (SPINS), then runs."""
+    seen, lock = [], threading.Lock()
+
+    def record(start, stop):
+        with lock:
+            seen.append((start, stop))
+
+    threads.run_parts(record, 9, marks_start=True)
+    threads.run_parts(record, 9, marks_start=True)
+    assert sorted(seen) == [(0, 3), (0, 3), (3, 6), (3, 6), (6, 9), (6, 9)]
+    assert threads.start_mark() is not None and threads.start_mark()[1] == 0  # no run's mark
