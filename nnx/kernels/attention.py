@@ -27,6 +27,7 @@ import numpy as np
 from nnx.kernels.blas import gemm
 from nnx.kernels.jit import reassociating_kernel as kernel
 from nnx.kernels.scalar import exp
+from nnx.kernels.threads import mark_start
 
 
 @kernel
@@ -149,10 +150,11 @@ def _scores(qkv, n, h, steps, dk, keys, s):
 
 
 @kernel
-def heads_forward(qkv, heads, steps, causal, mask, saved, first, stop):
+def heads_forward(qkv, heads, steps, causal, mask, saved, first, stop, mark):
     """mixed[n] = softmax(Qs K^T, masked) V of every head, for the samples first..stop-1
     (qkv (N*T, 3I) from `project`). saved = (probs (N, H, T, T) or empty (0, 0, 0, 0), lse
     (N, H, T), mixed (N*T, I): the heads' outputs side by side): what backward reads."""
+    mark_start(mark)
     probs, lse, mixed = saved
     width = qkv.shape[1]
     inner = width // 3
@@ -211,10 +213,11 @@ def output_backward(mixed, W_o, dy, dW_o, db_o, dmixed):
 
 
 @kernel
-def heads_backward(qkv, dmixed, heads, steps, causal, mask, saved, dqkv, first, stop):
+def heads_backward(qkv, dmixed, heads, steps, causal, mask, saved, dqkv, first, stop, mark):
     """dqkv rows of the samples first..stop-1: the gradients of their q, k, v from dmixed,
     with saved = (probs, lse, mixed) as heads_forward left them (P recomputed from the
     log-sum-exps when probs is empty)."""
+    mark_start(mark)
     probs, lse, _ = saved
     inner = qkv.shape[1] // 3
     dk = inner // heads

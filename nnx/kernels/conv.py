@@ -51,6 +51,7 @@ from nnx.kernels.activations import activate, activation_grad
 from nnx.kernels.blas import gemm
 from nnx.kernels.codes import LINEAR
 from nnx.kernels.jit import kernel, reassociating_kernel
+from nnx.kernels.threads import mark_start
 
 
 @kernel
@@ -247,7 +248,7 @@ def _columns(x, start, count, g, xp, part):
 
 
 @kernel
-def conv_forward(x, W, b, g, code, scratch, z, y, first, stop):
+def conv_forward(x, W, b, g, code, scratch, z, y, first, stop, mark):
     """Samples first..stop-1 of x (N, C, H, W), W (F, C, kh, kw), b (F,) or empty ->
     z = conv(x, W) + b and y = act(z), both (N, F, Ho, Wo); y may be z, and z may be empty
     (with no samples) when only y is wanted. Element-wise activations only.
@@ -258,6 +259,7 @@ def conv_forward(x, W, b, g, code, scratch, z, y, first, stop):
     first // B + i holds the i-th chunk's columns (backward reads them); with one block,
     every chunk reuses it (inference). xp holds the flat layout's padded planes of B
     samples (empty for the gathered layout)."""
+    mark_start(mark)
     xp, cols, zT = scratch
     filters = y.shape[1]
     plane = y.shape[2] * y.shape[3]
@@ -291,7 +293,7 @@ def conv_forward(x, W, b, g, code, scratch, z, y, first, stop):
 
 
 @kernel
-def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop):
+def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop, mark):
     """Gradients of y = act(conv(x, W) + b) from the samples first..stop-1 of dy
     (N, F, Ho, Wo), chunk by chunk as conv_forward made them: their share of dW and db,
     and their rows of dx.
@@ -301,6 +303,7 @@ def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop):
     (C*kh*kw, F): the share of dW transposed, db (F,) or empty, dx (N, C, H, W) or empty:
     the first layer of a model needs none); scratch = (dzT (F, B*S), dcols (C*kh*kw, B*S),
     or empty with dx, dxp and xp (like forward's xp, or empty: without dx, with x empty))."""
+    mark_start(mark)
     x, cols, y, z = saved
     dWT, db, dx = grads
     dzT, dcols, dxp, xp = scratch

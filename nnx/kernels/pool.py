@@ -2,12 +2,14 @@
 
 Direct loops: a pooling pass reads every input once and does no arithmetic worth a GEMM.
 `g` is a PoolGeometry (nnx/kernels/geometry.py); the output shape gives Ho, Wo. Each kernel
-works on the samples first..stop-1 (the layer runs parts of a batch on several threads).
+works on the samples first..stop-1 (the layer runs parts of a batch on several threads)
+and sets its last argument, the threads' start mark, first (nnx/kernels/threads.py).
 """
 
 import numpy as np
 
 from nnx.kernels.jit import inline_kernel, kernel
+from nnx.kernels.threads import mark_start
 
 
 @inline_kernel
@@ -19,12 +21,13 @@ def _take(best, where, v, at):
 
 
 @kernel
-def max_pool_forward(x, g, y, argmax, first, stop):
+def max_pool_forward(x, g, y, argmax, first, stop, mark):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), the max of each window; argmax (N, C, Ho, Wo)
     int32 holds its flat position ih*W + iw in the input plane: the first max on ties, the
     last NaN wins (as in PyTorch, so divergence shows). The max is a branch-free select (a
     data-dependent branch mispredicts on every other element). The common 2x2 window at
     stride 2 has kernels of its own (max_pool_pairs_forward)."""
+    mark_start(mark)
     channels, width = x.shape[1], x.shape[3]
     ho, wo = y.shape[2], y.shape[3]
     kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
@@ -45,10 +48,11 @@ def max_pool_forward(x, g, y, argmax, first, stop):
 
 
 @kernel
-def max_pool_backward(dy, argmax, dx, first, stop):
+def max_pool_backward(dy, argmax, dx, first, stop, mark):
     """dx (N, C, H, W): each dy (N, C, Ho, Wo) goes to its window's argmax (summed where
     overlapping windows share one). Each plane is zeroed just before its scatter, while it
     is in cache (one pass over dx instead of two: 20% faster)."""
+    mark_start(mark)
     channels, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
     ho, wo = dy.shape[2], dy.shape[3]
     for n in range(first, stop):
@@ -71,7 +75,7 @@ def _pairs(plane, at, best, right, first, count):
 
 
 @kernel
-def max_pool_pairs_forward(x, y, corner, first, stop):
+def max_pool_pairs_forward(x, y, corner, first, stop, mark):
     """max_pool_forward for the 2x2 window at stride 2: corner (N, C, Ho, Wo) uint8 says
     where in its window the max lies, 2 * row + column (a quarter of int32 positions'
     memory traffic), the same winner.
@@ -82,6 +86,7 @@ def max_pool_pairs_forward(x, y, corner, first, stop):
     scalar, behind its alias checks). Then the upper pair against the lower one, row by
     row. A tree with the sequential scan's winner (a later candidate wins only if larger
     or NaN); 1.5-1.8x faster on cnn2d's planes than a tree per window."""
+    mark_start(mark)
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
     ho, wo = y.shape[2], y.shape[3]
     pairs = 2 * ho * wo
@@ -103,12 +108,13 @@ def max_pool_pairs_forward(x, y, corner, first, stop):
 
 
 @kernel
-def max_pool_pairs_backward(dy, corner, dx, first, stop):
+def max_pool_pairs_backward(dy, corner, dx, first, stop, mark):
     """max_pool_backward for max_pool_pairs_forward's windows (a last odd row or column of
     dx, in no window, is zero). A corner's offset from its window's top left comes from a
     table of four, 5-10% faster than computing it from the bits; the decoding makes this
     kernel 10-30% slower than max_pool_backward alone, the same within a training step
     (benchmarks/profile_step.py), where writing dx to memory bounds both."""
+    mark_start(mark)
     channels, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
     ho, wo = dy.shape[2], dy.shape[3]
     offset = np.array([0, 1, width, width + 1])
@@ -124,8 +130,9 @@ def max_pool_pairs_backward(dy, corner, dx, first, stop):
 
 
 @kernel
-def avg_pool_forward(x, g, y, first, stop):
+def avg_pool_forward(x, g, y, first, stop, mark):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), the mean of each window."""
+    mark_start(mark)
     channels = x.shape[1]
     ho, wo = y.shape[2], y.shape[3]
     kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w
@@ -143,8 +150,9 @@ def avg_pool_forward(x, g, y, first, stop):
 
 
 @kernel
-def avg_pool_backward(dy, g, dx, first, stop):
+def avg_pool_backward(dy, g, dx, first, stop, mark):
     """dx (N, C, H, W): each dy (N, C, Ho, Wo) spread evenly over its window."""
+    mark_start(mark)
     channels = dx.shape[1]
     ho, wo = dy.shape[2], dy.shape[3]
     kh, kw, sh, sw = g.kernel_h, g.kernel_w, g.stride_h, g.stride_w

@@ -22,11 +22,13 @@ benchmark LSTM woke two (the helper for its part, then the caller for the result
 thread spins first (`spin_until`, GIL released), for ~0.3 ms, then sleeps on a condition.
 A helper reports its part done from inside a kernel (`report_done`), once it has let go of
 the GIL, so that the caller, spinning for it, takes the GIL at once instead of sleeping on
-it. lstm's step went from 2.34 to 2.17 ms, gru's from 2.00 to 1.85 ms. Where the part
-kernels mark their start (`run_over(..., marks_start=True)`: the recurrent loops), a helper
-that sees its job keeps spinning until the caller's kernel has begun (`mark_start`): until
-then the caller holds the GIL, and a helper that reached for it would sleep on it. The
-benchmark LSTM's helper began its part 20-33 us after the caller's (medians), now 6 us.
+it. lstm's step went from 2.34 to 2.17 ms, gru's from 2.00 to 1.85 ms. A kernel that runs
+one part of a batch (the recurrent loops, convolutions, pooling, attention heads) takes a
+start mark as its last argument (`start_mark()`) and sets it first thing (`mark_start`);
+in a run whose parts do so (`marks_start=True`), a helper that sees its job keeps spinning
+until the caller's kernel has begun: until then the caller holds the GIL, and a helper that
+reached for it would sleep on it. The benchmark LSTM's helper began its part 20-33 us after
+the caller's (medians), now 6 us.
 
 A whole layer can run over parts too (a transformer block, nnx/layers/transformer.py):
 `run_over` marks each thread while it runs a part, and a `run_parts` inside a part then runs
@@ -357,3 +359,17 @@ def run_parts(fn, n, min_part=1, marks_start=False):
         fn(0, n)
         return
     run_over(lambda i, start, stop: fn(start, stop), part_bounds(n, parts), marks_start)
+
+
+def summed_shares(run, n, min_part, like_w, like_b):
+    """run(first, stop, share) over parts of range(n), on threads, each part filling a share
+    (arrays like like_w, like_b) of a weight and a bias gradient; returns their sums, added
+    in part order. run's kernels mark their start (see `run_over`)."""
+    bounds = part_bounds(n, part_count(n, min_part))
+    shares = [(np.empty_like(like_w), np.empty_like(like_b)) for _ in bounds[1:]]
+    run_over(lambda i, first, stop: run(first, stop, shares[i]), bounds, marks_start=True)
+    total_w, total_b = shares[0]
+    for share_w, share_b in shares[1:]:
+        total_w += share_w
+        total_b += share_b
+    return total_w, total_b

@@ -41,6 +41,7 @@ from nnx.kernels.activations import activate, activation_grad
 from nnx.kernels.blas import gemm
 from nnx.kernels.conv import add_row_sums
 from nnx.kernels.jit import kernel
+from nnx.kernels.threads import mark_start
 
 
 @kernel
@@ -306,7 +307,7 @@ def _chunking(g, out, chunk_tiles):
 
 
 @kernel
-def winograd_forward(x, U, b, g, code, work, z, y, first, stop):
+def winograd_forward(x, U, b, g, code, work, z, y, first, stop, mark):
     """Samples first..stop-1 of x (N, C, H, W) -> z = conv(x, W) + b and y = act(z), both
     (N, F, Ho, Wo), with U (16, F, C) = filter_transform(W) and b (F,) or empty; y may be
     z, and z may be empty (with no samples) when only y is wanted. Element-wise activations.
@@ -314,6 +315,7 @@ def winograd_forward(x, U, b, g, code, work, z, y, first, stop):
     work = (V, Mc (16, F, Pc)), Pc the tiles of a chunk of samples: V (16, C, N * tiles)
     keeps every tile of the batch for backward (training), or V (16, C, Pc) holds one
     chunk's (inference)."""
+    mark_start(mark)
     V, Mc = work
     filters, plane, per_sample, chunk = _chunking(g, y, Mc.shape[2])
     keep_all = V.shape[2] == y.shape[0] * per_sample
@@ -332,7 +334,7 @@ def winograd_forward(x, U, b, g, code, work, z, y, first, stop):
 
 
 @kernel
-def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
+def winograd_backward(g, code, saved, dy, grads, scratch, first, stop, mark):
     """Gradients of y = act(z), z = conv(x, W) + b (winograd_forward) from the samples
     first..stop-1 of dy (N, F, Ho, Wo): their share of dU and db, and their rows of dx.
 
@@ -341,6 +343,7 @@ def winograd_backward(g, code, saved, dy, grads, scratch, first, stop):
     transformed again from x (N, C, H, W); grads = (dU (16, F, C): filter_gradient makes dW
     of the sum over the parts, db (F,) or empty, dx (N, C, H, W) or empty: the first layer
     of a model needs none); scratch = (dM (16, F, Pc), dV (16, C, Pc) or empty with dx)."""
+    mark_start(mark)
     x, U, V, y, z = saved
     dU, db, dx = grads
     dM, dV = scratch

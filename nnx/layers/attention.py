@@ -121,7 +121,8 @@ class MultiHeadAttention(Layer):
                  np.empty((n, heads, steps), dtype), np.empty((n * steps, inner), dtype))
         kernels.project(x2, W, b, qkv)
         threads.run_parts(lambda first, stop: kernels.heads_forward(
-            qkv, heads, steps, self.causal, mask, saved, first, stop), n, self._min_part(steps))
+            qkv, heads, steps, self.causal, mask, saved, first, stop, threads.start_mark()),
+            n, self._min_part(steps), marks_start=True)
         y = np.empty((n * steps, features), dtype)
         kernels.project(saved[2], p["W_o"], p["b_o"], y)
         if training:
@@ -144,8 +145,8 @@ class MultiHeadAttention(Layer):
         kernels.output_backward(saved[2], self.params["W_o"], dy2, g["W_o"], g["b_o"], dmixed)
         dqkv = np.empty((n * steps, 3 * inner), dtype)
         threads.run_parts(lambda first, stop: kernels.heads_backward(
-            qkv, dmixed, self.num_heads, steps, self.causal, mask, saved, dqkv, first, stop),
-            n, self._min_part(steps))
+            qkv, dmixed, self.num_heads, steps, self.causal, mask, saved, dqkv, first, stop,
+            threads.start_mark()), n, self._min_part(steps), marks_start=True)
         dW, db = np.empty_like(W), np.empty(3 * inner, dtype)
         dx = np.empty_like(x2) if self.needs_input_grad else np.empty((0, 0), dtype)
         kernels.input_backward(x2, W, dqkv, dW, db, dx)

@@ -236,9 +236,9 @@ class _Conv(Layer):
                            "cols_part" + mode, (1, taps, chunk * span), W.dtype),
                        self._thread_scratch("zT" + mode, (self.filters, chunk * span), W.dtype))
             conv.conv_forward(x4, W2, b, self._geom, self.code, scratch, z, y, first * chunk,
-                              min(n, stop * chunk))
+                              min(n, stop * chunk), threads.start_mark())
 
-        threads.run_parts(part, blocks)
+        threads.run_parts(part, blocks, marks_start=True)
         return (np.empty((0,) + x4.shape[1:], W.dtype) if keep else x4), (
             cols if keep else None), chunk, chunk * span
 
@@ -248,9 +248,10 @@ class _Conv(Layer):
 
         def part(first, stop):
             xp = self._thread_scratch("xp" + mode, (self._padded_size(1),), W.dtype)
-            direct.direct_forward(x4, W, b, self._geom, self.code, xp, z, y, first, stop)
+            direct.direct_forward(x4, W, b, self._geom, self.code, xp, z, y, first, stop,
+                                  threads.start_mark())
 
-        threads.run_parts(part, x4.shape[0])
+        threads.run_parts(part, x4.shape[0], marks_start=True)
         return (x4,)
 
     def _winograd_tiles(self, n):
@@ -275,9 +276,10 @@ class _Conv(Layer):
             tiles = (16, channels, chunk * per_sample)
             work = (V if keep else self._thread_scratch("V_part" + mode, tiles, W.dtype),
                     self._thread_scratch("M", (16, self.filters, chunk * per_sample), W.dtype))
-            winograd.winograd_forward(x4, U, b, self._geom, self.code, work, z, y, first, stop)
+            winograd.winograd_forward(x4, U, b, self._geom, self.code, work, z, y, first, stop,
+                                      threads.start_mark())
 
-        threads.run_parts(part, n, chunk)
+        threads.run_parts(part, n, chunk, marks_start=True)
         return (np.empty((0,) + x4.shape[1:], W.dtype) if keep else x4), U, V
 
     def backward(self, dy):
@@ -328,10 +330,11 @@ class _Conv(Layer):
                 self._thread_scratch("cols_part", (1, taps, width), W.dtype),
                 self._thread_scratch("xp", padded, W.dtype))
             conv.conv_backward(W, self._geom, code, (x, block, *outputs), dy4, (*share, dx),
-                               (dzT, dcols, dxp, xp), first * chunk, min(n, stop * chunk))
+                               (dzT, dcols, dxp, xp), first * chunk, min(n, stop * chunk),
+                               threads.start_mark())
 
-        dWT, db[...] = self._summed_shares(part, -(-n // chunk), 1,
-                                           np.empty((taps, self.filters), W.dtype), db)
+        dWT, db[...] = threads.summed_shares(part, -(-n // chunk), 1,
+                                             np.empty((taps, self.filters), W.dtype), db)
         dW.reshape(self.filters, taps)[...] = dWT.T
 
     def _direct_backward(self, W, code, outputs, dy4, grads):
@@ -343,9 +346,9 @@ class _Conv(Layer):
             scratch = (self._thread_scratch("xp", (size,), W.dtype), self._thread_scratch(
                 "dxp", (size,) if self.needs_input_grad else (0,), W.dtype))
             direct.direct_backward(W, self._geom, code, (self._saved[0], *outputs), dy4,
-                                   (*share, dx), scratch, first, stop)
+                                   (*share, dx), scratch, first, stop, threads.start_mark())
 
-        dW[...], db[...] = self._summed_shares(part, dy4.shape[0], 1, W, db)
+        dW[...], db[...] = threads.summed_shares(part, dy4.shape[0], 1, W, db)
 
     def _winograd_backward(self, code, outputs, dy4, grads):
         """winograd_backward over parts of the batch."""
@@ -362,28 +365,10 @@ class _Conv(Layer):
             tiles_of = V if V is not None else self._thread_scratch(
                 "V_part", (16, channels, tiles), dtype)
             winograd.winograd_backward(self._geom, code, (x, U, tiles_of, *outputs), dy4,
-                                       (*share, dx), scratch, first, stop)
+                                       (*share, dx), scratch, first, stop, threads.start_mark())
 
-        dU, db[...] = self._summed_shares(part, dy4.shape[0], chunk, U, db)
+        dU, db[...] = threads.summed_shares(part, dy4.shape[0], chunk, U, db)
         winograd.filter_gradient(dU, dW)
-
-    @staticmethod
-    def _summed_shares(run, n, min_part, like_w, like_b):
-        """run(first, stop, share) over parts of range(n) on threads, each part filling its
-        share (like like_w, like_b) of the weight and bias gradients; returns their sums."""
-        shares = []
-
-        def part(first, stop):
-            share = (np.empty_like(like_w), np.empty_like(like_b))
-            run(first, stop, share)
-            shares.append(share)
-
-        threads.run_parts(part, n, min_part)
-        total_w, total_b = shares[0]
-        for share_w, share_b in shares[1:]:
-            total_w += share_w
-            total_b += share_b
-        return total_w, total_b
 
 
 class Conv1D(_Conv):

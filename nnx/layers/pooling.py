@@ -44,7 +44,8 @@ class _Pool(Layer):
 
     def _in_parts(self, n, run):
         """run(first, stop) over parts of the n samples, on threads."""
-        threads.run_parts(run, n, max(1, PART_VALUES // math.prod(self.input_shape)))
+        threads.run_parts(run, n, max(1, PART_VALUES // math.prod(self.input_shape)),
+                          marks_start=True)
 
     def forward(self, x, training=False):
         x = self.take_input(x, training)
@@ -71,9 +72,10 @@ class _MaxPool(_Pool):
 
         def run(first, stop):
             if self._pairs:
-                pool.max_pool_pairs_forward(x4, y, argmax, first, stop)
+                pool.max_pool_pairs_forward(x4, y, argmax, first, stop, threads.start_mark())
             else:
-                pool.max_pool_forward(x4, self._geom, y, argmax, first, stop)
+                pool.max_pool_forward(x4, self._geom, y, argmax, first, stop,
+                                      threads.start_mark())
 
         self._in_parts(len(x4), run)
         if training:
@@ -82,17 +84,18 @@ class _MaxPool(_Pool):
     def _pool_backward(self, dy4, dx):
         backward = pool.max_pool_pairs_backward if self._pairs else pool.max_pool_backward
         argmax = self._argmax
-        self._in_parts(len(dy4), lambda first, stop: backward(dy4, argmax, dx, first, stop))
+        self._in_parts(len(dy4), lambda first, stop: backward(dy4, argmax, dx, first, stop,
+                                                              threads.start_mark()))
 
 
 class _AvgPool(_Pool):
     def _pool_forward(self, x4, y, training):
         self._in_parts(len(x4), lambda first, stop: pool.avg_pool_forward(
-            x4, self._geom, y, first, stop))
+            x4, self._geom, y, first, stop, threads.start_mark()))
 
     def _pool_backward(self, dy4, dx):
         self._in_parts(len(dy4), lambda first, stop: pool.avg_pool_backward(
-            dy4, self._geom, dx, first, stop))
+            dy4, self._geom, dx, first, stop, threads.start_mark()))
 
 
 class MaxPool1D(_MaxPool):

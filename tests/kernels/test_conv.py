@@ -8,6 +8,7 @@ import pytest
 from nnx import activations
 from nnx.kernels import conv as K
 from nnx.kernels.geometry import ConvGeometry
+from nnx.kernels.threads import start_mark
 
 GEOMETRIES = [  # (C, H, W), (kh, kw), stride, dilation, pads (top, left), output (Ho, Wo)
     ((2, 5, 6), (3, 3), (1, 1), (1, 1), (0, 0), (3, 4)),
@@ -113,11 +114,11 @@ def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
     xp = np.empty(padded_size(g, n, shape[0]), dtype)
     cols, zT = np.empty((1, k, n * s), dtype), np.empty((f, n * s), dtype)
     z, y = np.empty((n, f) + out, dtype), np.empty((n, f) + out, dtype)
-    K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y, 0, n)
+    K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y, 0, n, start_mark())
     dWT, db, dcols, dx = np.empty((k, f), dtype), np.empty_like(b), np.empty_like(cols[0]), \
         np.empty_like(x)
     K.conv_backward(W, g, code, (x[:0], cols, y, z), dy, (dWT, db, dx),
-                    (np.empty_like(zT), dcols, np.empty_like(xp), xp[:0]), 0, n)
+                    (np.empty_like(zT), dcols, np.empty_like(xp), xp[:0]), 0, n, start_mark())
     ref = reference_forward_backward(*(a.astype(np.float64) for a in (x, W, b)), g,
                                      dy.astype(np.float64), code)
     for got, want in zip((z, y, dWT.T, db), ref[:4], strict=True):
@@ -144,7 +145,7 @@ def test_forward_in_chunks_equals_one_pass(index, flat):
         z, y = np.empty((n, f) + out), np.empty((n, f) + out)
         scratch = (np.empty(padded_size(g, chunk, shape[0])), np.empty((blocks, k, chunk * s)),
                    np.empty((f, chunk * s)))
-        K.conv_forward(x, W, b, g, activations.ELU, scratch, z, y, 0, n)
+        K.conv_forward(x, W, b, g, activations.ELU, scratch, z, y, 0, n, start_mark())
         results.append((z, y))
     for z, y in results[1:]:
         np.testing.assert_array_equal(z, results[0][0])
@@ -157,11 +158,12 @@ def test_empty_bias_and_empty_dx_are_skipped():
     x, W = rng.standard_normal((2, 1, 4, 4)), rng.standard_normal((2, 1, 3, 3))
     cols, zT, z = np.empty((1, 9, 32)), np.empty((2, 32)), np.empty((2, 2, 4, 4))
     K.conv_forward(x, W, np.empty(0), g, activations.LINEAR, (np.empty(0), cols, zT), z, z,
-                   0, 2)
+                   0, 2, start_mark())
     dWT = np.empty((9, 2))
     K.conv_backward(W, g, activations.LINEAR, (x[:0], cols, z, z), np.ones_like(z),
                     (dWT, np.empty(0), np.empty((0, 0, 0, 0))),
-                    (np.empty_like(zT), np.empty((0, 0)), np.empty(0), np.empty(0)), 0, 2)
+                    (np.empty_like(zT), np.empty((0, 0)), np.empty(0), np.empty(0)), 0, 2,
+                    start_mark())
     np.testing.assert_allclose(dWT.T, np.ones((2, 32)) @ cols[0].T)
 
 
@@ -173,5 +175,6 @@ def test_activation_codes_share_one_compiled_version():
     for name in ("relu", "tanh", "gelu", "elu"):
         z, y = np.empty((1, 3, 2, 2)), np.empty((1, 3, 2, 2))
         K.conv_forward(x, W, b, g, activations.code(name),
-                       (np.empty(0), np.empty((1, 18, 4)), np.empty((3, 4))), z, y, 0, 1)
+                       (np.empty(0), np.empty((1, 18, 4)), np.empty((3, 4))), z, y, 0, 1,
+                       start_mark())
     assert len(K.conv_forward.signatures) <= before + 1

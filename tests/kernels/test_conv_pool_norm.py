@@ -7,6 +7,7 @@ import pytest
 
 from nnx.kernels import batch_norm, pool
 from nnx.kernels.geometry import PoolGeometry
+from nnx.kernels.threads import start_mark
 
 
 @pytest.mark.parametrize("geom", [[2, 2, 2, 2], [3, 2, 2, 2], [2, 2, 2, 1]])
@@ -17,7 +18,7 @@ def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
     kh, kw, sh, sw = geom
     ho, wo = (5 - kh) // sh + 1, (6 - kw) // sw + 1
     y, argmax = np.empty((2, 3, ho, wo), np.float32), np.empty((2, 3, ho, wo), np.int32)
-    pool.max_pool_forward(x, g, y, argmax, 0, len(x))
+    pool.max_pool_forward(x, g, y, argmax, 0, len(x), start_mark())
     for oh in range(ho):
         for ow in range(wo):
             window = x[:, :, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw].reshape(2, 3, -1)
@@ -26,7 +27,7 @@ def test_max_pool_argmax_is_the_flat_position_in_the_plane(geom):
             np.testing.assert_array_equal(argmax[:, :, oh, ow],
                                           (oh * sh + k // kw) * 6 + ow * sw + k % kw)
     dx = np.full_like(x, np.nan)
-    pool.max_pool_backward(np.ones_like(y), argmax, dx, 0, len(dx))
+    pool.max_pool_backward(np.ones_like(y), argmax, dx, 0, len(dx), start_mark())
     assert dx.dtype == np.float32 and dx.sum() == y.size
 
 
@@ -52,10 +53,10 @@ def max_pool(x, geom, pairs):
     y = np.empty(shape, x.dtype)
     if pairs:
         corner = np.empty(shape, np.uint8)
-        pool.max_pool_pairs_forward(x, y, corner, 0, len(x))
+        pool.max_pool_pairs_forward(x, y, corner, 0, len(x), start_mark())
         return y, pair_positions(corner, x.shape[3])
     argmax = np.empty(shape, np.int32)
-    pool.max_pool_forward(x, PoolGeometry(*geom), y, argmax, 0, len(x))
+    pool.max_pool_forward(x, PoolGeometry(*geom), y, argmax, 0, len(x), start_mark())
     return y, argmax
 
 
@@ -89,12 +90,12 @@ def test_max_pool_pairs_kernels_match_the_general_ones_bit_for_bit(size):
     np.testing.assert_array_equal(y2.view(np.int32), y.view(np.int32))
     np.testing.assert_array_equal(positions, argmax)
     corner = np.empty(y.shape, np.uint8)
-    pool.max_pool_pairs_forward(x, y2, corner, 0, len(x))
+    pool.max_pool_pairs_forward(x, y2, corner, 0, len(x), start_mark())
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dy[rng.random(dy.shape) < 0.1] = -0.0
     dx, dx2 = np.full_like(x, np.nan), np.full_like(x, np.nan)
-    pool.max_pool_backward(dy, argmax, dx, 0, len(x))
-    pool.max_pool_pairs_backward(dy, corner, dx2, 0, len(x))
+    pool.max_pool_backward(dy, argmax, dx, 0, len(x), start_mark())
+    pool.max_pool_pairs_backward(dy, corner, dx2, 0, len(x), start_mark())
     np.testing.assert_array_equal(dx2.view(np.int32), dx.view(np.int32))
 
 
@@ -102,11 +103,11 @@ def test_avg_pool_float32_stays_float32():
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
     y = np.empty((2, 3, 3, 2), np.float32)
     g = PoolGeometry(2, 3, 2, 3)
-    pool.avg_pool_forward(x, g, y, 0, len(x))
+    pool.avg_pool_forward(x, g, y, 0, len(x), start_mark())
     want = x.astype(np.float64).reshape(2, 3, 3, 2, 2, 3).mean(axis=(3, 5))
     np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7)
     dx = np.empty_like(x)
-    pool.avg_pool_backward(np.ones_like(y), g, dx, 0, len(dx))
+    pool.avg_pool_backward(np.ones_like(y), g, dx, 0, len(dx), start_mark())
     np.testing.assert_allclose(dx, np.full(x.shape, 1 / 6), rtol=1e-7)
 
 

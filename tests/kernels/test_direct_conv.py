@@ -9,6 +9,7 @@ from nnx import activations
 from nnx.kernels import conv as K
 from nnx.kernels import direct_conv as D
 from nnx.kernels.geometry import ConvGeometry
+from nnx.kernels.threads import start_mark
 
 
 @pytest.mark.parametrize("shape,pad,filters", [((1, 5, 6), 1, 3), ((3, 6, 5), 0, 4),
@@ -31,16 +32,19 @@ def test_direct_loops_match_im2col(shape, pad, filters, code, dtype, rtol):
         z, y = np.empty((n, filters) + out, dtype), np.empty((n, filters) + out, dtype)
         dW, db, dx = np.empty_like(W), np.empty_like(b), np.empty_like(x)
         if direct:
-            D.direct_forward(x, W, b, g, code, np.empty(planes, dtype), z, y, 0, n)
+            D.direct_forward(x, W, b, g, code, np.empty(planes, dtype), z, y, 0, n,
+                             start_mark())
             D.direct_backward(W, g, code, (x, y, z), dy, (dW, db, dx),
-                              (np.empty(planes, dtype), np.empty(planes, dtype)), 0, n)
+                              (np.empty(planes, dtype), np.empty(planes, dtype)), 0, n,
+                              start_mark())
         else:
             cols, zT = np.empty((1, taps, n * span), dtype), np.empty((filters, n * span), dtype)
             xp = np.empty(n * planes, dtype)
-            K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y, 0, n)
+            K.conv_forward(x, W, b, g, code, (xp, cols, zT), z, y, 0, n, start_mark())
             dWT = np.empty((taps, filters), dtype)
             K.conv_backward(W, g, code, (x[:0], cols, y, z), dy, (dWT, db, dx),
-                            (zT, np.empty_like(cols[0]), np.empty_like(xp), xp[:0]), 0, n)
+                            (zT, np.empty_like(cols[0]), np.empty_like(xp), xp[:0]), 0, n,
+                            start_mark())
             dW = dWT.T.reshape(W.shape)
         results.append((z, y, dW, db, dx))
     for got, want in zip(*results, strict=True):

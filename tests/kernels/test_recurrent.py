@@ -13,9 +13,9 @@ from scipy.special import expit
 
 from nnx.kernels import gated as G
 from nnx.kernels import recurrent as K
+from nnx.kernels.threads import start_mark
 
 NO_MASK = np.zeros((0, 0), np.uint8)
-NO_START = np.zeros(2, np.int64)  # a start mark no helper waits on
 
 
 @njit
@@ -72,7 +72,7 @@ def lstm_forward(x, params, parts=((0, None),)):
     hs, cs = np.empty((T + 1, N, H), x.dtype), np.empty((T + 1, N, H), x.dtype)
     tanh_c, gates = np.empty((T, N, H), x.dtype), np.empty((T, N, 4 * H), x.dtype)
     for first, stop in parts:
-        G.lstm_steps(params, NO_MASK, x, hs, cs, tanh_c, gates, first, stop or N, NO_START)
+        G.lstm_steps(params, NO_MASK, x, hs, cs, tanh_c, gates, first, stop or N, start_mark())
     return hs, (hs, cs, tanh_c, gates)
 
 
@@ -86,7 +86,7 @@ def lstm_grads(dhs, dtype=np.float64, parts=((0, None),)):
         shares = (np.empty_like(W_ih), np.empty_like(W_hh), np.empty_like(b_ih),
                   np.empty(0, dtype))
         G.lstm_steps_backward(params, NO_MASK, x, saved, dhs.astype(dtype), shares, dx, first,
-                              stop or x.shape[1], NO_START)
+                              stop or x.shape[1], start_mark())
         for total, share in zip(totals, shares, strict=False):
             total += share
     return hs, [*totals, dx]
