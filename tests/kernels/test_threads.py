@@ -313,3 +313,14 @@ def test_a_marking_run_whose_caller_never_marks_still_ends(three_threads):
     threads.run_parts(record, 9, marks_start=True)
     assert sorted(seen) == [(0, 3), (0, 3), (3, 6), (3, 6), (6, 9), (6, 9)]
     assert threads.start_mark() is not None and threads.start_mark()[1] == 0  # no run's mark
+
+
+def test_summed_shares_adds_every_parts_share(three_threads):
+    """Each part fills its own share of a weight and a bias gradient; the sums come back."""
+    def fill(first, stop, share):
+        share[0][...] = np.arange(first, stop).sum()
+        share[1][...] = stop - first
+
+    total_w, total_b = threads.summed_shares(fill, 10, 1, np.empty((2, 3)), np.empty(4))
+    np.testing.assert_array_equal(total_w, np.full((2, 3), 45.0))
+    np.testing.assert_array_equal(total_b, np.full(4, 10.0))
