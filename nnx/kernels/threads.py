@@ -53,8 +53,8 @@ from nnx.kernels.jit import kernel
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
 # A helper's row of flags, each on a cache line of its own: the jobs posted to it, the jobs
-# it has done, whether the caller sleeps until the last one is done, and the caller's start
-# its job waits for (0: none; see `mark_start`).
+# it has done, whether the caller sleeps until the last one is done, and the ticket of the
+# caller's start mark that its job waits for (0: none; see `mark_start`).
 POSTED, DONE, CALLER_SLEEPS, AFTER_START = 0, 8, 16, 24
 SPINS = 20_000  # a wait's spins before it sleeps: 0.26 ms at 13 ns a PAUSE (2-core Xeon)
 
