@@ -18,10 +18,10 @@ layer runs parts of the batch on several threads (nnx.kernels.threads). Their la
 `mark`, is the threads' start mark, set first thing (`mark_start`): the other parts wait
 for it. Every BLAS call is one step of one part, cut into blocks that OpenBLAS multiplies
 on the calling thread (`step_gemm`, `add_products`): a product large enough for OpenBLAS's
-own threads wakes them,
-and they then spin for ~0.1 s, taking a core from the parts (a whole-batch weight gradient
-after the loop did so on every training step: 3.7 ms a step for the benchmark LSTM on 2
-cores, 2.4 ms with OPENBLAS_THREAD_TIMEOUT=4, which lets them sleep at once).
+own threads wakes them, and they then spin for ~0.1 s, taking a core from the parts (a
+whole-batch weight gradient after the loop did so on every training step: 3.7 ms a step
+for the benchmark LSTM on 2 cores, 2.4 ms with OPENBLAS_THREAD_TIMEOUT=4, which lets them
+sleep at once).
 
 `params` is the tuple (W_ih, W_hh, b_ih, b_hh). `hs` (T+1, N, H) holds the states with
 hs[0] = 0 (zero initial state). `mask` (T, N) is uint8 (1 = real step, 0 = padding: the
