@@ -1,5 +1,6 @@
-"""Convolution kernels: im2col and col2im (both column layouts) are adjoint and zero-fill the
-padding, the fused forward/backward equal their plain numpy equivalents, float32 stays
+"""Convolution kernels: im2col and col2im (both column layouts, and both loop orders of the
+gathered one: with fewer samples than output columns and with more) are adjoint and zero-fill
+the padding, the fused forward/backward equal their plain numpy equivalents, float32 stays
 float32, and the activation code does not multiply the compiled versions."""
 
 import numpy as np
@@ -72,16 +73,17 @@ def scatter(d, g, dx):
         K.col2im(d, g, dx, 0)
 
 
+@pytest.mark.parametrize("samples", [2, 9])
 @pytest.mark.parametrize("index,flat", LAYOUTS)
-def test_im2col_matches_the_definition_and_col2im_is_its_adjoint(index, flat):
+def test_im2col_matches_the_definition_and_col2im_is_its_adjoint(index, flat, samples):
     shape, kernel, stride, dilation, pads, out = GEOMETRIES[index]
     rng = np.random.default_rng(0)
     g = geom(kernel, stride, dilation, pads, out, flat)
-    x = rng.standard_normal((2,) + shape)
-    cols = np.full((shape[0] * kernel[0] * kernel[1], 2 * span(g)), np.nan)
+    x = rng.standard_normal((samples,) + shape)
+    cols = np.full((shape[0] * kernel[0] * kernel[1], samples * span(g)), np.nan)
     gather(x, g, cols)
     assert not np.isnan(cols).any()
-    np.testing.assert_array_equal(kept_columns(cols, g, 2), columns_by_definition(x, g))
+    np.testing.assert_array_equal(kept_columns(cols, g, samples), columns_by_definition(x, g))
     d = rng.standard_normal(cols.shape)
     dx = np.full_like(x, np.nan)
     scatter(d, g, dx)
@@ -99,14 +101,14 @@ def reference_forward_backward(x, W, b, g, dy, code):
     return z, y, dzT @ cols.T, dz.sum(axis=(0, 2, 3)), W.reshape(f, -1).T @ dzT
 
 
-@pytest.mark.parametrize("index,flat", [(2, False), (5, True)])
+@pytest.mark.parametrize("index,flat,n", [(2, False, 3), (2, False, 5), (5, True, 3)])
 @pytest.mark.parametrize("code", [activations.LINEAR, activations.TANH])
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
-def test_forward_and_backward_match_numpy(index, flat, code, dtype, rtol):
+def test_forward_and_backward_match_numpy(index, flat, n, code, dtype, rtol):
     rng = np.random.default_rng(1)
     shape, kernel, stride, dilation, pads, out = GEOMETRIES[index]
     g = geom(kernel, stride, dilation, pads, out, flat)
-    n, f, k, s = 3, 4, shape[0] * kernel[0] * kernel[1], span(g)
+    f, k, s = 4, shape[0] * kernel[0] * kernel[1], span(g)
     x = rng.standard_normal((n,) + shape).astype(dtype)
     W = rng.standard_normal((f, shape[0]) + kernel).astype(dtype)
     b = rng.standard_normal(f).astype(dtype)
