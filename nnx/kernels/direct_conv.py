@@ -4,7 +4,7 @@ directly, channels first.
 Why: with C = 1 or 3 input channels, im2col's column matrix has only 9C rows, so each
 product is a GEMM of depth 9 or 27 that BLAS runs far from peak, and the weight gradient a
 GEMM with a 9C x F output. Here each sample's channels are padded once into planes of pitch
-Wp (nnx/kernels/conv.py's flat layout: output (oh, ow) reads the plane at oh*Wp + ow plus
+Wp (nnx/kernels/columns.py's flat layout: output (oh, ow) reads the plane at oh*Wp + ow plus
 the tap's offset i*Wp + j), and every filter's output is one long loop over the Ho*Wp
 positions that adds the nine taps of a channel at once, in registers. The (kw-1) extra
 columns per output row read wrapped-around input; their outputs are dropped and their
@@ -17,7 +17,8 @@ convolution's up to float rounding.
 import numpy as np
 
 from nnx.kernels.activations import activate, activation_grad
-from nnx.kernels.conv import add_row_sums, pad_planes, padded_shape
+from nnx.kernels.columns import pad_planes, padded_shape
+from nnx.kernels.conv import add_row_sums
 from nnx.kernels.jit import fma_kernel, kernel
 from nnx.kernels.threads import mark_start
 

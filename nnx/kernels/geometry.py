@@ -11,7 +11,7 @@ from typing import NamedTuple
 class ConvGeometry(NamedTuple):
     """A 2-D convolution window over (C, H, W) inputs (a 1-D one has a height of 1); the
     bottom/right padding follows from the output size (positions past the input read 0).
-    `flat` selects the column layout (nnx/kernels/conv.py): flat (stride 1 only) or gathered."""
+    `flat` selects the column layout (nnx/kernels/columns.py): flat (stride 1 only) or gathered."""
 
     kernel_h: int
     kernel_w: int

@@ -31,7 +31,7 @@ may be odd: the last tile row or column then covers one output, and the other is
 `g` is the layer's ConvGeometry (its window is 3x3, stride and dilation 1).
 
 Runs are written through slices (`dst = L[k, base:base + pitch]`, then `dst[u]`), as in
-nnx/kernels/conv.py: indexed as `L[k, base + u]` the stores did not vectorize (the output
+nnx/kernels/columns.py: indexed as `L[k, base + u]` the stores did not vectorize (the output
 gradient took 1.4x as long).
 """
 

@@ -20,6 +20,7 @@ from nnx.layers import window
 from nnx.layers.base import Layer, elements, positive_int
 from nnx.layers.window import as_2d, config_value, expects_rank, size_tuple, window_outputs
 
+columns = lazy("columns")
 conv = lazy("conv")
 activation_kernels = lazy("activations")
 direct = lazy("direct_conv")
@@ -125,7 +126,7 @@ class _Conv(Layer):
         else:
             geometry = (self._kernel, self._stride, self._dilation,
                         (pads[0][0], pads[1][0]), self.output_shape[1:])
-        # The flat column layout (nnx/kernels/conv.py) needs stride 1; it pays where output
+        # The flat column layout (nnx/kernels/columns.py) needs stride 1; it pays where output
         # rows are short, so a 1-D convolution (one long row) keeps the gathered layout.
         flat = all(s == 1 for s in self._stride) and geometry[4][0] > 1
         self._geom = ConvGeometry(*(int(v) for pair in geometry for v in pair), flat)
@@ -178,7 +179,7 @@ class _Conv(Layer):
         g = self._geom
         if not (g.flat or self._direct or self._direct_grad):
             return 0
-        hp, wp = conv.padded_shape(g)
+        hp, wp = columns.padded_shape(g)
         slack = (g.kernel_w - 1) * g.dilation_w
         return int(samples * self.input_shape[0] * hp * wp + slack)
 
@@ -211,7 +212,7 @@ class _Conv(Layer):
         cache); a small one (SMALL_LAYER) in one GEMM, which OpenBLAS may thread itself.
         Inference also keeps the columns of a chunk to about INFERENCE_COLS elements."""
         taps = self.input_shape[0] * math.prod(self._kernel)
-        span = self._geom.out_h * int(conv.pitch(self._geom))
+        span = self._geom.out_h * int(columns.pitch(self._geom))
         per_sample = self.filters * taps * span
         chunk = n if n * per_sample <= SMALL_LAYER else SMALL_PRODUCT // per_sample
         if not training:

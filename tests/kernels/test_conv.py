@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nnx import activations
+from nnx.kernels import columns
 from nnx.kernels import conv as K
 from nnx.kernels.geometry import ConvGeometry
 from nnx.kernels.threads import start_mark
@@ -43,12 +44,12 @@ def columns_by_definition(x, g):
 
 def padded_size(g, samples, channels):
     """The flat layout's xp size (as the layer computes it); 0 for the gathered layout."""
-    hp, wp = K.padded_shape(g)
+    hp, wp = columns.padded_shape(g)
     return samples * channels * hp * wp + (g.kernel_w - 1) * g.dilation_w if g.flat else 0
 
 
 def span(g):
-    return int(g.out_h * K.pitch(g))
+    return int(g.out_h * columns.pitch(g))
 
 
 def kept_columns(cols, g, n):
@@ -60,17 +61,17 @@ def kept_columns(cols, g, n):
 def gather(x, g, cols):
     xp = np.full(padded_size(g, x.shape[0], x.shape[1]), np.nan)
     if g.flat:
-        K.pad_planes(x, 0, x.shape[0], g, xp)
-        K.im2col_flat(xp, g, cols)
+        columns.pad_planes(x, 0, x.shape[0], g, xp)
+        columns.im2col_flat(xp, g, cols)
     else:
-        K.im2col(x, 0, g, cols)
+        columns.im2col(x, 0, g, cols)
 
 
 def scatter(d, g, dx):
     if g.flat:
-        K.col2im_flat(d, g, np.full(padded_size(g, dx.shape[0], dx.shape[1]), np.nan), dx, 0)
+        columns.col2im_flat(d, g, np.full(padded_size(g, dx.shape[0], dx.shape[1]), np.nan), dx, 0)
     else:
-        K.col2im(d, g, dx, 0)
+        columns.col2im(d, g, dx, 0)
 
 
 @pytest.mark.parametrize("samples", [2, 9])
@@ -127,7 +128,7 @@ def test_forward_and_backward_match_numpy(index, flat, n, code, dtype, rtol):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
     want_dx = np.empty(x.shape)
-    K.col2im(ref[4], g, want_dx, 0)
+    columns.col2im(ref[4], g, want_dx, 0)
     assert dx.dtype == dtype
     np.testing.assert_allclose(dx, want_dx, rtol=rtol, atol=rtol)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnx import activations
+from nnx.kernels import columns
 from nnx.kernels import conv as K
 from nnx.kernels import direct_conv as D
 from nnx.kernels.geometry import ConvGeometry
@@ -21,7 +22,7 @@ def test_direct_loops_match_im2col(shape, pad, filters, code, dtype, rtol):
     channels, height, width = shape
     out = (height + 2 * pad - 2, width + 2 * pad - 2)
     g = ConvGeometry(3, 3, 1, 1, 1, 1, pad, pad, *out, True)
-    n, (hp, wp) = 3, K.padded_shape(g)
+    n, (hp, wp) = 3, columns.padded_shape(g)
     x = rng.standard_normal((n,) + shape).astype(dtype)
     W = rng.standard_normal((filters, channels, 3, 3)).astype(dtype)
     b = rng.standard_normal(filters).astype(dtype)
