@@ -267,6 +267,7 @@ def test_column_layout_choice_does_not_change_the_numbers(make, shape, flat):
     (0, "tanh", (3, 7, 5), 5, 2),  # odd output sizes: the last tile row and column hold one
     ("same", "gelu", (2, 5, 8), 3, 3),  # output; odd filter counts: a direct pass takes two
     ((2, 0), None, (1, 4, 9), 4, 1),
+    ((0, 2), "relu", (2, 5, 6), 3, 2),  # a left padding of two: Winograd's shifted plane copy
 ])
 def test_3x3_paths_give_the_im2col_numbers(monkeypatch, path, kept, padding, activation,
                                            shape, filters, samples_per_chunk):
