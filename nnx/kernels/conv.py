@@ -154,17 +154,18 @@ def conv_backward(W, g, code, saved, dy, grads, scratch, first, stop, mark):
         if again:
             to_columns(x, start, count, g, xp, part)
         dzc = _leading(dzT, filters, count * span)
-        at = start
-        if code != LINEAR:
-            at, block = 0, (1, count * filters * plane)
+        if code == LINEAR:
+            dz_chunk = dz[start:start + count]  # dy itself
+        else:
+            dz_chunk, block = dz[:count], (1, count * filters * plane)
             activation_grad(dy[start:start + count].reshape(block),
                             y[start:start + count].reshape(block),
                             z[start:start + count].reshape(block), code,
-                            dz[:count].reshape(block))
+                            dz_chunk.reshape(block))
         for f in range(filters):
             row = dzc[f]
             for m in range(count):
-                src = dz[at + m, f]
+                src = dz_chunk[m, f]
                 for r in range(rows):
                     dst = row[m * span + r * step:m * span + (r + 1) * step]
                     for p in range(width):
