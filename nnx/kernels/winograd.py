@@ -115,9 +115,9 @@ def input_transform(x, first, count, g, V, p0):
             plane = x[first + m, c]
             for h in range(max(0, -pt), bottom):
                 at, parity, src = (h + pt) // 2 * pitch, (h + pt) % 2, plane[h]
-                for copy, shift in ((0, 0), (2, 2)):
+                for shift in (0, 2):  # lo, then hi: rows shift + parity, from column shift
                     start, stop = max(0, shift - pl), min(right, pitch + shift - pl)
-                    dst = rows[copy + parity, at + start + pl - shift:at + stop + pl - shift]
+                    dst = rows[shift + parity, at + start + pl - shift:at + stop + pl - shift]
                     for u in range(stop - start):
                         dst[u] = src[start + u]
             for s in range(2):
